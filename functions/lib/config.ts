@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Configuration from the environment, parsed once by one zod schema. Every handler reads the same names, on AWS
+ * (set by the CDK construct) and embedded (set by `local/runtime.ts`). Endpoints are never configured here: the
+ * SDK reads the standard `AWS_ENDPOINT_URL_*` variables itself.
+ */
+const EnvSchema = z.object({
+  RELEASES_TABLE: z.string().min(1),
+  ARTIFACTS_BUCKET: z.string().min(1),
+  /** S3 key of the service catalog (deployed with the stack). */
+  CATALOG_KEY: z.string().min(1).default('config/catalog.json'),
+  /** Public base URL of the approval API, without a trailing slash. */
+  APPROVAL_BASE_URL: z.url().transform((u) => u.replace(/\/+$/, '')).optional(),
+  /** Embedded mode: the HMAC secret for approval links. On AWS a KMS HMAC key replaces it. */
+  APPROVAL_SIGNING_SECRET: z.string().min(32).optional(),
+  /** How approval email leaves: `outbox` writes .eml files to OUTBOX_DIR. */
+  NOTIFIER: z.enum(['outbox']).default('outbox'),
+  OUTBOX_DIR: z.string().min(1).optional(),
+  /** Sender address of approval and outcome email. */
+  MAIL_FROM: z.email().default('launchway@example.com'),
+  /** Where the local-process provider unpacks and runs artifacts. */
+  LOCAL_TARGETS_DIR: z.string().min(1).optional(),
+  /** Admin endpoint of the local interop gateway (embedded mode). */
+  LOCAL_GATEWAY_ADMIN_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+});
+export type Config = z.infer<typeof EnvSchema>;
+
+let cached: Config | undefined;
+
+/** The parsed configuration. Throws a message naming every missing or malformed variable. */
+export function getConfig(): Config {
+  if (cached) return cached;
+  const parsed = EnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Launchway configuration is invalid:\n  ${lines.join('\n  ')}`);
+  }
+  cached = parsed.data;
+  return cached;
+}
+
+/** Reads a variable that only some handlers need, failing with its name when it is absent. */
+export function requireConfig<K extends keyof Config>(key: K): NonNullable<Config[K]> {
+  const value = getConfig()[key];
+  if (value === undefined || value === null) throw new Error(`Launchway configuration is missing ${String(key)}`);
+  return value as NonNullable<Config[K]>;
+}
+
+/** Forgets the parsed configuration; the embedded runtime calls this after it sets the environment. */
+export function resetConfig(): void {
+  cached = undefined;
+}

@@ -1,0 +1,56 @@
+import type { DeployTarget } from '../catalog.js';
+import type { Environment } from '../store/records.js';
+
+/** What a provider needs to start one deployment. */
+export interface DeployRequest {
+  releaseId: string;
+  service: string;
+  environment: Environment;
+  version: string;
+  /** S3 key of the deployable in the artifacts bucket. */
+  artifactKey: string;
+  target: DeployTarget;
+  /** What is live now, if anything; the provider retires it once the new version is healthy. */
+  current?: LiveDeployment;
+}
+
+/** A deployment as the provider knows it. `handle` is provider-specific and must be JSON. */
+export interface LiveDeployment {
+  version: string;
+  artifactKey: string;
+  releaseId: string;
+  handle: Record<string, unknown>;
+}
+
+export type DeployState = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+
+export interface DeployStatus {
+  state: DeployState;
+  /** Where the new version answers, once known (the smoke tests and the interop layer use it). */
+  endpoint?: string;
+  /** The handle to keep as the live deployment on success, and to poll with while in progress. */
+  handle: Record<string, unknown>;
+  /** Human-readable reason on FAILED, progress note otherwise. */
+  message?: string;
+}
+
+/**
+ * A way of putting an artifact live in one environment. The state machine calls `start` once, then `status` in a
+ * Wait loop until it leaves IN_PROGRESS, so no call blocks for the whole deploy.
+ */
+export interface DeployProvider {
+  readonly type: DeployTarget['type'];
+  start(req: DeployRequest): Promise<DeployStatus>;
+  status(req: DeployRequest, handle: Record<string, unknown>): Promise<DeployStatus>;
+  /**
+   * Puts `previous` back live and retires `failed` (the deployment being rolled back, if it got that far).
+   * Without `previous` (a first release) it only retires `failed`.
+   */
+  rollback(args: {
+    service: string;
+    environment: Environment;
+    target: DeployTarget;
+    failed?: LiveDeployment;
+    previous?: LiveDeployment;
+  }): Promise<DeployStatus | undefined>;
+}

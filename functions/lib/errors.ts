@@ -1,0 +1,76 @@
+/**
+ * Domain errors. Each has a stable `name`, because Step Functions matches Retry and Catch on the
+ * error name a Lambda throws (`errorType`), and the embedded engine matches on `error.name` the same way.
+ */
+
+/** Field-level problems, keyed by a dotted path such as `request.version`. */
+export type FieldErrors = Record<string, string>;
+
+abstract class LaunchwayError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The release request or a file it points at is not acceptable. Nothing but a failed record is written. */
+export class ValidationError extends LaunchwayError {
+  override readonly name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly fields: FieldErrors = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A record the caller asked for does not exist. */
+export class NotFoundError extends LaunchwayError {
+  override readonly name = 'NotFoundError';
+}
+
+/** Another release of the same service holds the lock for longer than this release may wait. */
+export class LockTimeoutError extends LaunchwayError {
+  override readonly name = 'LockTimeout';
+}
+
+/** A deployment started but the new version never became healthy, or the provider reported failure. */
+export class DeploymentFailedError extends LaunchwayError {
+  override readonly name = 'DeploymentFailed';
+}
+
+/** The staging smoke tests ran and at least one assertion failed. */
+export class SmokeTestsFailedError extends LaunchwayError {
+  override readonly name = 'SmokeTestsFailed';
+}
+
+/** The post-deploy validation of production failed; the pipeline rolls production back. */
+export class ProductionValidationFailedError extends LaunchwayError {
+  override readonly name = 'ProductionValidationFailed';
+}
+
+/** The interop layer could not be provisioned from the service's OpenAPI contract. */
+export class InteropProvisioningFailedError extends LaunchwayError {
+  override readonly name = 'InteropProvisioningFailed';
+}
+
+/** An approver rejected the release. Sent as the task failure error of RequestApproval. */
+export class ApprovalRejectedError extends LaunchwayError {
+  override readonly name = 'ApprovalRejected';
+}
+
+/** Rolling production back failed; an operator has to look. */
+export class RollbackFailedError extends LaunchwayError {
+  override readonly name = 'RollbackFailed';
+}
+
+/** A conditional write lost a race (for example a second decision by the same approver). */
+export class ConflictError extends LaunchwayError {
+  override readonly name = 'ConflictError';
+}
+
+/** Turns any thrown value into `{ error, cause }`, the shape Step Functions uses for task failures. */
+export function describeError(err: unknown): { error: string; cause: string } {
+  if (err instanceof Error) return { error: err.name, cause: err.message };
+  return { error: 'Error', cause: String(err) };
+}

@@ -1,0 +1,88 @@
+import type { Change, ReleaseRequest } from '../release-request.js';
+import type { FieldErrors } from '../errors.js';
+
+/** Every status a release can have. The last five are terminal. */
+export const RELEASE_STATUSES = [
+  'PENDING',
+  'QUEUED',
+  'RUNNING',
+  'AWAITING_APPROVAL',
+  'ROLLING_BACK',
+  'SUCCEEDED',
+  'FAILED',
+  'REJECTED',
+  'EXPIRED',
+  'ROLLED_BACK',
+] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'];
+
+/** The steps of a release, in order. The number keeps the step items sorted under one partition. */
+export const STEPS = [
+  'Prepare',
+  'AcquireLock',
+  'DeployStaging',
+  'SmokeTestStaging',
+  'Approval',
+  'DeployProduction',
+  'ProvisionInterop',
+  'ValidateProduction',
+  'PublishReleaseNotes',
+  'Rollback',
+] as const;
+export type StepName = (typeof STEPS)[number];
+export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+
+export type Environment = 'staging' | 'production';
+
+/** The release as it is kept under `RELEASE#<id>` / `META`. */
+export interface ReleaseRecord {
+  releaseId: string;
+  service: string;
+  version: string;
+  commit: string;
+  branch: string;
+  triggeredBy: string;
+  status: ReleaseStatus;
+  executionArn?: string;
+  request: ReleaseRequest | Record<string, unknown>;
+  changes: Change[];
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  /** Set when the release ends in anything but SUCCEEDED. */
+  error?: { error: string; cause: string; fields?: FieldErrors };
+  /** Links and keys a reader of the release wants: reports, notes, the production URL. */
+  links?: Record<string, string>;
+}
+
+/** One step under `RELEASE#<id>` / `STEP#<nn>#<name>`. */
+export interface StepRecord {
+  releaseId: string;
+  step: StepName;
+  status: StepStatus;
+  startedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  details?: Record<string, unknown>;
+  error?: { error: string; cause: string };
+}
+
+/** What is live in one environment of a service, so a rollback has a target. */
+export interface CurrentRecord {
+  service: string;
+  environment: Environment;
+  version: string;
+  releaseId: string;
+  artifactKey: string;
+  /** Provider-specific handle of the live deployment (a pid and port, an alias version, a stack id…). */
+  handle: Record<string, unknown>;
+  updatedAt: string;
+}
+
+/** The release as readers see it: the record with its steps. `status --json` prints this shape. */
+export interface ReleaseView extends ReleaseRecord {
+  steps: StepRecord[];
+  approvals?: unknown;
+}

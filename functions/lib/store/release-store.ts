@@ -1,0 +1,318 @@
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConflictError, NotFoundError } from '../errors.js';
+import {
+  STEPS,
+  TERMINAL_STATUSES,
+  type CurrentRecord,
+  type Environment,
+  type ReleaseRecord,
+  type ReleaseStatus,
+  type ReleaseView,
+  type StepName,
+  type StepRecord,
+  type StepStatus,
+} from './records.js';
+
+export const keys = {
+  release: (id: string) => ({ pk: `RELEASE#${id}`, sk: 'META' }),
+  step: (id: string, step: StepName) => ({
+    pk: `RELEASE#${id}`,
+    sk: `STEP#${String(STEPS.indexOf(step) + 1).padStart(2, '0')}#${step}`,
+  }),
+  lock: (service: string) => ({ pk: `LOCK#${service}`, sk: 'LOCK' }),
+  current: (service: string, env: Environment) => ({ pk: `SERVICE#${service}`, sk: `CURRENT#${env}` }),
+};
+
+/** Name of the history index: releases of one service, newest first. */
+export const HISTORY_INDEX = 'gsi1';
+
+const isConditionFailure = (err: unknown) =>
+  err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
+
+function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
+  return rest as T;
+}
+
+/**
+ * Releases, their steps, the per-service lock and what is live, in one DynamoDB table. Writes are single-item and
+ * conditional: dynalite has no transactions, and none are needed when each item has one writer at a time.
+ */
+export class ReleaseStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates the release unless it exists. Returns false when it already existed (a retried Prepare). */
+  async createRelease(record: ReleaseRecord): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.release(record.releaseId),
+            gsi1pk: `SERVICE#${record.service}`,
+            gsi1sk: `${record.createdAt}#${record.releaseId}`,
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async getRelease(releaseId: string): Promise<ReleaseRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.release(releaseId), ConsistentRead: true }),
+    );
+    return strip<ReleaseRecord>(out.Item);
+  }
+
+  async requireRelease(releaseId: string): Promise<ReleaseRecord> {
+    const rec = await this.getRelease(releaseId);
+    if (!rec) throw new NotFoundError(`release ${releaseId} does not exist`);
+    return rec;
+  }
+
+  /**
+   * Sets fields of the release. A terminal release is never changed again, so a late writer (a retried task after
+   * Finalize) cannot reopen it; `allowTerminal` is for Finalize itself.
+   */
+  async updateRelease(
+    releaseId: string,
+    patch: Partial<Omit<ReleaseRecord, 'releaseId'>>,
+    opts: { allowTerminal?: boolean } = {},
+  ): Promise<ReleaseRecord> {
+    const entries = Object.entries({ ...patch, updatedAt: this.now().toISOString() }).filter(
+      ([, v]) => v !== undefined,
+    );
+    const names: Record<string, string> = { '#pk': 'pk' };
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([k, v], i) => {
+      names[`#f${i}`] = k;
+      values[`:v${i}`] = v;
+      return `#f${i} = :v${i}`;
+    });
+    let condition = 'attribute_exists(#pk)';
+    if (!opts.allowTerminal) {
+      names['#status'] = 'status';
+      TERMINAL_STATUSES.forEach((s, i) => (values[`:t${i}`] = s));
+      condition += ` AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.release(releaseId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<ReleaseRecord>(out.Attributes)!;
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        const existing = await this.getRelease(releaseId);
+        if (!existing) throw new NotFoundError(`release ${releaseId} does not exist`);
+        throw new ConflictError(`release ${releaseId} has already ended (${existing.status})`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async setStatus(releaseId: string, status: ReleaseStatus): Promise<void> {
+    await this.updateRelease(releaseId, { status });
+  }
+
+  /** Marks a step as running. Running it again (a retry) keeps the first start time. */
+  async startStep(releaseId: string, step: StepName, details?: Record<string, unknown>): Promise<void> {
+    const startedAt = this.now().toISOString();
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.step(releaseId, step),
+        UpdateExpression:
+          'SET releaseId = :r, step = :s, #status = :running, startedAt = if_not_exists(startedAt, :t)' +
+          (details ? ', details = :d' : '') +
+          ' REMOVE endedAt, durationMs, #error',
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':r': releaseId,
+          ':s': step,
+          ':running': 'RUNNING',
+          ':t': startedAt,
+          ...(details ? { ':d': details } : {}),
+        },
+      }),
+    );
+  }
+
+  /** Ends a step with its status, duration and details. A step that was never started starts now. */
+  async endStep(
+    releaseId: string,
+    step: StepName,
+    status: Exclude<StepStatus, 'RUNNING'>,
+    extra: { details?: Record<string, unknown>; error?: { error: string; cause: string } } = {},
+  ): Promise<StepRecord> {
+    const now = this.now();
+    const existing = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.step(releaseId, step), ConsistentRead: true }),
+    );
+    const prev = strip<StepRecord>(existing.Item);
+    const startedAt = prev?.startedAt ?? now.toISOString();
+    const record: StepRecord = {
+      releaseId,
+      step,
+      status,
+      startedAt,
+      endedAt: now.toISOString(),
+      durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
+      details: { ...(prev?.details ?? {}), ...(extra.details ?? {}) },
+      ...(extra.error ? { error: extra.error } : {}),
+    };
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...keys.step(releaseId, step), ...record } }));
+    return record;
+  }
+
+  async getSteps(releaseId: string): Promise<StepRecord[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :step)',
+      ExpressionAttributeValues: { ':pk': `RELEASE#${releaseId}`, ':step': 'STEP#' },
+    });
+    return items.map((i) => strip<StepRecord>(i)!);
+  }
+
+  /** The release with its steps, as `status --json` prints it. */
+  async getView(releaseId: string): Promise<ReleaseView | undefined> {
+    const release = await this.getRelease(releaseId);
+    if (!release) return undefined;
+    return { ...release, steps: await this.getSteps(releaseId) };
+  }
+
+  /** Releases of one service, newest first, from the history index. */
+  async listByService(service: string, limit = 20): Promise<ReleaseRecord[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: HISTORY_INDEX,
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': `SERVICE#${service}` },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => strip<ReleaseRecord>(i)!);
+  }
+
+  /** Every release, newest first. A scan: fine for a release history, which grows by a few items a day. */
+  async listAll(limit = 20): Promise<ReleaseRecord[]> {
+    const found: ReleaseRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :meta AND begins_with(pk, :rel)',
+          ExpressionAttributeValues: { ':meta': 'META', ':rel': 'RELEASE#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(out.Items ?? []).map((i) => strip<ReleaseRecord>(i)!));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
+  }
+
+  /**
+   * Takes the service lock for a release. Succeeds when the lock is free, its lease has expired, or this release
+   * already holds it (a retried task).
+   */
+  async acquireLock(service: string, releaseId: string, leaseSeconds: number): Promise<{ acquired: boolean; holder?: string }> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.lock(service),
+            holder: releaseId,
+            acquiredAt: now.toISOString(),
+            leaseExpiresAt: Math.floor(now.getTime() / 1000) + leaseSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :me OR leaseExpiresAt < :now',
+          ExpressionAttributeValues: { ':me': releaseId, ':now': Math.floor(now.getTime() / 1000) },
+        }),
+      );
+      return { acquired: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.lock(service), ConsistentRead: true }));
+      return { acquired: false, holder: out.Item?.holder as string | undefined };
+    }
+  }
+
+  /** Releases the lock if this release holds it; a no-op otherwise. */
+  async releaseLock(service: string, releaseId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.lock(service),
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: { ':me': releaseId },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async getCurrent(service: string, env: Environment): Promise<CurrentRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.current(service, env), ConsistentRead: true }),
+    );
+    return strip<CurrentRecord>(out.Item);
+  }
+
+  async putCurrent(record: Omit<CurrentRecord, 'updatedAt'>): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.current(record.service, record.environment), ...record, updatedAt: this.now().toISOString() },
+      }),
+    );
+  }
+
+  private async queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>) {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey: start, ConsistentRead: true }),
+      );
+      items.push(...((out.Items as Record<string, unknown>[]) ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
