@@ -14,8 +14,10 @@ const EnvSchema = z.object({
   APPROVAL_BASE_URL: z.url().transform((u) => u.replace(/\/+$/, '')).optional(),
   /** Embedded mode: the HMAC secret for approval links. On AWS a KMS HMAC key replaces it. */
   APPROVAL_SIGNING_SECRET: z.string().min(32).optional(),
-  /** How approval email leaves: `outbox` writes .eml files to OUTBOX_DIR. */
-  NOTIFIER: z.enum(['outbox']).default('outbox'),
+  /** On AWS: id or ARN of the KMS HMAC_256 key that signs approval links (GenerateMac / VerifyMac). */
+  APPROVAL_SIGNING_KEY_ID: z.string().min(1).optional(),
+  /** How email leaves: `outbox` writes .eml files to OUTBOX_DIR (embedded), `ses` sends through SES (AWS). */
+  NOTIFIER: z.enum(['outbox', 'ses']).default('outbox'),
   OUTBOX_DIR: z.string().min(1).optional(),
   /** Sender address of approval and outcome email. */
   MAIL_FROM: z.email().default('launchway@example.com'),
