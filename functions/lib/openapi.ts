@@ -1,0 +1,175 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { parseDocument } from 'yaml';
+import { ValidationError } from './errors.js';
+
+/** Methods an OpenAPI path item can declare, in the order the specification lists them. */
+export const HTTP_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** One operation the contract declares: an upper-case method and an OpenAPI path template such as `/greetings/{name}`. */
+export interface ApiRoute {
+  method: HttpMethod;
+  path: string;
+}
+
+/** A validated contract and the routes the interop layer publishes from it. */
+export interface ParsedOpenApi {
+  /** The document as written (references not resolved), so it stays plain JSON. */
+  document: Record<string, unknown>;
+  /** Every declared operation, in document order. */
+  routes: ApiRoute[];
+  title: string;
+  /** `info.version` of the contract (not necessarily the release version). */
+  version: string;
+}
+
+/** How many schema problems one error message lists; Ajv reports every alternative of a `oneOf`, most are noise. */
+const MAX_REPORTED_PROBLEMS = 3;
+
+/**
+ * Parses an OpenAPI contract written in YAML or JSON (YAML is a superset of JSON, so one parser reads both) and
+ * validates it with swagger-parser: OpenAPI 3.0, 3.1 and Swagger 2.0 are accepted. A contract must declare at least
+ * one operation, because the gateway publishes nothing else.
+ *
+ * @param field names the input in the error, e.g. `artifacts.openapi`.
+ * @throws ValidationError with `fields[field]` saying exactly what is wrong.
+ */
+export async function parseOpenApi(text: string, field = 'artifacts.openapi'): Promise<ParsedOpenApi> {
+  if (text.trim() === '') throw invalid(field, 'expected an OpenAPI document, got an empty file');
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const where = first.linePos?.[0];
+    // prettyErrors appends the position and a code frame to the message; we state the position ourselves.
+    const reason = first.message.split(' at line ')[0].split('\n')[0];
+    throw invalid(field, where ? `YAML does not parse at line ${where.line}, column ${where.col}: ${reason}` : `YAML does not parse: ${reason}`);
+  }
+  return validateOpenApiDocument(doc.toJS(), field);
+}
+
+/**
+ * Validates an already-parsed contract (for instance the `spec` an InteropRequest carries) and lists its routes.
+ * The input is never modified: swagger-parser dereferences in place, so it works on a deep copy.
+ *
+ * @throws ValidationError with `fields[field]` saying exactly what is wrong.
+ */
+export async function validateOpenApiDocument(input: unknown, field = 'artifacts.openapi'): Promise<ParsedOpenApi> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw invalid(field, `expected an OpenAPI document (a YAML or JSON object), got ${describe(input)}`);
+  }
+  const document = input as Record<string, unknown>;
+  const kind = 'swagger' in document ? 'a Swagger 2.0 document' : 'an OpenAPI 3 document';
+  if (!('openapi' in document) && !('swagger' in document)) {
+    throw invalid(field, 'expected an OpenAPI 3 document: openapi is required (for example "3.0.3")');
+  }
+  const external = findExternalRef(document, '');
+  if (external) {
+    // Resolving it would read local files or fetch URLs named by the release input; contracts must be bundled.
+    throw invalid(field, `${kind}: ${external.at} refers to "${external.ref}"; only references inside the document (#/...) are supported, bundle the spec first`);
+  }
+  const paths = document.paths;
+  if (paths === undefined || paths === null) throw invalid(field, `expected at least one path: ${kind} without paths publishes nothing`);
+  if (typeof paths !== 'object' || Array.isArray(paths)) throw invalid(field, `${kind}: paths must be an object of path items, got ${describe(paths)}`);
+  if (Object.keys(paths).length === 0) throw invalid(field, 'expected at least one path: paths is empty');
+
+  let resolved: Record<string, unknown>;
+  try {
+    resolved = (await SwaggerParser.validate(structuredClone(document) as never, {
+      resolve: { external: false },
+    } as SwaggerParser.Options)) as unknown as Record<string, unknown>;
+  } catch (err) {
+    throw invalid(field, `expected ${kind}: ${describeParserError(err)}`, err);
+  }
+
+  const routes = routesOf(resolved.paths as Record<string, unknown>);
+  if (routes.length === 0) throw invalid(field, `expected at least one path with an operation (${HTTP_METHODS.join(', ').toLowerCase()})`);
+  const info = (resolved.info ?? {}) as { title?: unknown; version?: unknown };
+  return { document, routes, title: String(info.title ?? ''), version: String(info.version ?? '') };
+}
+
+/** Lists the operations under `paths`, one route per method. */
+function routesOf(paths: Record<string, unknown>): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  for (const [path, item] of Object.entries(paths)) {
+    if (!item || typeof item !== 'object') continue;
+    for (const method of HTTP_METHODS) {
+      if ((item as Record<string, unknown>)[method.toLowerCase()]) routes.push({ method, path });
+    }
+  }
+  return routes;
+}
+
+function invalid(field: string, reason: string, cause?: unknown): ValidationError {
+  return new ValidationError(`${field} is not a valid OpenAPI contract: ${reason}`, { [field]: reason }, { cause });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Finds the first `$ref` that does not point inside the document. */
+function findExternalRef(node: unknown, at: string): { at: string; ref: string } | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const found = findExternalRef(node[i], `${at}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, value] of Object.entries(node)) {
+    const here = at ? `${at}.${key}` : key;
+    if (key === '$ref' && typeof value === 'string' && !value.startsWith('#')) return { at: here, ref: value };
+    const found = findExternalRef(value, here);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+interface AjvProblem {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params?: { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
+}
+
+/** Turns swagger-parser's error (Ajv details when the schema check fails) into one readable sentence. */
+function describeParserError(err: unknown): string {
+  const details = (err as { details?: AjvProblem[] }).details;
+  if (!Array.isArray(details) || details.length === 0) {
+    return err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
+  }
+  // Combinators only say "must match a schema in oneOf"; the deepest problems are the ones a person can fix.
+  const useful = details.filter((d) => !['oneOf', 'anyOf', 'if', 'not', '$ref'].includes(d.keyword));
+  const ranked = (useful.length > 0 ? useful : details).sort(
+    (a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length,
+  );
+  const sentences: string[] = [];
+  for (const d of ranked) {
+    const sentence = problemSentence(d);
+    if (!sentences.includes(sentence)) sentences.push(sentence);
+    if (sentences.length === MAX_REPORTED_PROBLEMS) break;
+  }
+  return sentences.join('; ');
+}
+
+function problemSentence(d: AjvProblem): string {
+  const at = pointerToPath(d.instancePath);
+  const prefix = at ? `${at}.` : '';
+  if (d.keyword === 'required' && d.params?.missingProperty) return `${prefix}${d.params.missingProperty} is required`;
+  if (d.keyword === 'additionalProperties' && d.params?.additionalProperty) {
+    return `${prefix}${d.params.additionalProperty} is not allowed here`;
+  }
+  return `${at || '(root)'} ${d.message ?? 'is invalid'}`;
+}
+
+/** `/paths/~1x/get` -> `paths./x.get`, the dotted form the rest of Launchway uses for field paths. */
+function pointerToPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+}

@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseOpenApi, validateOpenApiDocument } from '../../functions/lib/openapi.js';
+import { ValidationError } from '../../functions/lib/errors.js';
+
+const fixture = (name: string) => readFile(fileURLToPath(new URL(`../fixtures/openapi/${name}`, import.meta.url)), 'utf8');
+
+/** Runs the parser and returns the ValidationError it must throw. */
+async function rejection(text: string, field?: string): Promise<ValidationError> {
+  const err = await parseOpenApi(text, field).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ValidationError);
+  return err as ValidationError;
+}
+
+describe('parseOpenApi accepts', () => {
+  it('an OpenAPI 3.0 YAML contract with path-level parameters and component refs', async () => {
+    const parsed = await parseOpenApi(await fixture('greeter-v1.yaml'));
+    expect(parsed.title).toBe('Greeter');
+    expect(parsed.version).toBe('1.0.0');
+    expect(parsed.routes).toEqual([
+      { method: 'GET', path: '/health' },
+      { method: 'GET', path: '/greetings/{name}' },
+      { method: 'POST', path: '/greetings/{name}' },
+    ]);
+    // The document is returned as written: references stay references, so it is still plain JSON.
+    const greetings = (parsed.document.paths as Record<string, { get: { responses: Record<string, unknown> } }>)['/greetings/{name}'];
+    expect(greetings.get.responses['200']).toEqual({ $ref: '#/components/responses/Greeting' });
+  });
+
+  it('an OpenAPI 3.1 JSON contract', async () => {
+    const parsed = await parseOpenApi(await fixture('greeter-v2.json'));
+    expect(parsed.version).toBe('2.0.0');
+    expect(parsed.routes.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /health', 'GET /greetings/{name}', 'GET /version']);
+  });
+
+  it('a Swagger 2.0 contract', async () => {
+    const parsed = await parseOpenApi(await fixture('swagger-2.yaml'));
+    expect(parsed.routes).toEqual([
+      { method: 'GET', path: '/items' },
+      { method: 'DELETE', path: '/items' },
+    ]);
+  });
+
+  it('an already-parsed document without modifying it', async () => {
+    const parsed = await parseOpenApi(await fixture('greeter-v1.yaml'));
+    const before = JSON.stringify(parsed.document);
+    const again = await validateOpenApiDocument(parsed.document, 'spec');
+    expect(again.routes).toHaveLength(3);
+    expect(JSON.stringify(parsed.document)).toBe(before);
+  });
+});
+
+describe('parseOpenApi rejects, naming the field and the reason', () => {
+  it('YAML that does not parse, with its line', async () => {
+    const err = await rejection(await fixture('bad-yaml.yaml'));
+    // The unclosed flow sequence opened on line 3 is detected where the next key starts.
+    expect(err.fields['artifacts.openapi']).toMatch(/^YAML does not parse at line 4, column \d+: Flow sequence/);
+  });
+
+  it('JSON that does not parse, with its line', async () => {
+    const err = await rejection('{\n  "openapi": "3.0.3",,\n  "paths": {}\n}');
+    expect(err.fields['artifacts.openapi']).toMatch(/^YAML does not parse at line 2, column \d+: Unexpected ,/);
+  });
+
+  it('an operation without responses', async () => {
+    const err = await rejection(await fixture('missing-responses.yaml'), 'spec');
+    expect(err.fields).toEqual({ spec: 'expected an OpenAPI 3 document: paths./x.get.responses is required' });
+    expect(err.message).toContain('spec is not a valid OpenAPI contract');
+  });
+
+  it('a contract with no paths', async () => {
+    const err = await rejection(await fixture('no-paths.yaml'));
+    expect(err.fields['artifacts.openapi']).toBe('expected at least one path: paths is empty');
+  });
+
+  it('a contract whose paths declare no operation', async () => {
+    const err = await rejection('openapi: 3.0.3\ninfo: {title: t, version: "1"}\npaths:\n  /x: {}\n');
+    expect(err.fields['artifacts.openapi']).toMatch(/^expected at least one path with an operation/);
+  });
+
+  it('a missing paths object', async () => {
+    const err = await rejection('openapi: 3.0.3\ninfo: {title: t, version: "1"}\n');
+    expect(err.fields['artifacts.openapi']).toMatch(/^expected at least one path/);
+  });
+
+  it('a reference to a file outside the document, without reading it', async () => {
+    const err = await rejection(await fixture('external-ref.yaml'));
+    expect(err.fields['artifacts.openapi']).toContain('paths./x.get.responses.200.$ref refers to "/etc/passwd"');
+  });
+
+  it('a reference to a component that does not exist', async () => {
+    const err = await rejection(await fixture('dangling-ref.yaml'));
+    expect(err.fields['artifacts.openapi']).toContain('#/components/responses/Missing');
+  });
+
+  it('an unsupported OpenAPI version and a version written as a number', async () => {
+    expect((await rejection('openapi: 2.5.0\ninfo: {title: t, version: "1"}\npaths: {/x: {get: {responses: {"200": {description: ok}}}}}\n')).fields['artifacts.openapi']).toContain(
+      'Unsupported OpenAPI version: 2.5.0',
+    );
+    expect((await rejection('openapi: 3.0\ninfo: {title: t, version: "1"}\npaths: {/x: {get: {responses: {"200": {description: ok}}}}}\n')).fields['artifacts.openapi']).toContain(
+      'must be a string',
+    );
+  });
+
+  it('something that is not an OpenAPI document at all', async () => {
+    expect((await rejection('')).fields['artifacts.openapi']).toBe('expected an OpenAPI document, got an empty file');
+    expect((await rejection('- a\n- b\n')).fields['artifacts.openapi']).toBe('expected an OpenAPI document (a YAML or JSON object), got a list');
+    expect((await rejection('{"title": "x"}')).fields['artifacts.openapi']).toBe(
+      'expected an OpenAPI 3 document: openapi is required (for example "3.0.3")',
+    );
+  });
+
+  it('a schema violation deep in the document, with its path', async () => {
+    const err = await rejection(
+      JSON.stringify({
+        openapi: '3.0.3',
+        info: { title: 't', version: '1' },
+        paths: { '/x': { get: { responses: { '200': { description: 'ok' } }, parameters: [{ name: 'q', in: 'nowhere' }] } } },
+      }),
+    );
+    expect(err.fields['artifacts.openapi']).toMatch(/^expected an OpenAPI 3 document: paths\.\/x\.get\.parameters\.0/);
+  });
+});
