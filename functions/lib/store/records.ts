@@ -1,5 +1,6 @@
 import type { Change, ReleaseRequest } from '../release-request.js';
 import type { FieldErrors } from '../errors.js';
+import type { ServiceConfig } from '../catalog.js';
 
 /** Every status a release can have. The last five are terminal. */
 export const RELEASE_STATUSES = [
@@ -47,7 +48,11 @@ export interface ReleaseRecord {
   executionArn?: string;
   request: ReleaseRequest | Record<string, unknown>;
   changes: Change[];
+  /** The service's catalog entry as it was when the release was prepared, so a release is not changed midway. */
+  catalog?: ServiceConfig;
   createdAt: string;
+  /** When the release first found another release of its service holding the lock. */
+  queuedAt?: string;
   updatedAt: string;
   endedAt?: string;
   durationMs?: number;

@@ -1,0 +1,6 @@
+import { stepHandler } from '../lib/handler.js';
+import { defaultDeps } from '../lib/pipeline/deps.js';
+import { DeployEventSchema, checkDeployment } from '../lib/pipeline/deployments.js';
+
+/** CheckStaging / CheckProduction: poll the deployment once. */
+export const handler = stepHandler(DeployEventSchema, (event) => checkDeployment(defaultDeps(), event));

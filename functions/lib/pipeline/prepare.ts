@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { ValidationError, describeError } from '../errors.js';
+import type { ReleaseRecord } from '../store/records.js';
+import type { PipelineDeps } from './deps.js';
+import { validateRelease } from './validate-release.js';
+
+export const PrepareEventSchema = z.object({
+  releaseId: z.string().min(1),
+  executionArn: z.string().min(1),
+  startedAt: z.string().optional(),
+  /** The raw request from CI; validated here, not by the event schema, so its problems land on the record. */
+  request: z.unknown(),
+});
+export type PrepareEvent = z.infer<typeof PrepareEventSchema>;
+
+/** What the state machine keeps about the release for later states. */
+export interface PreparedRelease {
+  release: { releaseId: string; service: string; version: string; approvalTimeoutSeconds: number };
+}
+
+/**
+ * Validates the request against the catalog and the uploaded files, then records the release. An invalid request
+ * leaves only its FAILED record (with field details) and ends the execution with ValidationError.
+ */
+export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PreparedRelease> {
+  const { store, artifacts } = deps;
+  const existing = await store.getRelease(event.releaseId);
+  if (existing && existing.executionArn === event.executionArn && existing.status !== 'FAILED' && existing.catalog) {
+    // A retried Prepare of the same execution: the first attempt already did the work.
+    return summary(existing);
+  }
+
+  const now = deps.now().toISOString();
+  const raw = (event.request ?? {}) as Record<string, unknown>;
+  const base: ReleaseRecord = {
+    releaseId: event.releaseId,
+    service: typeof raw.service === 'string' ? raw.service : '(invalid)',
+    version: typeof raw.version === 'string' ? raw.version : '(invalid)',
+    commit: typeof raw.commit === 'string' ? raw.commit : '(invalid)',
+    branch: typeof raw.branch === 'string' ? raw.branch : 'main',
+    triggeredBy: typeof raw.triggeredBy === 'string' ? raw.triggeredBy : '(invalid)',
+    status: 'RUNNING',
+    executionArn: event.executionArn,
+    request: raw,
+    changes: [],
+    createdAt: event.startedAt ?? now,
+    updatedAt: now,
+  };
+
+  try {
+    const { request, service } = await validateRelease(event.request, {
+      service: (name) => deps.findService(name),
+      exists: (_field, key) => artifacts.exists(key),
+      read: (_field, key) => artifacts.getText(key),
+    });
+    const record: ReleaseRecord = {
+      ...base,
+      service: request.service,
+      version: request.version,
+      commit: request.commit,
+      branch: request.branch,
+      triggeredBy: request.triggeredBy,
+      request,
+      changes: request.changes,
+      catalog: service,
+    };
+    if (!(await store.createRelease(record))) {
+      // The id is the execution name, so only another execution of the same name can have written it.
+      throw new ValidationError(`release ${event.releaseId} already exists from another execution`, {
+        releaseId: 'expected a release id not used before',
+      });
+    }
+    await store.startStep(record.releaseId, 'Prepare');
+    await store.endStep(record.releaseId, 'Prepare', 'SUCCEEDED', {
+      details: { service: record.service, version: record.version, artifacts: request.artifacts },
+    });
+    return summary(record);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const failed: ReleaseRecord = {
+      ...base,
+      status: 'FAILED',
+      endedAt: now,
+      durationMs: 0,
+      error: { ...describeError(err), fields: err.fields },
+    };
+    if (await store.createRelease(failed)) {
+      await store.startStep(failed.releaseId, 'Prepare');
+      await store.endStep(failed.releaseId, 'Prepare', 'FAILED', { error: describeError(err), details: { fields: err.fields } });
+    }
+    throw err;
+  }
+}
+
+function summary(r: ReleaseRecord): PreparedRelease {
+  return {
+    release: {
+      releaseId: r.releaseId,
+      service: r.service,
+      version: r.version,
+      approvalTimeoutSeconds: r.catalog?.approvalTimeoutSeconds ?? 86_400,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { ServiceConfig } from '../catalog.js';
+import { ValidationError, type FieldErrors } from '../errors.js';
+import { parseOpenApi } from '../openapi.js';
+import { parsePostmanCollection } from '../postman.js';
+import { ReleaseRequestSchema, fieldErrors, type ReleaseRequest } from '../release-request.js';
+
+/**
+ * Where the files a request names are read from: S3 in Prepare, the local disk in `launchway release` (before
+ * anything is uploaded). The same checks run in both places.
+ */
+export interface ReleaseSources {
+  service(name: string): Promise<ServiceConfig | undefined>;
+  exists(field: string, ref: string): Promise<boolean>;
+  read(field: string, ref: string): Promise<string>;
+}
+
+export interface ValidatedRelease {
+  request: ReleaseRequest;
+  service: ServiceConfig;
+  openapi: Awaited<ReturnType<typeof parseOpenApi>>;
+}
+
+/**
+ * Checks a release request completely and reports every problem at once, each under its field:
+ * the shape, the service in the catalog, the deployable's presence, the Postman collection and the OpenAPI spec.
+ */
+export async function validateRelease(raw: unknown, sources: ReleaseSources): Promise<ValidatedRelease> {
+  const parsed = ReleaseRequestSchema.safeParse(raw);
+  if (!parsed.success) throw invalid(fieldErrors(parsed.error));
+  const request = parsed.data;
+  const fields: FieldErrors = {};
+
+  const service = await sources.service(request.service);
+  if (!service) fields.service = `expected a service from the catalog; "${request.service}" is not in it`;
+
+  const { bundle, collection, openapi } = request.artifacts;
+  if (!(await sources.exists('artifacts.bundle', bundle))) {
+    fields['artifacts.bundle'] = `expected the deployable at ${bundle}; it does not exist`;
+  }
+
+  const readOrNote = async (field: string, ref: string): Promise<string | undefined> => {
+    if (!(await sources.exists(field, ref))) {
+      fields[field] = `expected a file at ${ref}; it does not exist`;
+      return undefined;
+    }
+    return sources.read(field, ref);
+  };
+  const collectionText = await readOrNote('artifacts.collection', collection);
+  if (collectionText !== undefined) {
+    try {
+      parsePostmanCollection(collectionText, 'artifacts.collection');
+    } catch (err) {
+      Object.assign(fields, fieldsOf(err, 'artifacts.collection'));
+    }
+  }
+  let spec: ValidatedRelease['openapi'] | undefined;
+  const openapiText = await readOrNote('artifacts.openapi', openapi);
+  if (openapiText !== undefined) {
+    try {
+      spec = await parseOpenApi(openapiText, 'artifacts.openapi');
+    } catch (err) {
+      Object.assign(fields, fieldsOf(err, 'artifacts.openapi'));
+    }
+  }
+
+  if (Object.keys(fields).length > 0 || !service || !spec) throw invalid(fields);
+  return { request, service, openapi: spec };
+}
+
+function fieldsOf(err: unknown, field: string): FieldErrors {
+  if (err instanceof ValidationError && Object.keys(err.fields).length > 0) return err.fields;
+  if (err instanceof ValidationError) return { [field]: err.message };
+  throw err;
+}
+
+function invalid(fields: FieldErrors): ValidationError {
+  const summary = Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+  return new ValidationError(`release request is invalid: ${summary}`, fields);
+}
