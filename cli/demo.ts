@@ -1,0 +1,84 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { startEmbedded } from '../local/runtime.js';
+import { findApprovalLink } from '../local/outbox.js';
+import { decideViaLink } from './approval-client.js';
+import { bold, describeRelease, dim, green, red, statusColor, stepLine } from './format.js';
+import { startRelease, waitForRelease } from './release-client.js';
+import type { ReleaseView } from '../functions/lib/store/records.js';
+
+const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
+
+/** The two releases the demo runs: the first puts 1.0.0 live, the second upgrades production to 1.1.0. */
+const DEMO_RELEASES = [
+  { version: '1.0.0', commit: '1a2b3c4d5e6f', changes: undefined },
+  { version: '1.1.0', commit: '7f8e9d0c1b2a', changes: path.join(EXAMPLES, 'greeter/changes-1.1.0.json') },
+];
+
+/**
+ * `npm start`: boots the embedded stack and releases the example service, printing each step and the approval
+ * links. With --approve-as it approves through the real link flow (GET page, then POST); otherwise it waits for a
+ * click. Returns the exit code: 0 only when every release SUCCEEDED.
+ */
+export async function runDemo(opts: { approveAs?: string; dataDir: string; json?: boolean }): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const stack = await startEmbedded({ catalog: path.join(EXAMPLES, 'catalog.json'), dataDir: opts.dataDir });
+  let last: ReleaseView | undefined;
+  try {
+    log(`${green('✔')} embedded stack up: Step Functions ${stack.endpoints.sfn}, approvals ${stack.endpoints.approval}, gateway ${stack.endpoints.gateway}`);
+    for (const demo of DEMO_RELEASES) {
+      const dir = path.join(EXAMPLES, 'greeter', demo.version);
+      log(`\n${bold(`Releasing greeter ${demo.version}`)}`);
+      const started = await startRelease({
+        service: 'greeter',
+        version: demo.version,
+        commit: demo.commit,
+        triggeredBy: 'ci@example.com',
+        bundle: path.join(dir, 'service.mjs'),
+        collection: path.join(dir, 'collection.postman.json'),
+        openapi: path.join(dir, 'openapi.yaml'),
+        changesFile: demo.changes,
+      });
+      let approving: Promise<void> | undefined;
+      const approvalFailed = new AbortController();
+      last = await waitForRelease(started.releaseId, {
+        executionArn: started.executionArn,
+        intervalMs: 250,
+        signal: approvalFailed.signal,
+        onProgress: (e) => {
+          if (e.kind === 'status') {
+            log(`status ${statusColor(e.status)}`);
+            if (e.status === 'AWAITING_APPROVAL') {
+              if (opts.approveAs) {
+                approving ??= approve(stack.outboxDir, started.releaseId, opts.approveAs, log).catch((err: Error) =>
+                  approvalFailed.abort(new Error(`could not approve as ${opts.approveAs}: ${err.message}`)),
+                );
+              }
+              else log(bold(`Waiting for an approver: open an Approve link above (or run: npx launchway approve ${started.releaseId} --as lead@example.com)`));
+            }
+          } else log(stepLine(e.step));
+        },
+      });
+      await approving;
+      log(describeRelease(last));
+      if (last.status !== 'SUCCEEDED') break;
+      if (last.links?.interopUrl) log(dim(`  partners call ${last.links.interopUrl}/greetings/ada`));
+    }
+  } finally {
+    await stack.stop();
+  }
+  const final = last;
+  if (opts.json && final) console.log(JSON.stringify(final));
+  if (final?.status === 'SUCCEEDED') {
+    log(`\n${green('✔')} Demo complete: production runs greeter ${final.version}. Release notes: ${final.links?.releaseNotes ?? '(none)'}`);
+    return 0;
+  }
+  log(`\n${red('✖')} Demo ended ${final?.status ?? 'without a release'}`);
+  return 1;
+}
+
+async function approve(outbox: string, releaseId: string, approver: string, log: (l: string) => void): Promise<void> {
+  const url = await findApprovalLink(outbox, { releaseId, approver, decision: 'approve' });
+  log(dim(`approving as ${approver}: GET the confirmation page, then POST the decision`));
+  await decideViaLink(url, { decision: 'approve', comment: 'Approved from the Launchway demo' });
+}

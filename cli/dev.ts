@@ -1,0 +1,31 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startEmbedded, toEnvFile } from '../local/runtime.js';
+import { bold, dim, green } from './format.js';
+
+/** `launchway dev`: the embedded stack, up until Ctrl-C, with its endpoints written for the other commands. */
+export async function runDev(opts: { catalog: string; dataDir: string }): Promise<void> {
+  const stack = await startEmbedded({ catalog: opts.catalog, dataDir: opts.dataDir });
+  const envFile = path.join(stack.dataDir, 'endpoints.env');
+  await mkdir(stack.dataDir, { recursive: true });
+  await writeFile(envFile, toEnvFile(stack.env), { mode: 0o600 });
+  console.log(`${green('✔')} Launchway embedded stack is up (catalog ${opts.catalog})`);
+  for (const [name, url] of Object.entries(stack.endpoints)) console.log(`  ${name.padEnd(9)} ${url}`);
+  console.log(`  state machine ${stack.stateMachineArn}`);
+  console.log(`  outbox    ${stack.outboxDir}`);
+  console.log(`\nIn another terminal:\n  ${bold(`source ${path.relative(process.cwd(), envFile)}`)}`);
+  console.log(dim('  npx launchway release --service greeter --version 1.0.0 --commit 1a2b3c4 --triggered-by ci@example.com \\'));
+  console.log(dim('    --bundle examples/greeter/1.0.0/service.mjs --collection examples/greeter/1.0.0/collection.postman.json \\'));
+  console.log(dim('    --openapi examples/greeter/1.0.0/openapi.yaml --wait'));
+  console.log(dim('  npx launchway approve <releaseId> --as lead@example.com'));
+  console.log(dim('\nCtrl-C stops everything.'));
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('\nstopping…');
+  await stack.stop();
+  await rm(envFile, { force: true });
+}

@@ -1,0 +1,50 @@
+import type { ReleaseRecord, ReleaseView, StepRecord } from '../functions/lib/store/records.js';
+
+const useColor = process.stderr.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
+export const green = paint(32);
+export const red = paint(31);
+export const yellow = paint(33);
+export const dim = paint(2);
+export const bold = paint(1);
+
+export function duration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function statusColor(status: string): string {
+  if (status === 'SUCCEEDED') return green(status);
+  if (['FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'].includes(status)) return red(status);
+  return yellow(status);
+}
+
+const STEP_MARK: Record<StepRecord['status'], string> = { RUNNING: '…', SUCCEEDED: '✔', FAILED: '✖', SKIPPED: '–' };
+
+export function stepLine(step: StepRecord): string {
+  const mark = STEP_MARK[step.status];
+  const colored = step.status === 'SUCCEEDED' ? green(mark) : step.status === 'FAILED' ? red(mark) : yellow(mark);
+  const extra = step.error ? ` ${red(`${step.error.error}: ${step.error.cause}`)}` : '';
+  return `  ${colored} ${step.step.padEnd(20)} ${step.status.padEnd(9)} ${dim(duration(step.durationMs))}${extra}`;
+}
+
+export function describeRelease(view: ReleaseView): string {
+  const lines = [
+    `${bold(view.releaseId)}  ${statusColor(view.status)}`,
+    `  service ${view.service}  version ${view.version}  commit ${view.commit}  branch ${view.branch}`,
+    `  triggered by ${view.triggeredBy} at ${view.createdAt}${view.durationMs !== undefined ? `, took ${duration(view.durationMs)}` : ''}`,
+  ];
+  if (view.error) {
+    lines.push(`  ${red(`${view.error.error}: ${view.error.cause}`)}`);
+    for (const [field, msg] of Object.entries(view.error.fields ?? {})) lines.push(`    ${field}: ${msg}`);
+  }
+  for (const [name, url] of Object.entries(view.links ?? {})) lines.push(`  ${name}: ${url}`);
+  lines.push('  steps:', ...view.steps.map(stepLine));
+  return lines.join('\n');
+}
+
+export function releaseRow(r: ReleaseRecord): string {
+  return `${r.createdAt}  ${r.releaseId.padEnd(40)} ${r.status.padEnd(17)} ${r.triggeredBy}`;
+}

@@ -1,0 +1,199 @@
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DescribeExecutionCommand,
+  ExecutionDoesNotExist,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { ArtifactStore } from '../functions/lib/artifact-store.js';
+import { findService } from '../functions/lib/catalog-source.js';
+import { s3Client, sfnClient, documentClient } from '../functions/lib/clients.js';
+import { getConfig } from '../functions/lib/config.js';
+import { ChangeSchema, releaseIdFor, type Change, type ReleaseRequest } from '../functions/lib/release-request.js';
+import { validateRelease } from '../functions/lib/pipeline/validate-release.js';
+import { ValidationError } from '../functions/lib/errors.js';
+import { ReleaseStore } from '../functions/lib/store/release-store.js';
+import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
+import { z } from 'zod';
+
+/** What `launchway release` is given: the request fields, with local files for the three artifacts. */
+export interface ReleaseOptions {
+  service: string;
+  version: string;
+  commit: string;
+  branch?: string;
+  triggeredBy: string;
+  bundle: string;
+  collection: string;
+  openapi: string;
+  /** A JSON file with `[{ "title": "feat: …", "sha": "…", "author": "…" }]`. */
+  changesFile?: string;
+}
+
+export interface StartedRelease {
+  releaseId: string;
+  executionArn: string;
+  /** False when an execution of the same service, version and commit already existed (a CI retry). */
+  started: boolean;
+}
+
+export function stateMachineArn(): string {
+  const arn = process.env.LAUNCHWAY_STATE_MACHINE_ARN;
+  if (!arn) {
+    throw new Error(
+      'LAUNCHWAY_STATE_MACHINE_ARN is not set. Embedded: run `launchway dev` and `source .launchway/endpoints.env`; ' +
+        'on AWS: set it to the ReleaseStateMachineArn stack output.',
+    );
+  }
+  return arn;
+}
+
+export function releaseStore(): ReleaseStore {
+  return new ReleaseStore(documentClient(), getConfig().RELEASES_TABLE);
+}
+
+async function readChanges(file: string | undefined): Promise<Change[]> {
+  if (!file) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ValidationError(`changes file ${file} is not readable JSON: ${(err as Error).message}`, {
+      changes: 'expected a JSON array of { title, sha?, author?, url? }',
+    });
+  }
+  const result = z.array(ChangeSchema).safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ValidationError(`changes file ${file} is invalid`, {
+      [`changes.${issue.path.join('.')}`]: issue.message,
+    });
+  }
+  return result.data;
+}
+
+/**
+ * Checks everything locally (the same checks Prepare runs again), uploads the three files, and starts the
+ * execution under a name derived from service, version and commit, so a retried CI job starts nothing new.
+ */
+export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease> {
+  const changes = await readChanges(opts.changesFile);
+  const prefix = `releases/${opts.service}/${opts.version}/${opts.commit}`;
+  const keyOf = (file: string) => `${prefix}/${path.basename(file)}`;
+  const local: Record<string, string> = {
+    [keyOf(opts.bundle)]: opts.bundle,
+    [keyOf(opts.collection)]: opts.collection,
+    [keyOf(opts.openapi)]: opts.openapi,
+  };
+  const request: ReleaseRequest = {
+    service: opts.service,
+    version: opts.version,
+    commit: opts.commit,
+    branch: opts.branch ?? 'main',
+    triggeredBy: opts.triggeredBy,
+    artifacts: { bundle: keyOf(opts.bundle), collection: keyOf(opts.collection), openapi: keyOf(opts.openapi) },
+    changes,
+  };
+  try {
+    await validateRelease(request, {
+      service: (name) => findService(name),
+      exists: async (_field, key) => existsSync(local[key]) && (await stat(local[key])).isFile(),
+      read: (_field, key) => readFile(local[key], 'utf8'),
+    });
+  } catch (err) {
+    // Name the local file the user gave rather than the S3 key it would have had.
+    if (err instanceof ValidationError) {
+      for (const [field, message] of Object.entries(err.fields)) {
+        for (const [key, file] of Object.entries(local)) err.fields[field] = message.replaceAll(key, file);
+      }
+      err.message = `release request is invalid: ${Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ')}`;
+    }
+    throw err;
+  }
+
+  const releaseId = releaseIdFor(request);
+  const arn = stateMachineArn();
+  const executionArn = arn.replace(':stateMachine:', ':execution:') + `:${releaseId}`;
+  if (await executionExists(executionArn)) return { releaseId, executionArn, started: false };
+
+  const artifacts = new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
+  for (const [key, file] of Object.entries(local)) await artifacts.put(key, await readFile(file), contentType(file));
+  const out = await sfnClient().send(
+    new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input: JSON.stringify(request) }),
+  );
+  return { releaseId, executionArn: out.executionArn!, started: true };
+}
+
+async function executionExists(executionArn: string): Promise<boolean> {
+  try {
+    await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
+    return true;
+  } catch (err) {
+    if (err instanceof ExecutionDoesNotExist || (err as Error).name === 'ExecutionDoesNotExist') return false;
+    throw err;
+  }
+}
+
+function contentType(file: string): string {
+  if (file.endsWith('.json')) return 'application/json';
+  if (/\.ya?ml$/.test(file)) return 'application/yaml';
+  if (/\.m?js$/.test(file)) return 'text/javascript';
+  return 'application/octet-stream';
+}
+
+/** The release with its steps and approval decisions: what `status --json` prints. */
+export async function getReleaseView(releaseId: string): Promise<ReleaseView | undefined> {
+  return releaseStore().getView(releaseId);
+}
+
+export type ProgressEvent = { kind: 'status'; status: string } | { kind: 'step'; step: StepRecord };
+
+/**
+ * Polls the release record until it ends (or the bound passes), reporting each status change and each step as
+ * it starts and finishes. Works the same on AWS, since it reads DynamoDB rather than the execution history.
+ */
+export async function waitForRelease(
+  releaseId: string,
+  opts: {
+    executionArn?: string;
+    onProgress?: (e: ProgressEvent) => void;
+    intervalMs?: number;
+    timeoutMs?: number;
+    /** Stops the wait early (with the signal's reason), e.g. when an automated approval failed. */
+    signal?: AbortSignal;
+  } = {},
+): Promise<ReleaseView> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 8 * 24 * 3600 * 1000);
+  const seen = new Map<string, string>();
+  let lastStatus = '';
+  for (let poll = 1; ; poll++) {
+    opts.signal?.throwIfAborted();
+    const view = await getReleaseView(releaseId);
+    if (view) {
+      if (view.status !== lastStatus) {
+        lastStatus = view.status;
+        opts.onProgress?.({ kind: 'status', status: view.status });
+      }
+      for (const step of view.steps) {
+        const key = `${step.status}`;
+        if (seen.get(step.step) !== key) {
+          seen.set(step.step, key);
+          opts.onProgress?.({ kind: 'step', step });
+        }
+      }
+      if (TERMINAL_STATUSES.includes(view.status)) return view;
+    }
+    if (opts.executionArn && poll % 10 === 0) {
+      // The record is the source of truth, but an execution that died without finalizing must not hang the wait.
+      const exec = await sfnClient().send(new DescribeExecutionCommand({ executionArn: opts.executionArn }));
+      if (exec.status !== 'RUNNING') {
+        const again = await getReleaseView(releaseId);
+        if (again && TERMINAL_STATUSES.includes(again.status)) return again;
+        throw new Error(`execution ended ${exec.status} (${exec.error ?? ''}: ${exec.cause ?? ''}) without a final release record`);
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`release ${releaseId} did not end within the wait bound`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+  }
+}

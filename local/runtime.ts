@@ -1,0 +1,174 @@
+import './polyfills.js';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parseCatalog, type Catalog } from '../functions/lib/catalog.js';
+import { resetCatalog } from '../functions/lib/catalog-source.js';
+import { resetClients } from '../functions/lib/clients.js';
+import { resetConfig } from '../functions/lib/config.js';
+import { resetDeps } from '../functions/lib/pipeline/deps.js';
+import { startApprovalServer } from './approval-server.js';
+import { loadReleaseDefinition } from './asl.js';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  createBucket,
+  createReleasesTable,
+  startDynalite,
+  startS3rver,
+  type RunningServer,
+} from './emulators.js';
+import { localLambdas, localSubstitutions, LOCAL_ACCOUNT } from './functions.js';
+import { startLocalGateway } from './gateway.js';
+import { stopAll as stopLocalProcesses } from './process-supervisor.js';
+import { LocalStepFunctions } from './sfn/local-step-functions.js';
+
+export const STATE_MACHINE_NAME = 'launchway-release';
+export const TABLE_NAME = 'launchway-releases';
+export const BUCKET_NAME = 'launchway-artifacts';
+export const CATALOG_KEY = 'config/catalog.json';
+
+/** How long the Wait states of the definition really wait in embedded mode, by state name (ms). */
+export const DEMO_WAITS = { WaitForLock: 1000, WaitStaging: 300, WaitProduction: 300 };
+/** Test pacing: every Wait and every Retry interval short, so scenarios run in seconds. */
+export const FAST_WAITS = { WaitForLock: 150, WaitStaging: 100, WaitProduction: 100 };
+
+export interface EmbeddedOptions {
+  /** Root of everything the stack writes: S3 data, the outbox, running targets. Default `.launchway`. */
+  dataDir?: string;
+  /** The catalog, parsed, or the path of a catalog JSON file. */
+  catalog: Catalog | string;
+  /** Wait-state durations in ms by state name. Default DEMO_WAITS. */
+  waits?: Record<string, number>;
+  /** Retry intervals in ms by state name (tests shorten them). */
+  retryIntervals?: Record<string, number | number[]>;
+  /** Fixed ports (0 or absent picks free ones). */
+  ports?: Partial<Record<'sfn' | 'dynamodb' | 's3' | 'approval' | 'gateway', number>>;
+  /** Start from empty data (default true): earlier runs' targets and records would point at dead processes. */
+  fresh?: boolean;
+}
+
+export interface EmbeddedStack {
+  stateMachineArn: string;
+  endpoints: { sfn: string; dynamodb: string; s3: string; approval: string; gateway: string };
+  /** The variables the CLI and SDK clients need; also written to `.launchway/endpoints.env` by `launchway dev`. */
+  env: Record<string, string>;
+  dataDir: string;
+  outboxDir: string;
+  sfn: LocalStepFunctions;
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots the whole pipeline on 127.0.0.1: dynalite, s3rver, the local gateway, the approval API and a Step
+ * Functions endpoint running statemachines/release.asl.json with the real handlers in process. Everything reaches
+ * everything through the standard AWS_ENDPOINT_URL_* variables, as on AWS.
+ */
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedStack> {
+  const dataDir = path.resolve(options.dataDir ?? '.launchway');
+  if (options.fresh ?? true) {
+    for (const sub of ['s3', 'outbox', 'targets']) await rm(path.join(dataDir, sub), { recursive: true, force: true });
+  }
+  await mkdir(dataDir, { recursive: true });
+  const outboxDir = path.join(dataDir, 'outbox');
+  const catalog =
+    typeof options.catalog === 'string'
+      ? parseCatalog(JSON.parse(await readFile(options.catalog, 'utf8')), options.catalog)
+      : parseCatalog(options.catalog);
+
+  const started: { close(): Promise<void> }[] = [];
+  const stopStarted = async () => {
+    await stopLocalProcesses();
+    for (const s of started.reverse()) await s.close().catch(() => undefined);
+  };
+  try {
+    const dynamo: RunningServer = await startDynalite({ port: options.ports?.dynamodb });
+    started.push(dynamo);
+    const s3 = await startS3rver({ directory: path.join(dataDir, 's3'), port: options.ports?.s3 });
+    started.push(s3);
+    const gateway = await startLocalGateway({ port: options.ports?.gateway });
+    started.push(gateway);
+    const approval = await startApprovalServer({ port: options.ports?.approval });
+    started.push(approval);
+
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      AWS_ENDPOINT_URL_S3: s3.url,
+      RELEASES_TABLE: TABLE_NAME,
+      ARTIFACTS_BUCKET: BUCKET_NAME,
+      CATALOG_KEY,
+      APPROVAL_BASE_URL: approval.url,
+      NOTIFIER: 'outbox',
+      OUTBOX_DIR: outboxDir,
+      LOCAL_TARGETS_DIR: path.join(dataDir, 'targets'),
+      LOCAL_GATEWAY_ADMIN_URL: gateway.adminUrl,
+      LAUNCHWAY_GATEWAY_URL: gateway.url,
+    };
+    Object.assign(process.env, env);
+    // Signs approval links; lives only in this process (the CLI approves by following the emailed link).
+    process.env.APPROVAL_SIGNING_SECRET = randomBytes(32).toString('hex');
+    resetConfig();
+    resetClients();
+    resetCatalog();
+    resetDeps();
+
+    await createReleasesTable(dynamo.url, TABLE_NAME);
+    await createBucket(s3.url, BUCKET_NAME);
+    const s3client = new S3Client({
+      endpoint: s3.url,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    await s3client.send(
+      new PutObjectCommand({ Bucket: BUCKET_NAME, Key: CATALOG_KEY, Body: JSON.stringify(catalog, null, 2), ContentType: 'application/json' }),
+    );
+    s3client.destroy();
+
+    const sfn = new LocalStepFunctions({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      stateMachines: [{ name: STATE_MACHINE_NAME, definition: await loadReleaseDefinition(localSubstitutions(LOCAL_REGION)) }],
+      lambdas: localLambdas(LOCAL_REGION),
+      waitTimeOverrides: options.waits ?? DEMO_WAITS,
+      retryIntervalOverrides: options.retryIntervals,
+    });
+    const sfnServer = await sfn.listen(options.ports?.sfn ?? 0);
+    started.push({ close: () => sfn.close() });
+    env.AWS_ENDPOINT_URL_SFN = sfnServer.url;
+    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+    env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
+    process.env.AWS_ENDPOINT_URL_SFN = sfnServer.url;
+    process.env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
+    resetClients();
+
+    return {
+      stateMachineArn,
+      endpoints: { sfn: sfnServer.url, dynamodb: dynamo.url, s3: s3.url, approval: approval.url, gateway: gateway.url },
+      env,
+      dataDir,
+      outboxDir,
+      sfn,
+      stop: async () => {
+        await stopStarted();
+        resetClients();
+      },
+    };
+  } catch (err) {
+    await stopStarted();
+    throw err;
+  }
+}
+
+/** `export NAME='value'` lines for a shell: `source .launchway/endpoints.env`. */
+export function toEnvFile(env: Record<string, string>): string {
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}=${quote(v)}`)
+    .join('\n') + '\n';
+}
