@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../functions/lib/deploy/local-process.js';
+import { logTail, ProcessSupervisor } from '../../local/process-supervisor.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/services/${name}`, import.meta.url));
+// The fixture parent is TypeScript; node resolves the tsx loader from the repository root.
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+let dir: string;
+const supervisor = new ProcessSupervisor();
+const parents: ChildProcess[] = [];
+const orphans: number[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'launchway-supervisor-'));
+});
+afterEach(async () => {
+  await supervisor.stopAll(500);
+  for (const p of parents.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  // Should a test fail half-way, do not leave its grandchildren running.
+  for (const pid of orphans.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1_000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the supervisor-parent fixture in its own Node process and returns it with the pid of the child it started. */
+async function parentWithChild(mode: 'wait' | 'exit'): Promise<{ parent: ChildProcess; childPid: number; port: number }> {
+  const port = await freeLoopbackPort();
+  const parent = spawn(process.execPath, ['--import', 'tsx', fixture('supervisor-parent.ts'), mode, dir, String(port)], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  parents.push(parent);
+  const childPid = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('supervisor-parent printed no pid within 15 s')), 15_000);
+    let out = '';
+    parent.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { pid: number }).pid);
+      }
+    });
+    parent.once('exit', (code) => {
+      if (!out.includes('{')) reject(new Error(`supervisor-parent exited with ${code} before printing a pid`));
+    });
+  });
+  orphans.push(childPid);
+  return { parent, childPid, port };
+}
+
+describe('process supervisor', () => {
+  it('runs node <file> with PORT, HOST, SERVICE_VERSION and the extra env, logging to a file', async () => {
+    const port = await freeLoopbackPort();
+    const logFile = path.join(dir, 'env', 'process.log');
+    const proc = await supervisor.start({ file: fixture('greeter-v1.mjs'), port, version: '3.1.4', env: { GREETING_STYLE: 'casual', PORT: '1' }, logFile });
+    await waitUntil('the child answers', () => healthy(port));
+    const body = (await (await fetch(`http://127.0.0.1:${port}/greetings/eve`)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ release: '3.1.4', env: { GREETING_STYLE: 'casual' } });
+    expect(await logTail(logFile)).toBe(`greeter v1 (3.1.4) listening on 127.0.0.1:${port}`);
+    expect(supervisor.isRunning(proc.pid)).toBe(true);
+    await supervisor.stop(proc.pid);
+    expect(supervisor.get(proc.pid)?.exit?.signal).toBe('SIGTERM');
+    expect(alive(proc.pid)).toBe(false);
+  });
+
+  it('records the exit code of a child that ends by itself', async () => {
+    const proc = await supervisor.start({ file: fixture('crashes-on-start.mjs'), port: 1, version: '1.0.0', logFile: path.join(dir, 'crash', 'process.log') });
+    await waitUntil('the child exits', () => supervisor.get(proc.pid)?.exit !== undefined);
+    expect(supervisor.get(proc.pid)?.exit?.code).toBe(3);
+    expect(supervisor.isRunning(proc.pid)).toBe(false);
+    expect(await logTail(path.join(dir, 'crash', 'process.log'), 1)).toBe('fatal: DATABASE_URL is not set');
+  });
+
+  it('kills a child that ignores SIGTERM once the grace period is over', async () => {
+    const port = await freeLoopbackPort();
+    const proc = await supervisor.start({ file: fixture('ignores-sigterm.mjs'), port, version: '1.0.0', logFile: path.join(dir, 'stubborn', 'process.log') });
+    await waitUntil('the child listens', async () => (await logTail(proc.logFile)).includes('listening'));
+    await supervisor.stop(proc.pid, 300);
+    expect(supervisor.get(proc.pid)?.exit?.signal).toBe('SIGKILL');
+    expect(await logTail(proc.logFile)).toContain('ignoring SIGTERM');
+  });
+
+  it('leaves pids it did not start alone', async () => {
+    expect(supervisor.isRunning(process.pid)).toBe(false);
+    await supervisor.stop(process.pid);
+    expect(alive(process.pid)).toBe(true);
+  });
+
+  it('stopAll stops every running child', async () => {
+    const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const procs = await Promise.all(
+      ports.map((port, i) => supervisor.start({ file: fixture('greeter-v1.mjs'), port, version: '1.0.0', logFile: path.join(dir, `all-${i}`, 'process.log') })),
+    );
+    await waitUntil('both children answer', async () => (await healthy(ports[0])) && (await healthy(ports[1])));
+    await supervisor.stopAll(1_000);
+    expect(supervisor.running()).toEqual([]);
+    expect(procs.map((p) => alive(p.pid))).toEqual([false, false]);
+  });
+
+  it('takes its children down when the runtime exits normally', async () => {
+    const { parent, childPid } = await parentWithChild('exit');
+    await waitUntil('the parent exits', () => parent.exitCode !== null);
+    await waitUntil(`child ${childPid} is gone`, () => !alive(childPid), 5_000);
+  });
+
+  it('takes its children down when the runtime is killed with SIGKILL', async () => {
+    const { parent, childPid, port } = await parentWithChild('wait');
+    expect(await healthy(port)).toBe(true);
+    parent.kill('SIGKILL');
+    await waitUntil(`child ${childPid} is gone`, () => !alive(childPid), 5_000);
+  });
+});
