@@ -1,6 +1,7 @@
 import type { Change, ReleaseRequest } from '../release-request.js';
 import type { FieldErrors } from '../errors.js';
 import type { ServiceConfig } from '../catalog.js';
+import type { ApprovalSummary } from '../approvals/records.js';
 
 /** Every status a release can have. The last five are terminal. */
 export const RELEASE_STATUSES = [
@@ -89,5 +90,6 @@ export interface CurrentRecord {
 /** The release as readers see it: the record with its steps. `status --json` prints this shape. */
 export interface ReleaseView extends ReleaseRecord {
   steps: StepRecord[];
-  approvals?: unknown;
+  /** The newest approval request, without its task token. */
+  approval?: ApprovalSummary;
 }

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { summarize, type ApprovalItem, type ApprovalSummary } from '../approvals/records.js';
 import {
   STEPS,
   TERMINAL_STATUSES,
@@ -200,11 +201,28 @@ export class ReleaseStore {
     return items.map((i) => strip<StepRecord>(i)!);
   }
 
-  /** The release with its steps, as `status --json` prints it. */
+  /**
+   * The newest approval of a release for readers. The projection leaves the task token out, so it never reaches a
+   * CLI, a page or release notes.
+   */
+  async getApprovalSummary(releaseId: string): Promise<ApprovalSummary | undefined> {
+    const fields = ['approvalId', 'releaseId', 'service', 'approvers', 'requiredApprovals', 'decisions', 'status', 'expiresAt', 'createdAt', 'triggeredBy', 'concludedAt'];
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :approval)',
+      ExpressionAttributeValues: { ':pk': `RELEASE#${releaseId}`, ':approval': 'APPROVAL#' },
+      ProjectionExpression: fields.map((_, i) => `#p${i}`).join(', '),
+      ExpressionAttributeNames: Object.fromEntries(fields.map((f, i) => [`#p${i}`, f])),
+    });
+    const newest = (items as unknown as ApprovalItem[]).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    return newest ? summarize(newest) : undefined;
+  }
+
+  /** The release with its steps and approval, as `status --json` prints it. */
   async getView(releaseId: string): Promise<ReleaseView | undefined> {
     const release = await this.getRelease(releaseId);
     if (!release) return undefined;
-    return { ...release, steps: await this.getSteps(releaseId) };
+    const [steps, approval] = await Promise.all([this.getSteps(releaseId), this.getApprovalSummary(releaseId)]);
+    return { ...release, steps, ...(approval ? { approval } : {}) };
   }
 
   /** Releases of one service, newest first, from the history index. */
