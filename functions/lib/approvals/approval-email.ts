@@ -1,0 +1,129 @@
+import type { EmailMessage } from '../notify/notifier.js';
+import type { ReleaseRecord } from '../store/records.js';
+import { escapeHtml, safeHref } from './html.js';
+import { smokeCountsText, type SmokeSummary } from './smoke-summary.js';
+
+/** Everything one approver's email says. */
+export interface ApprovalEmailInput {
+  release: Pick<ReleaseRecord, 'releaseId' | 'service' | 'version' | 'commit' | 'branch' | 'triggeredBy' | 'changes'>;
+  approvalId: string;
+  approver: string;
+  /** The approver's signed links. `approve` is absent for the person who triggered the release. */
+  links: { approve?: string; reject: string };
+  requiredApprovals: number;
+  approverCount: number;
+  /** Epoch seconds. */
+  expiresAt: number;
+  smoke?: SmokeSummary;
+}
+
+/** The tag `kind` of approval request emails; the outbox reader finds approval links by it. */
+export const APPROVAL_EMAIL_KIND = 'approval-request';
+
+const MAX_CHANGES = 50;
+
+/**
+ * One approver's email: subject with service and version, a text and an HTML body with the release summary, its
+ * changes, the staging smoke counts, and the approver's own approve and reject links shown in full.
+ */
+export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
+  const { release, links, smoke } = input;
+  const expires = new Date(input.expiresAt * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const need =
+    input.requiredApprovals === 1
+      ? `one approval of ${input.approverCount} approver${input.approverCount === 1 ? '' : 's'}`
+      : `${input.requiredApprovals} approvals of ${input.approverCount} approvers`;
+  const intro = `${release.service} ${release.version} passed staging and waits for approval before it goes to production (needs ${need}).`;
+  const selfNote = links.approve
+    ? undefined
+    : 'You triggered this release, so someone else has to approve it. You can still reject it.';
+  const changes = release.changes.slice(0, MAX_CHANGES);
+  const moreChanges = release.changes.length - changes.length;
+
+  const text: string[] = [
+    `Hello ${input.approver},`,
+    '',
+    intro,
+    ...(selfNote ? ['', selfNote] : []),
+    '',
+    `Release:      ${release.releaseId}`,
+    `Service:      ${release.service}`,
+    `Version:      ${release.version}`,
+    `Commit:       ${release.commit} (${release.branch})`,
+    `Triggered by: ${release.triggeredBy}`,
+    `Link expires: ${expires}`,
+    '',
+    'Changes:',
+    ...(changes.length === 0 ? ['  (none listed)'] : changes.map((c) => `  - ${changeText(c)}`)),
+    ...(moreChanges > 0 ? [`  … and ${moreChanges} more`] : []),
+    '',
+    `Staging smoke tests: ${smoke ? smokeCountsText(smoke) : 'no results recorded'}`,
+    ...(smoke?.failures ?? []).slice(0, 10).map((f) => `  ✗ ${[f.name, f.test].filter(Boolean).join(' › ')}: ${f.message ?? ''}`),
+    ...Object.entries(smoke?.reportKeys ?? {}).map(([k, v]) => `  ${k} report: ${v}`),
+    '',
+    ...(links.approve ? [`Approve: ${links.approve}`] : []),
+    `Reject: ${links.reject}`,
+    '',
+    'Opening a link shows a confirmation page. Nothing is decided until you press Approve or Reject on that page.',
+    '',
+  ];
+
+  const linkHtml = (label: string, url: string, color: string) =>
+    `<p><a href="${escapeHtml(url)}" style="display:inline-block;padding:8px 16px;background:${color};color:#fff;text-decoration:none;border-radius:4px">${escapeHtml(label)}</a><br><span style="font-size:12px;color:#555;word-break:break-all">${escapeHtml(label)}: ${escapeHtml(url)}</span></p>`;
+  const row = (k: string, v: string) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
+
+  const html = [
+    '<!DOCTYPE html><html><body style="font-family:sans-serif;line-height:1.4">',
+    `<p>Hello ${escapeHtml(input.approver)},</p>`,
+    `<p>${escapeHtml(intro)}</p>`,
+    selfNote ? `<p><strong>${escapeHtml(selfNote)}</strong></p>` : '',
+    '<table>',
+    row('Release', release.releaseId),
+    row('Service', release.service),
+    row('Version', release.version),
+    row('Commit', `${release.commit} (${release.branch})`),
+    row('Triggered by', release.triggeredBy),
+    row('Link expires', expires),
+    '</table>',
+    '<h3>Changes</h3>',
+    changes.length === 0
+      ? '<p>(none listed)</p>'
+      : `<ul>${changes.map((c) => `<li>${changeHtml(c)}</li>`).join('')}${moreChanges > 0 ? `<li>… and ${moreChanges} more</li>` : ''}</ul>`,
+    '<h3>Staging smoke tests</h3>',
+    `<p>${escapeHtml(smoke ? smokeCountsText(smoke) : 'no results recorded')}</p>`,
+    smoke && smoke.failures.length > 0
+      ? `<ul>${smoke.failures
+          .slice(0, 10)
+          .map((f) => `<li>${escapeHtml([f.name, f.test].filter(Boolean).join(' › '))}: ${escapeHtml(f.message ?? '')}</li>`)
+          .join('')}</ul>`
+      : '',
+    ...Object.entries(smoke?.reportKeys ?? {}).map(([k, v]) => `<p>${escapeHtml(k)} report: <code>${escapeHtml(v)}</code></p>`),
+    links.approve ? linkHtml('Approve', links.approve, '#1a7f37') : '',
+    linkHtml('Reject', links.reject, '#cf222e'),
+    '<p style="font-size:12px;color:#555">Opening a link shows a confirmation page. Nothing is decided until you press Approve or Reject on that page.</p>',
+    '</body></html>',
+  ].join('\n');
+
+  return {
+    to: [input.approver],
+    subject: `[Launchway] Approval needed: ${release.service} ${release.version}`,
+    text: text.join('\n'),
+    html,
+    links: [...(links.approve ? [{ label: 'Approve', url: links.approve }] : []), { label: 'Reject', url: links.reject }],
+    tags: { kind: APPROVAL_EMAIL_KIND, releaseId: release.releaseId, approvalId: input.approvalId, approver: input.approver },
+  };
+}
+
+type ChangeLike = ReleaseRecord['changes'][number];
+
+function changeText(c: ChangeLike): string {
+  const meta = [c.sha?.slice(0, 12), c.author ? `by ${c.author}` : undefined].filter(Boolean).join(', ');
+  return `${c.title}${meta ? ` (${meta})` : ''}${c.url ? ` ${c.url}` : ''}`;
+}
+
+function changeHtml(c: ChangeLike): string {
+  const meta = [c.sha?.slice(0, 12), c.author ? `by ${c.author}` : undefined].filter(Boolean).join(', ');
+  const href = safeHref(c.url);
+  const title = href ? `<a href="${href}">${escapeHtml(c.title)}</a>` : escapeHtml(c.title);
+  return `${title}${meta ? ` <small>(${escapeHtml(meta)})</small>` : ''}`;
+}

@@ -1,0 +1,73 @@
+import type { Decision } from './links.js';
+
+/** Lifecycle of one approval request. PENDING is the only state that accepts decisions. */
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED';
+
+/** One person's decision, kept on the approval item for the record. */
+export interface DecisionRecord {
+  /** Lower-cased email of who decided. */
+  approver: string;
+  decision: Decision;
+  /** ISO time of the decision. */
+  decidedAt: string;
+  comment?: string;
+}
+
+/**
+ * The approval item under `RELEASE#<id>` / `APPROVAL#<approvalId>`. It is the only place the task token lives;
+ * readers get an {@link ApprovalSummary}, which has none.
+ */
+export interface ApprovalItem {
+  approvalId: string;
+  releaseId: string;
+  service: string;
+  taskToken: string;
+  /** Lower-cased approver emails at the time of the request. */
+  approvers: string[];
+  requiredApprovals: number;
+  /** Keyed by lower-cased approver email: one decision per approver. */
+  decisions: Record<string, DecisionRecord>;
+  status: ApprovalStatus;
+  /** Epoch seconds; links expire at the same time. */
+  expiresAt: number;
+  createdAt: string;
+  /** Who triggered the release, lower-cased: they may not approve it. */
+  triggeredBy: string;
+  /** When the status left PENDING. */
+  concludedAt?: string;
+}
+
+/** An approval as readers see it: no task token, decisions in the order they were made. */
+export interface ApprovalSummary {
+  approvalId: string;
+  releaseId: string;
+  service: string;
+  status: ApprovalStatus;
+  approvers: string[];
+  requiredApprovals: number;
+  decisions: DecisionRecord[];
+  approvedBy: string[];
+  rejectedBy: string[];
+  expiresAt: number;
+  createdAt: string;
+  concludedAt?: string;
+}
+
+/** The summary of an approval item, without its task token. */
+export function summarize(item: ApprovalItem): ApprovalSummary {
+  const decisions = Object.values(item.decisions ?? {}).sort((a, b) => a.decidedAt.localeCompare(b.decidedAt));
+  return {
+    approvalId: item.approvalId,
+    releaseId: item.releaseId,
+    service: item.service,
+    status: item.status,
+    approvers: item.approvers,
+    requiredApprovals: item.requiredApprovals,
+    decisions,
+    approvedBy: decisions.filter((d) => d.decision === 'approve').map((d) => d.approver),
+    rejectedBy: decisions.filter((d) => d.decision === 'reject').map((d) => d.approver),
+    expiresAt: item.expiresAt,
+    createdAt: item.createdAt,
+    ...(item.concludedAt ? { concludedAt: item.concludedAt } : {}),
+  };
+}
