@@ -1,0 +1,25 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Paths the CDK app needs, resolved from this file rather than the working directory, so `cdk synth`, vitest and
+ * a construct used from another folder all find the same files.
+ */
+const infraDir = path.dirname(fileURLToPath(import.meta.url));
+
+/** The repository root (holds package.json and package-lock.json). */
+export const REPO_ROOT = path.resolve(infraDir, '..');
+
+/** The release state machine, the single ASL file shared by AWS and the embedded engine. */
+export const RELEASE_ASL_PATH = path.join(REPO_ROOT, 'statemachines', 'release.asl.json');
+
+/** The lock file esbuild bundling pins dependencies from. */
+export const LOCK_FILE_PATH = path.join(REPO_ROOT, 'package-lock.json');
+
+/** The sample catalog the app deploys when neither the `catalog` context nor LAUNCHWAY_CATALOG is set. */
+export const DEFAULT_CATALOG_PATH = path.join(REPO_ROOT, 'examples', 'catalog.json');
+
+/** The entry file of a Lambda handler, by folder name under functions/. */
+export function handlerEntry(name: string): string {
+  return path.join(REPO_ROOT, 'functions', name, 'handler.ts');
+}

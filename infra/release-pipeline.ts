@@ -1,0 +1,424 @@
+import { createHash } from 'node:crypto';
+import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib/catalog.js';
+import { HANDLER_NAMES, STATE_MACHINE_HANDLERS, type HandlerName } from './handlers.js';
+import { LaunchwayFunction, type LaunchwayLogLevel, type SesSender } from './launchway-function.js';
+import { RELEASE_ASL_PATH } from './paths.js';
+
+/** What a catalog may look like before zod fills in defaults (the shape of a catalog file). */
+export type CatalogInput = z.input<typeof CatalogSchema>;
+
+/**
+ * Where things live in the artifacts bucket. The handlers read and write these keys; the IAM grants are scoped
+ * to them, so a handler writing elsewhere gets AccessDenied on AWS.
+ */
+export const BUCKET_LAYOUT = {
+  /** The deployed service catalog (CATALOG_KEY). */
+  catalogKey: 'config/catalog.json',
+  /** Newman JUnit and JSON reports of the smoke tests and the production validation. */
+  reportsPrefix: 'reports/',
+  /** Published release notes. */
+  releaseNotesPrefix: 'release-notes/',
+} as const;
+
+/** Requests per second and burst allowed on the approval API stage. */
+export interface ApprovalApiThrottle {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Requests allowed in a burst. */
+  readonly burstLimit: number;
+}
+
+export interface ReleasePipelineProps {
+  /**
+   * The service catalog: targets, approvers, timeouts and interop settings per service. It is validated with
+   * `parseCatalog` when the construct is created (synth fails listing every problem) and deployed to
+   * `config/catalog.json` in the artifacts bucket.
+   */
+  readonly catalog: CatalogInput;
+
+  /**
+   * Sender of approval and outcome email. SES must have verified this address or its domain; the functions may
+   * send from this exact address only.
+   */
+  readonly mailFrom: string;
+
+  /**
+   * What happens to the table, the bucket, the signing key and the log groups when the stack is deleted. With
+   * DESTROY the bucket is emptied first and the table loses its deletion protection (for trial stacks).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long function, state machine and API access logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Log level of the handlers (LOG_LEVEL).
+   * @default 'INFO'
+   */
+  readonly logLevel?: LaunchwayLogLevel;
+
+  /**
+   * How long replaced or deleted objects (old artifacts, overwritten reports) are kept as noncurrent versions.
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+
+  /**
+   * Topic the alarms notify. Without it the alarms still exist, with no action.
+   * @default - no alarm actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Throttling of the approval API stage; approvals are rare, so the limits are low.
+   * @default { rateLimit: 5, burstLimit: 10 }
+   */
+  readonly approvalApiThrottle?: ApprovalApiThrottle;
+
+  /**
+   * Create the account-wide role API Gateway needs to write access logs. Set false when the account already has
+   * one configured (it is one setting per account and region).
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+}
+
+/**
+ * The Launchway release pipeline on AWS: the releases table, the artifacts bucket with the deployed catalog, one
+ * Lambda function per handler, the release state machine from `statemachines/release.asl.json`, the approval API
+ * and the HMAC key that signs approval links, with logging, tracing and alarms on.
+ */
+export class ReleasePipeline extends Construct {
+  /** Release, step, approval, lock and current-version records (pk/sk, GSI `gsi1` for per-service history). */
+  readonly table: dynamodb.Table;
+  /** Artifacts, reports, release notes and the catalog. */
+  readonly bucket: s3.Bucket;
+  /** The validated catalog, with defaults filled in, as deployed to the bucket. */
+  readonly catalog: Catalog;
+  /** Every handler's function, by handler folder name. */
+  readonly functions: Readonly<Record<HandlerName, LaunchwayFunction>>;
+  /** The release workflow (Standard). */
+  readonly stateMachine: sfn.StateMachine;
+  /** The approval links' API: GET and POST on /approvals/{approvalId}. */
+  readonly approvalApi: apigw.RestApi;
+  /** The KMS HMAC_256 key that signs (request-approval) and verifies (approval-api) approval links. */
+  readonly signingKey: kms.Key;
+  /** Alarms on conditions that need a person: timed-out releases, rollback or finalize errors, API 5xx. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
+    super(scope, id);
+
+    this.catalog = parseCatalog(props.catalog, `${this.node.path} catalog`);
+    const sender = sesSender(props.mailFrom, this);
+    const throttle = validThrottle(props.approvalApiThrottle ?? { rateLimit: 5, burstLimit: 10 }, this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const destroy = removalPolicy === RemovalPolicy.DESTROY;
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const newLogGroup = (logId: string, logGroupName?: string) =>
+      new logs.LogGroup(this, logId, { logGroupName, retention: logRetention, removalPolicy });
+
+    this.table = new dynamodb.Table(this, 'Releases', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: !destroy,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Artifacts', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      // SSE-S3 rather than a customer key: every reader already needs bucket grants, and a key would add a second
+      // grant to keep in step for no extra separation of duties here.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+
+    const catalogObject = this.deployCatalog(newLogGroup('CatalogObjectLogs'));
+
+    this.signingKey = new kms.Key(this, 'ApprovalSigningKey', {
+      description: 'Launchway: signs and verifies approval links (HMAC)',
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy,
+      pendingWindow: destroy ? Duration.days(7) : undefined,
+    });
+
+    const environment: Record<string, string> = {
+      RELEASES_TABLE: this.table.tableName,
+      ARTIFACTS_BUCKET: this.bucket.bucketName,
+      CATALOG_KEY: BUCKET_LAYOUT.catalogKey,
+      // Handlers cache the catalog per cold start; a new hash replaces warm instances when the catalog changes.
+      CATALOG_SHA256: createHash('sha256').update(catalogObject.body).digest('hex'),
+      NOTIFIER: 'ses',
+      MAIL_FROM: sender.address,
+      LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_SERVICE_NAME: 'launchway',
+    };
+    const functions = {} as Record<HandlerName, LaunchwayFunction>;
+    for (const name of HANDLER_NAMES) {
+      const fn = new LaunchwayFunction(this, `${pascal(name)}Function`, {
+        handlerName: name,
+        environment,
+        logRetention,
+        removalPolicy,
+      });
+      // Every handler records its step and reads the catalog or the release's artifacts.
+      this.table.grantReadWriteData(fn);
+      this.bucket.grantRead(fn);
+      // A new catalog must be in the bucket before functions that will read it start.
+      fn.node.addDependency(catalogObject.resource);
+      functions[name] = fn;
+    }
+    this.functions = functions;
+
+    functions['smoke-test'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.reportsPrefix);
+    functions['release-notes'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.releaseNotesPrefix);
+    functions['request-approval'].allowSigningKey(this.signingKey, 'kms:GenerateMac');
+    functions['request-approval'].allowSendEmailFrom(sender);
+    functions['finalize'].allowSendEmailFrom(sender);
+    functions['approval-api'].allowSigningKey(this.signingKey, 'kms:VerifyMac');
+    // The interop layer is API Gateway REST APIs created per service at run time, so no API id is known here;
+    // the grant is limited to the API Gateway resources the provisioner manages.
+    for (const name of ['provision-interop', 'rollback'] as const) {
+      functions[name].addToRolePolicy(interopGatewayStatement(this));
+    }
+
+    const substitutions: Record<string, string> = {};
+    for (const { name, placeholder } of STATE_MACHINE_HANDLERS) substitutions[placeholder] = functions[name].functionArn;
+    this.stateMachine = new sfn.StateMachine(this, 'ReleaseStateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(RELEASE_ASL_PATH),
+      definitionSubstitutions: substitutions,
+      tracingEnabled: true,
+      logs: {
+        // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's log resource policy.
+        destination: newLogGroup(
+          'ReleaseStateMachineLogs',
+          `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}-release`,
+        ),
+        level: sfn.LogLevel.ALL,
+        // Execution data holds task tokens and release payloads; state transitions and errors are enough.
+        includeExecutionData: false,
+      },
+      removalPolicy,
+    });
+    // Nothing is inferred from an ASL file: each substituted function gets an explicit invoke grant.
+    for (const { name } of STATE_MACHINE_HANDLERS) functions[name].grantInvoke(this.stateMachine);
+
+    this.approvalApi = this.createApprovalApi(functions['approval-api'], throttle, props, newLogGroup);
+    functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', this.approvalApi.url);
+    this.allowTaskCallbacks(functions['approval-api']);
+
+    this.alarms = this.createAlarms(props.alarmTopic);
+  }
+
+  /**
+   * Puts the validated catalog at CATALOG_KEY on every deploy. An AwsCustomResource PutObject rather than
+   * BucketDeployment: it synthesizes offline without Docker or a staged asset, needs only s3:PutObject on that one
+   * key, and does not prune the rest of the prefix.
+   */
+  private deployCatalog(logGroup: logs.ILogGroup): { resource: cr.AwsCustomResource; body: string } {
+    const body = JSON.stringify(this.catalog, null, 2);
+    const putCatalog: cr.AwsSdkCall = {
+      service: 'S3',
+      action: 'putObject',
+      parameters: {
+        Bucket: this.bucket.bucketName,
+        Key: BUCKET_LAYOUT.catalogKey,
+        Body: body,
+        ContentType: 'application/json',
+      },
+      physicalResourceId: cr.PhysicalResourceId.of(BUCKET_LAYOUT.catalogKey),
+    };
+    const resource = new cr.AwsCustomResource(this, 'CatalogObject', {
+      onUpdate: putCatalog,
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects(BUCKET_LAYOUT.catalogKey)],
+        }),
+      ]),
+      installLatestAwsSdk: false,
+      logGroup,
+    });
+    return { resource, body };
+  }
+
+  private createApprovalApi(
+    handler: LaunchwayFunction,
+    throttle: ApprovalApiThrottle,
+    props: ReleasePipelineProps,
+    newLogGroup: (id: string) => logs.LogGroup,
+  ): apigw.RestApi {
+    const api = new apigw.RestApi(this, 'ApprovalApi', {
+      description: 'Launchway approval links: GET shows the release, POST records a decision',
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      cloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
+      deployOptions: {
+        stageName: 'v1',
+        tracingEnabled: true,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        accessLogDestination: new apigw.LogGroupLogDestination(newLogGroup('ApprovalApiAccessLogs')),
+        // The resource path is the template (/approvals/{approvalId}); query strings with signatures are not logged.
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          ip: true,
+          caller: false,
+          user: false,
+          requestTime: true,
+          httpMethod: true,
+          resourcePath: true,
+          status: true,
+          protocol: true,
+          responseLength: true,
+        }),
+      },
+    });
+    // The signed link is the credential: the handler verifies the HMAC and the expiry before a POST changes
+    // anything, and GET never changes anything. Approvers open links from email, so there is no IAM or Cognito.
+    const integration = new apigw.LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
+    const approval = api.root.addResource('approvals').addResource('{approvalId}');
+    for (const method of ['GET', 'POST']) {
+      approval.addMethod(method, integration, {
+        authorizationType: apigw.AuthorizationType.NONE,
+        requestParameters: { 'method.request.path.approvalId': true },
+      });
+    }
+    return api;
+  }
+
+  /**
+   * Lets the approval API, and nothing else, complete the waiting RequestApproval task. A separate policy rather
+   * than the role's default policy: the function (through the API URL given to request-approval) is upstream of
+   * the state machine, so a statement naming the state machine inside the function's own dependencies would be
+   * a cycle.
+   */
+  private allowTaskCallbacks(fn: LaunchwayFunction): void {
+    const role = fn.role;
+    if (!role) throw new Error('ReleasePipeline: the approval-api function has no role to grant task callbacks to');
+    new iam.Policy(this, 'ApprovalApiTaskCallbacks', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: [this.stateMachine.stateMachineArn],
+        }),
+      ],
+    });
+  }
+
+  private createAlarms(topic: sns.ITopic | undefined): cloudwatch.Alarm[] {
+    const period = Duration.minutes(5);
+    const anyOf = (alarmId: string, metric: cloudwatch.IMetric, description: string) =>
+      new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    const alarms = [
+      anyOf(
+        'ReleaseTimedOutAlarm',
+        this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
+        'A release execution timed out; every Task has its own timeout, so this is a stuck workflow.',
+      ),
+      anyOf(
+        'RollbackErrorsAlarm',
+        this.functions.rollback.metricErrors({ period, statistic: 'Sum' }),
+        'A production rollback failed; production may be running a broken version.',
+      ),
+      anyOf(
+        'FinalizeErrorsAlarm',
+        this.functions.finalize.metricErrors({ period, statistic: 'Sum' }),
+        'Finalizing a release failed; its record, lock or outcome email may be missing.',
+      ),
+      anyOf(
+        'ApprovalApiServerErrorsAlarm',
+        this.approvalApi.metricServerError({ period, statistic: 'Sum' }),
+        'The approval API answered 5xx; approvers may be unable to approve or reject.',
+      ),
+    ];
+    if (topic) for (const alarm of alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+    return alarms;
+  }
+}
+
+/** The API Gateway management resources an interop provisioner creates and updates: REST APIs, keys, usage plans. */
+function interopGatewayStatement(scope: Construct): iam.PolicyStatement {
+  const { partition, region } = Stack.of(scope);
+  return new iam.PolicyStatement({
+    actions: ['apigateway:GET', 'apigateway:POST', 'apigateway:PUT', 'apigateway:PATCH', 'apigateway:DELETE'],
+    resources: ['/restapis', '/restapis/*', '/apikeys', '/apikeys/*', '/usageplans', '/usageplans/*', '/tags/*'].map(
+      (p) => `arn:${partition}:apigateway:${region}::${p}`,
+    ),
+  });
+}
+
+function sesSender(mailFrom: string, scope: Construct): SesSender {
+  if (Token.isUnresolved(mailFrom)) {
+    throw new Error(`${scope.node.path}: mailFrom must be a literal email address, not a token`);
+  }
+  const parsed = z.email().safeParse(mailFrom);
+  if (!parsed.success) {
+    throw new Error(`${scope.node.path}: mailFrom expected an email address, got "${mailFrom}"`);
+  }
+  const domain = mailFrom.slice(mailFrom.lastIndexOf('@') + 1);
+  const stack = Stack.of(scope);
+  const identityArn = (identity: string) =>
+    stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity });
+  return { address: mailFrom, identityArns: [identityArn(mailFrom), identityArn(domain)] };
+}
+
+function validThrottle(throttle: ApprovalApiThrottle, scope: Construct): ApprovalApiThrottle {
+  for (const [field, value] of Object.entries(throttle)) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`${scope.node.path}: approvalApiThrottle.${field} expected a positive integer, got ${value}`);
+    }
+  }
+  return throttle;
+}
+
+/** `deploy-status` -> `DeployStatus`, for construct ids. */
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,415 @@
+import { createHash } from 'node:crypto';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseCatalog } from '../../functions/lib/catalog.js';
+import { HANDLER_NAMES, HANDLERS, type HandlerName } from '../../infra/handlers.js';
+import { BUCKET_LAYOUT, ReleasePipeline } from '../../infra/release-pipeline.js';
+import {
+  FIXTURE_CATALOG_PATH,
+  allows,
+  appContext,
+  identityStatements,
+  readJson,
+  roleIdOf,
+  statementsOfRole,
+  synthStack,
+  type CfnResource,
+  type Synthesized,
+} from './synth.js';
+
+const MAIL_FROM = 'releases@launchway.example.com';
+
+let synth: Synthesized;
+let template: Template;
+beforeAll(() => {
+  synth = synthStack();
+  template = synth.template;
+});
+
+const resources = (type: string) => template.findResources(type) as Record<string, CfnResource>;
+const roleOf = (name: HandlerName) => roleIdOf(template, synth.functionIds[name]);
+const envOf = (name: HandlerName) =>
+  (resources('AWS::Lambda::Function')[synth.functionIds[name]].Properties.Environment as {
+    Variables: Record<string, unknown>;
+  }).Variables;
+
+describe('ReleasePipeline table', () => {
+  it('keys releases by pk/sk strings, on demand, with the gsi1 history index projecting everything', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'gsi1pk', AttributeType: 'S' },
+        { AttributeName: 'gsi1sk', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'gsi1',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('has point-in-time recovery, encryption and deletion protection, and is retained by default', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('ReleasePipeline bucket', () => {
+  it('blocks all public access, is versioned and encrypted', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LifecycleConfiguration: { Rules: Match.arrayWith([
+        Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+      ]) },
+    });
+  });
+
+  it('denies every request that is not over TLS', () => {
+    const [bucketId] = Object.keys(resources('AWS::S3::Bucket'));
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('receives the validated catalog, defaults filled in, at config/catalog.json', () => {
+    const calls = Object.values(resources('Custom::AWS'));
+    expect(calls).toHaveLength(1);
+    // The SDK call is a JSON string joined around the bucket's Ref; put a marker in the Ref's place to read it.
+    const create = calls[0].Properties.Create as { 'Fn::Join': [string, unknown[]] };
+    const text = create['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
+    const call = JSON.parse(text) as { service: string; action: string; parameters: Record<string, string> };
+    expect(call.service).toBe('S3');
+    expect(call.action).toBe('putObject');
+    expect(call.parameters.Bucket).toBe('<ref>');
+    expect(call.parameters.Key).toBe(BUCKET_LAYOUT.catalogKey);
+    const deployed = JSON.parse(call.parameters.Body);
+    expect(deployed).toEqual(parseCatalog(readJson(FIXTURE_CATALOG_PATH)));
+    expect(deployed.services.orders.lockWaitSeconds).toBe(7200); // a default zod filled in
+  });
+});
+
+describe('ReleasePipeline functions', () => {
+  it('has one function per handler, each Node.js 22 on arm64 with tracing and its own log group', () => {
+    const ours = Object.entries(resources('AWS::Lambda::Function')).filter(
+      ([, fn]) =>
+        (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
+          ?.POWERTOOLS_SERVICE_NAME === 'launchway',
+    );
+    expect(ours.map(([id]) => id).sort()).toEqual(Object.values(synth.functionIds).sort());
+    expect(ours).toHaveLength(HANDLER_NAMES.length);
+    for (const [, fn] of ours) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+      const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(resources('AWS::Logs::LogGroup')[logGroupId].Properties.RetentionInDays).toBe(90);
+    }
+  });
+
+  it('adds no Lambda function beyond the handlers except the catalog upload provider', () => {
+    const others = Object.keys(resources('AWS::Lambda::Function')).filter(
+      (id) => !Object.values(synth.functionIds).includes(id),
+    );
+    const [catalogCall] = Object.values(resources('Custom::AWS'));
+    const providerId = (catalogCall.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(others).toEqual([providerId]);
+  });
+
+  it('sizes each function from the handler list', () => {
+    for (const name of HANDLER_NAMES) {
+      const fn = resources('AWS::Lambda::Function')[synth.functionIds[name]];
+      expect(fn.Properties.Timeout, name).toBe(HANDLERS[name].timeoutSeconds);
+      expect(fn.Properties.MemorySize, name).toBe(HANDLERS[name].memoryMiB);
+    }
+    // API Gateway gives up on an integration after 29 s.
+    expect(HANDLERS['approval-api'].timeoutSeconds).toBeLessThan(29);
+  });
+
+  it('gives every handler the shared configuration under its one documented name', () => {
+    const [tableId] = Object.keys(resources('AWS::DynamoDB::Table'));
+    const [bucketId] = Object.keys(resources('AWS::S3::Bucket'));
+    for (const name of HANDLER_NAMES) {
+      expect(envOf(name), name).toMatchObject({
+        RELEASES_TABLE: { Ref: tableId },
+        ARTIFACTS_BUCKET: { Ref: bucketId },
+        CATALOG_KEY: 'config/catalog.json',
+        NOTIFIER: 'ses',
+        MAIL_FROM,
+        LOG_LEVEL: 'INFO',
+        POWERTOOLS_SERVICE_NAME: 'launchway',
+      });
+    }
+  });
+
+  it('tells only the link signer and verifier about the signing key, and only the signer about the API URL', () => {
+    const [keyId] = Object.keys(resources('AWS::KMS::Key'));
+    for (const name of HANDLER_NAMES) {
+      const env = envOf(name);
+      if (name === 'request-approval' || name === 'approval-api') {
+        expect(env.APPROVAL_SIGNING_KEY_ID, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      } else {
+        expect(env.APPROVAL_SIGNING_KEY_ID, name).toBeUndefined();
+      }
+      if (name === 'request-approval') {
+        const [apiId] = Object.keys(resources('AWS::ApiGateway::RestApi'));
+        expect(JSON.stringify(env.APPROVAL_BASE_URL)).toContain(`"Ref":"${apiId}"`);
+      } else {
+        expect(env.APPROVAL_BASE_URL, name).toBeUndefined();
+      }
+    }
+  });
+
+  it('changes CATALOG_SHA256 when the catalog changes, so warm functions drop a cached catalog', () => {
+    const base = readJson(FIXTURE_CATALOG_PATH) as { services: { orders: { approvers: string[] } } };
+    const changed = structuredClone(base);
+    changed.services.orders.approvers.push('third@example.com');
+    const other = synthStack({ catalog: changed as never });
+    const sha = (s: Synthesized) =>
+      (s.template.toJSON().Resources[s.functionIds.prepare].Properties.Environment.Variables as Record<string, string>)
+        .CATALOG_SHA256;
+    expect(sha(synth)).toMatch(/^[0-9a-f]{64}$/);
+    expect(sha(other)).not.toBe(sha(synth));
+    expect(sha(synth)).toBe(
+      createHash('sha256').update(JSON.stringify(parseCatalog(base), null, 2)).digest('hex'),
+    );
+  });
+});
+
+describe('ReleasePipeline signing key', () => {
+  it('is an HMAC_256 key for GenerateMac/VerifyMac', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'HMAC_256',
+      KeyUsage: 'GENERATE_VERIFY_MAC',
+    });
+  });
+});
+
+describe('ReleasePipeline IAM', () => {
+  it('has no statement allowing every action', () => {
+    const statements = identityStatements(template);
+    expect(statements.length).toBeGreaterThan(20);
+    for (const s of statements) expect(s.Action, s.holder).not.toContain('*');
+    // Resource policies too (bucket policy, key policy).
+    for (const type of ['AWS::S3::BucketPolicy', 'AWS::KMS::Key']) {
+      for (const res of Object.values(resources(type))) {
+        const doc = (res.Properties.PolicyDocument ?? res.Properties.KeyPolicy) as { Statement: { Action: unknown }[] };
+        for (const s of doc.Statement) expect([s.Action].flat()).not.toContain('*');
+      }
+    }
+  });
+
+  it('lets only the approval API role complete the waiting approval task, on this state machine only', () => {
+    const [stateMachineId] = Object.keys(resources('AWS::StepFunctions::StateMachine'));
+    for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) {
+      const granting = identityStatements(template).filter((s) => allows(s, action));
+      expect(granting.length, action).toBe(1);
+      expect(granting[0].roles).toEqual([roleOf('approval-api')]);
+      expect(granting[0].Resource).toEqual([{ Ref: stateMachineId }]);
+    }
+  });
+
+  it('lets request-approval sign and approval-api verify with the key, and nobody else', () => {
+    const [keyId] = Object.keys(resources('AWS::KMS::Key'));
+    const expectOnly = (action: string, name: HandlerName) => {
+      const granting = identityStatements(template).filter((s) => allows(s, action));
+      expect(granting.map((s) => s.roles).flat(), action).toEqual([roleOf(name)]);
+      expect(granting[0].Resource, action).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
+    };
+    expectOnly('kms:GenerateMac', 'request-approval');
+    expectOnly('kms:VerifyMac', 'approval-api');
+  });
+
+  it('lets request-approval and finalize send email from the configured sender only', () => {
+    const granting = identityStatements(template).filter((s) => allows(s, 'ses:SendEmail'));
+    expect(granting.map((s) => s.roles).flat().sort()).toEqual([roleOf('request-approval'), roleOf('finalize')].sort());
+    for (const s of granting) {
+      expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });
+      const identities = JSON.stringify(s.Resource);
+      expect(identities).toContain(`:identity/${MAIL_FROM}`);
+      expect(identities).toContain(':identity/launchway.example.com');
+      expect(identities).not.toContain('*');
+    }
+  });
+
+  it('scopes object writes: smoke-test to reports/, release-notes to release-notes/, the catalog upload to its key', () => {
+    const [bucketId] = Object.keys(resources('AWS::S3::Bucket'));
+    const objectsUnder = (suffix: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, suffix]],
+    });
+    const writers = identityStatements(template).filter((s) => allows(s, 's3:PutObject'));
+    const byRole = new Map(writers.map((s) => [s.roles.join(','), s.Resource]));
+    expect(byRole.get(roleOf('smoke-test'))).toEqual([objectsUnder('/reports/*')]);
+    expect(byRole.get(roleOf('release-notes'))).toEqual([objectsUnder('/release-notes/*')]);
+    const otherWriters = writers.filter(
+      (s) => !s.roles.includes(roleOf('smoke-test')) && !s.roles.includes(roleOf('release-notes')),
+    );
+    expect(otherWriters).toHaveLength(1);
+    expect(otherWriters[0].Resource).toEqual([objectsUnder('/config/catalog.json')]);
+    for (const name of HANDLER_NAMES) {
+      if (name === 'smoke-test' || name === 'release-notes') continue;
+      expect(statementsOfRole(template, roleOf(name)).some((s) => allows(s, 's3:PutObject')), name).toBe(false);
+    }
+  });
+
+  it('lets every handler read and write the releases table, and only the table and its indexes', () => {
+    const [tableId] = Object.keys(resources('AWS::DynamoDB::Table'));
+    for (const name of HANDLER_NAMES) {
+      const ddb = statementsOfRole(template, roleOf(name)).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+      expect(ddb.length, name).toBe(1);
+      expect(ddb[0].Action).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+      expect(ddb[0].Resource).toEqual([
+        { 'Fn::GetAtt': [tableId, 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/*']] },
+      ]);
+    }
+  });
+
+  it('grants API Gateway management only to the interop provisioner and rollback, scoped to gateway resources', () => {
+    const granting = identityStatements(template).filter((s) => allows(s, 'apigateway:POST'));
+    expect(granting.map((s) => s.roles).flat().sort()).toEqual(
+      [roleOf('provision-interop'), roleOf('rollback')].sort(),
+    );
+    for (const s of granting) {
+      for (const r of s.Resource) expect(JSON.stringify(r)).toMatch(/:apigateway:.*::\/(restapis|apikeys|usageplans|tags)/);
+    }
+  });
+});
+
+describe('ReleasePipeline approval API', () => {
+  it('routes GET and POST on /approvals/{approvalId} to the approval-api function through a Lambda proxy', () => {
+    const res = resources('AWS::ApiGateway::Resource');
+    const [apiId] = Object.keys(resources('AWS::ApiGateway::RestApi'));
+    const [approvalsId] = Object.entries(res).find(([, r]) => r.Properties.PathPart === 'approvals')!;
+    expect(res[approvalsId].Properties.ParentId).toEqual({ 'Fn::GetAtt': [apiId, 'RootResourceId'] });
+    const [idResource] = Object.entries(res).find(
+      ([, r]) => r.Properties.PathPart === '{approvalId}' && JSON.stringify(r.Properties.ParentId) === JSON.stringify({ Ref: approvalsId }),
+    )!;
+    const methods = Object.values(resources('AWS::ApiGateway::Method'));
+    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    for (const m of methods) {
+      expect(m.Properties.ResourceId).toEqual({ Ref: idResource });
+      expect(m.Properties.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+      expect(JSON.stringify(m.Properties.Integration)).toContain(`"Fn::GetAtt":["${synth.functionIds['approval-api']}","Arn"]`);
+    }
+  });
+
+  it('lets API Gateway invoke the approval function for those two methods only', () => {
+    const permissions = Object.values(resources('AWS::Lambda::Permission'));
+    expect(permissions).toHaveLength(2);
+    for (const p of permissions) {
+      expect(p.Properties).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [synth.functionIds['approval-api'], 'Arn'] },
+      });
+      expect(JSON.stringify(p.Properties.SourceArn)).toMatch(/\/(GET|POST)\/approvals\/\*/);
+    }
+  });
+
+  it('logs access as JSON, traces, and throttles the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, HttpMethod: '*', ResourcePath: '/*' })],
+    });
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+});
+
+describe('ReleasePipeline alarms and props', () => {
+  it('creates the alarms without actions by default and wires them to the alarm topic when given', () => {
+    expect(Object.values(resources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
+    for (const alarm of Object.values(resources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();
+
+    const app = new App({ context: appContext() });
+    const stack = new Stack(app, 'WithTopic');
+    const topic = new sns.Topic(stack, 'Alerts');
+    new ReleasePipeline(stack, 'Pipeline', {
+      catalog: readJson(FIXTURE_CATALOG_PATH) as never,
+      mailFrom: MAIL_FROM,
+      alarmTopic: topic,
+      apiGatewayCloudWatchRole: false,
+    });
+    const t = Template.fromStack(stack);
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as CfnResource[];
+    expect(alarms).toHaveLength(4);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    t.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  it('removes data stores with DESTROY: no deletion protection, the bucket emptied first', () => {
+    const { template: t } = synthStack({ removalPolicy: RemovalPolicy.DESTROY });
+    t.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+    t.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    t.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
+    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete', Properties: Match.objectLike({ PendingWindowInDays: 7 }) });
+  });
+
+  it('synthesizes without warnings or errors', () => {
+    const annotations = Annotations.fromStack(synth.stack);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it.each([
+    [{ mailFrom: 'not-an-address' }, /mailFrom expected an email address, got "not-an-address"/],
+    [{ approvalApiThrottle: { rateLimit: 0, burstLimit: 10 } }, /approvalApiThrottle\.rateLimit expected a positive integer, got 0/],
+    [
+      { catalog: { services: { orders: { approvers: [] } } } },
+      /services\.orders\.approvers: expected at least one approver[\s\S]*services\.orders\.staging/,
+    ],
+  ])('rejects bad props with a message naming the field (%j)', (props, message) => {
+    expect(() => synthStack(props as never)).toThrow(message);
+  });
+});
