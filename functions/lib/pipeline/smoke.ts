@@ -20,7 +20,11 @@ export interface SmokeSummary {
 
 const summarize = (r: SmokeResult): SmokeSummary => ({ total: r.total, passed: r.passed, failed: r.failed });
 
+/** A run that checked nothing proves nothing: a collection without assertions fails the step too. */
+const failedRun = (r: SmokeResult) => r.failed > 0 || r.total === 0;
+
 function failureText(r: SmokeResult): string {
+  if (r.total === 0) return 'the collection ran no assertions; add pm.test checks so a release is actually tested';
   const first = r.failures
     .slice(0, 3)
     .map((f) => `${f.name} › ${f.test}: ${f.message}`)
@@ -50,7 +54,7 @@ export async function runStageTests(deps: PipelineDeps, event: SmokeEvent): Prom
         baseUrl: details.endpoint,
         variables,
       });
-      if (result.failed > 0) throw Object.assign(new SmokeTestsFailedError(failureText(result)), { details: { ...result, baseUrl: details.endpoint } });
+      if (failedRun(result)) throw Object.assign(new SmokeTestsFailedError(failureText(result)), { details: { ...result, baseUrl: details.endpoint } });
       return { result: summarize(result), details: { ...result, baseUrl: details.endpoint } };
     });
   }
@@ -82,7 +86,7 @@ export async function runStageTests(deps: PipelineDeps, event: SmokeEvent): Prom
       variables,
     });
     const details = { ...result, baseUrl, healthUrl, viaInterop: Boolean(interop?.baseUrl) };
-    if (result.failed > 0) throw Object.assign(new ProductionValidationFailedError(failureText(result)), { details });
+    if (failedRun(result)) throw Object.assign(new ProductionValidationFailedError(failureText(result)), { details });
     return { result: summarize(result), details };
   });
 }
