@@ -214,7 +214,8 @@ export class ApprovalService {
     } else if (decidedBefore) {
       notice = `You already chose to ${decidedBefore.decision} this release at ${decidedBefore.decidedAt}. Waiting for other approvers.`;
     } else {
-      const refusal = await this.refusalFor(item, approver, params.decision);
+      // Asked for approving, the stricter case, so a reject link of the triggerer also hides the approve button.
+      const refusal = await this.refusalFor(item, approver, 'approve');
       if (refusal?.reason === 'not-an-approver') {
         notice = refusal.message;
       } else if (refusal?.reason === 'self-approval') {
