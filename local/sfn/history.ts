@@ -63,12 +63,14 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
   const current = new Map<string, TaskInvocation>();
   const started = new Set<string>();
 
-  const startAttempt = (stateName: string, at: number) => {
+  // Map iterations run the same state concurrently: an attempt is keyed by state name and iteration index.
+  const attemptKey = (stateName: string, index?: number) => `${stateName}#${index ?? ''}`;
+  const startAttempt = (stateName: string, at: number, index?: number) => {
     const queue = pendingByState.get(stateName);
     // An attempt that failed before the task was invoked (a bad path in Parameters) has no invocation.
     if (!queue?.length || queue[0].scheduledAt < at) return;
     const invocation = queue.shift()!;
-    current.set(stateName, invocation);
+    current.set(attemptKey(stateName, index), invocation);
     const task = taskNames(invocation);
     if (invocation.resource === 'function') {
       push('LambdaFunctionScheduled', invocation.scheduledAt, {
@@ -99,10 +101,10 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
     }
   };
 
-  const endAttempt = (stateName: string, at: number, failure?: { error: string; cause: string }) => {
-    const invocation = current.get(stateName);
+  const endAttempt = (stateName: string, at: number, index: number | undefined, failure?: { error: string; cause: string }) => {
+    const invocation = current.get(attemptKey(stateName, index));
     if (!invocation) return;
-    current.delete(stateName);
+    current.delete(attemptKey(stateName, index));
     const task = taskNames(invocation);
     const lambda = invocation.resource === 'function';
     if (!failure) {
@@ -128,20 +130,20 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
           stateEnteredEventDetails: { name: event.state.name, input: data(event.state.input), inputDetails: { truncated: false } },
         });
         started.delete(event.state.name);
-        if (event.state.type === 'Task') startAttempt(event.state.name, event.timestamp);
+        if (event.state.type === 'Task') startAttempt(event.state.name, event.timestamp, event.index);
         break;
       case 'StateRetried':
-        if (event.state.type === 'Task') startAttempt(event.state.name, event.timestamp);
+        if (event.state.type === 'Task') startAttempt(event.state.name, event.timestamp, event.index);
         break;
       case 'StateFailed': {
         const failure = { error: String(event.Error), cause: causeText(event.Cause) };
-        if (event.state.type === 'Task') endAttempt(event.state.name, event.timestamp, failure);
+        if (event.state.type === 'Task') endAttempt(event.state.name, event.timestamp, event.index, failure);
         if (event.state.type === 'Parallel') push('ParallelStateFailed', event.timestamp);
         if (event.state.type === 'Map') push('MapStateFailed', event.timestamp);
         break;
       }
       case 'StateExited':
-        if (event.state.type === 'Task') endAttempt(event.state.name, event.timestamp);
+        if (event.state.type === 'Task') endAttempt(event.state.name, event.timestamp, event.index);
         if (event.state.type === 'Parallel') push('ParallelStateSucceeded', event.timestamp);
         if (event.state.type === 'Map') push('MapStateSucceeded', event.timestamp);
         push(`${event.state.type}StateExited` as HistoryEventType, event.timestamp, {

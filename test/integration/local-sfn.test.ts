@@ -32,6 +32,7 @@ afterAll(async () => {
 const TWO_TASKS = machineArn('two-tasks');
 const CALLBACK = machineArn('callback');
 const HEARTBEAT = machineArn('heartbeat');
+const NESTED = machineArn('nested');
 
 async function start(stateMachineArn: string, input: unknown, name?: string): Promise<string> {
   const out = await client.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input), name }));
@@ -148,6 +149,28 @@ describe('local Step Functions endpoint through the SDK', () => {
       client.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 5, reverseOrder: true, nextToken: firstPage.nextToken })),
     );
     expect(misuse.name).toBe('InvalidToken');
+  });
+
+  it('orders the history of Parallel branches and Map iterations, one task result per iteration', async () => {
+    const arn = await start(NESTED, { items: [1, 2, 3] });
+    const described = await finished(arn);
+    expect(JSON.parse(described.output!)).toEqual([{ echoed: 1 }, { echoed: 2 }, { echoed: 3 }]);
+
+    const events = await history(arn);
+    const types = events.map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual(['ExecutionStarted', 'ParallelStateEntered', 'ParallelStateStarted', expect.stringMatching(/StateEntered$/)]);
+    expect(types.indexOf('ParallelStateSucceeded')).toBeGreaterThan(types.lastIndexOf('PassStateExited'));
+    expect(types.indexOf('ParallelStateExited')).toBeLessThan(types.indexOf('MapStateEntered'));
+    const iterations = events.filter((e) => e.type === 'MapIterationStarted').map((e) => e.mapIterationStartedEventDetails);
+    expect(iterations).toEqual([0, 1, 2].map((index) => ({ name: 'Each', index })));
+    const results = events
+      .filter((e) => e.type === 'LambdaFunctionSucceeded')
+      .map((e) => JSON.parse(e.lambdaFunctionSucceededEventDetails!.output!));
+    expect(results).toEqual(expect.arrayContaining([{ echoed: 1 }, { echoed: 2 }, { echoed: 3 }]));
+    expect(results).toHaveLength(3);
+    expect(types.at(-3)).toBe('MapStateSucceeded');
+    expect(types.at(-1)).toBe('ExecutionSucceeded');
+    events.forEach((event, i) => expect(event.id).toBe(i + 1));
   });
 
   it('sends an error a handler throws to Catch by its name, with its message as the cause', async () => {
@@ -362,7 +385,7 @@ describe('local Step Functions endpoint through the SDK', () => {
 
   it('describes and lists the state machines', async () => {
     const listed = await client.send(new ListStateMachinesCommand({}));
-    expect(listed.stateMachines!.map((m) => m.name)).toEqual(['two-tasks', 'callback', 'heartbeat']);
+    expect(listed.stateMachines!.map((m) => m.name)).toEqual(['two-tasks', 'callback', 'heartbeat', 'nested']);
     const described = await client.send(new DescribeStateMachineCommand({ stateMachineArn: TWO_TASKS }));
     expect(described).toMatchObject({ name: 'two-tasks', status: 'ACTIVE', type: 'STANDARD' });
     expect(JSON.parse(described.definition!).StartAt).toBe('Prepare');
@@ -407,5 +430,26 @@ describe('local Step Functions endpoint through the SDK', () => {
     expect(typeof body.startDate).toBe('number');
     expect(body.startDate as number).toBeCloseTo(Date.now() / 1000, -2);
     await finished(body.executionArn);
+  });
+});
+
+describe('closing the endpoint', () => {
+  it('stops executions that wait for a task token, so close() returns and nothing is left running', async () => {
+    const own = await startSfnFixture();
+    const ownClient = new SFNClient({ endpoint: own.url, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const started = await ownClient.send(
+        new StartExecutionCommand({ stateMachineArn: CALLBACK, input: JSON.stringify({ release: 'r-9', timeoutSeconds: 30 }) }),
+      );
+      const token = await own.tokens.first(started.executionArn!);
+      ownClient.destroy();
+      await own.sfn.close();
+      const [closed] = own.sfn.executions();
+      expect(closed).toMatchObject({ executionArn: started.executionArn, status: 'ABORTED' });
+      expect(() => own.sfn.sendTaskSuccess({ taskToken: token, output: '{}' })).toThrow(/Task Timed Out/);
+    } finally {
+      ownClient.destroy();
+      await own.sfn.close();
+    }
   });
 });
