@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -34,6 +34,8 @@ export function bundlingFor(spec: HandlerSpec): BundlingOptions {
     externalModules: spec.bundlesNewman ? ['terser'] : [],
     // Bundle with the local esbuild package; there is no Docker to fall back on.
     forceDockerBundling: false,
+    // Size reports for eleven bundles drown `cdk synth`; warnings and errors still print.
+    logLevel: LogLevel.WARNING,
   };
 }
 
