@@ -42,6 +42,9 @@ export const WRAPPED = { params: '__launchwayParameters', timeout: '__launchwayT
 
 type JsonObject = Record<string, unknown>;
 
+/** The longest timeout a Node timer holds (2^31 - 1 ms), in whole seconds. */
+export const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
+
 /**
  * Parses, checks and prepares a state machine for the engine. Every problem is reported with the machine and
  * state name: unreplaced `${Placeholders}`, a Task resource other than Lambda, a state name used twice (overrides
@@ -116,6 +119,10 @@ function prepareTask(machine: string, name: string, state: JsonObject): TaskStat
       `State machine "${machine}": Task state "${name}" has Resource ${JSON.stringify(state.Resource)}; the local endpoint runs ` +
         'only arn:aws:states:::lambda:invoke, arn:aws:states:::lambda:invoke.waitForTaskToken and Lambda function ARNs',
     );
+  }
+  if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > MAX_TIMER_SECONDS) {
+    // The engine arms a Node timer, which fires at once past ~24.8 days; on AWS the task would simply wait.
+    state.TimeoutSeconds = MAX_TIMER_SECONDS;
   }
   const wrapped = wrapPathTimeouts(state);
   return {

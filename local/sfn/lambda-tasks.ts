@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { lambdaFunctionArn, type ArnScope } from './arns.js';
-import { WRAPPED, type TaskKind, type TaskStateInfo } from './definitions.js';
+import { MAX_TIMER_SECONDS, WRAPPED, type TaskKind, type TaskStateInfo } from './definitions.js';
 import { namedError } from './errors.js';
 import type { TaskTokens } from './task-tokens.js';
 
@@ -126,6 +126,9 @@ export interface TaskDeps {
 
 // The engine's default, used for getRemainingTimeInMillis when the state sets no timeout.
 const ENGINE_DEFAULT_TIMEOUT_SECONDS = 60;
+// A Lambda function runs at most 15 minutes, whatever the state's timeout: middy arms a timer from
+// getRemainingTimeInMillis, and a callback task's days-long timeout would overflow it.
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
 /**
  * The local function that replaces one Task state for one execution. It invokes the registered handler the way
@@ -139,6 +142,12 @@ export function taskOverride(task: TaskStateInfo, deps: TaskDeps, run: TaskRunSc
     const parameters = wrapped ? wrapped[WRAPPED.params] : engineInput;
     const timeoutSeconds = task.timeoutSeconds ?? (wrapped?.[WRAPPED.timeout] as number | undefined);
     const heartbeatSeconds = task.heartbeatSeconds ?? (wrapped?.[WRAPPED.heartbeat] as number | undefined);
+    for (const [field, seconds] of [['TimeoutSecondsPath', timeoutSeconds], ['HeartbeatSecondsPath', heartbeatSeconds]] as const) {
+      // The engine's timer would fire at once instead of waiting; say so rather than time out silently.
+      if (wrapped && typeof seconds === 'number' && seconds > MAX_TIMER_SECONDS) {
+        throw namedError('States.Runtime', `Task state ${task.name}: ${field} gives ${seconds} s; the local engine can time at most ${MAX_TIMER_SECONDS} s`);
+      }
+    }
     const now = Date.now();
     const tokens = task.kind === 'invoke.waitForTaskToken' ? deps.tokens.claimIn(parameters, run.executionArn, task.name) : [];
     const invocation: TaskInvocation = {
@@ -191,7 +200,7 @@ async function runTask(
       `Function not found: ${functionName} (registered: ${deps.lambdas.names().join(', ') || 'none'})`,
     );
   }
-  const timeoutMs = (invocation.timeoutSeconds ?? ENGINE_DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const timeoutMs = Math.min(invocation.timeoutSeconds ?? ENGINE_DEFAULT_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS) * 1000;
   const result = await invokeLambda(target, payload, timeoutMs);
 
   if (task.kind === 'function') return result;

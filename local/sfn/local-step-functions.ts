@@ -441,7 +441,12 @@ export class LocalStepFunctions {
     this.tokens.closeExecution(run.arn, namedError('States.Runtime', `execution ${run.status}`));
     const description = describe(run);
     for (const waiter of run.waiters.splice(0)) waiter(description);
-    this.options.onExecutionEnd?.(description);
+    try {
+      this.options.onExecutionEnd?.(description);
+    } catch (error) {
+      // A listener's bug must not leave the execution half closed or reject a promise nobody awaits.
+      console.error(`local Step Functions endpoint: onExecutionEnd failed for ${run.arn}`, error);
+    }
   }
 }
 

@@ -79,10 +79,12 @@ export class TaskTokens {
     const record = this.records.get(token);
     if (!record || record.status !== 'PENDING') return;
     clearTimeout(record.heartbeat);
+    // A Node timer holds at most 2^31 - 1 ms; past that it would fire at once.
+    const delayMs = Math.min(seconds * 1000, 2_147_483_647);
     record.heartbeat = setTimeout(() => {
       this.settle(record, 'CLOSED');
       record.reject(namedError('States.HeartbeatTimeout', `no heartbeat for the task token within ${seconds} s`));
-    }, seconds * 1000);
+    }, delayMs);
   }
 
   succeed(token: string, output: unknown): void {
