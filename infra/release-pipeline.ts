@@ -34,6 +34,9 @@ export const BUCKET_LAYOUT = {
   releaseNotesPrefix: 'release-notes/',
 } as const;
 
+/** The approval API's stage, the first path segment of every approval link. */
+export const APPROVAL_API_STAGE = 'v1';
+
 /** Requests per second and burst allowed on the approval API stage. */
 export interface ApprovalApiThrottle {
   /** Steady-state requests per second. */
@@ -244,8 +247,20 @@ export class ReleasePipeline extends Construct {
     for (const { name } of STATE_MACHINE_HANDLERS) functions[name].grantInvoke(this.stateMachine);
 
     this.approvalApi = this.createApprovalApi(functions['approval-api'], throttle, props, newLogGroup);
-    functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', this.approvalApi.url);
-    this.allowTaskCallbacks(functions['approval-api']);
+    // Built from the API id and the stage name rather than `approvalApi.url`: that token points at the Stage, which
+    // depends on the methods and so on the approval-api function, and the function needs this URL itself.
+    const { region, urlSuffix } = Stack.of(this);
+    const approvalBaseUrl = `https://${this.approvalApi.restApiId}.execute-api.${region}.${urlSuffix}/${APPROVAL_API_STAGE}`;
+    for (const name of ['request-approval', 'approval-api'] as const) {
+      functions[name].addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
+    }
+    // Only the approval API completes the waiting RequestApproval task, and only on this state machine.
+    functions['approval-api'].addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [this.stateMachine.stateMachineArn],
+      }),
+    );
 
     this.alarms = this.createAlarms(props.alarmTopic);
   }
@@ -293,7 +308,7 @@ export class ReleasePipeline extends Construct {
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
       deployOptions: {
-        stageName: 'v1',
+        stageName: APPROVAL_API_STAGE,
         tracingEnabled: true,
         throttlingRateLimit: throttle.rateLimit,
         throttlingBurstLimit: throttle.burstLimit,
@@ -323,26 +338,6 @@ export class ReleasePipeline extends Construct {
       });
     }
     return api;
-  }
-
-  /**
-   * Lets the approval API, and nothing else, complete the waiting RequestApproval task. A separate policy rather
-   * than the role's default policy: the function (through the API URL given to request-approval) is upstream of
-   * the state machine, so a statement naming the state machine inside the function's own dependencies would be
-   * a cycle.
-   */
-  private allowTaskCallbacks(fn: LaunchwayFunction): void {
-    const role = fn.role;
-    if (!role) throw new Error('ReleasePipeline: the approval-api function has no role to grant task callbacks to');
-    new iam.Policy(this, 'ApprovalApiTaskCallbacks', {
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-          resources: [this.stateMachine.stateMachineArn],
-        }),
-      ],
-    });
   }
 
   private createAlarms(topic: sns.ITopic | undefined): cloudwatch.Alarm[] {

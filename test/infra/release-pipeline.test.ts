@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../functions/lib/catalog.js';
 import { HANDLER_NAMES, HANDLERS, type HandlerName } from '../../infra/handlers.js';
-import { BUCKET_LAYOUT, ReleasePipeline } from '../../infra/release-pipeline.js';
+import { APPROVAL_API_STAGE, BUCKET_LAYOUT, ReleasePipeline } from '../../infra/release-pipeline.js';
 import {
   FIXTURE_CATALOG_PATH,
   allows,
@@ -186,19 +186,23 @@ describe('ReleasePipeline functions', () => {
     }
   });
 
-  it('tells only the link signer and verifier about the signing key, and only the signer about the API URL', () => {
+  it('tells only the link signer and verifier about the signing key and the approval API URL', () => {
     const [keyId] = Object.keys(resources('AWS::KMS::Key'));
+    const [apiId] = Object.keys(resources('AWS::ApiGateway::RestApi'));
+    const [stage] = Object.values(resources('AWS::ApiGateway::Stage'));
+    const baseUrl = {
+      'Fn::Join': [
+        '',
+        ['https://', { Ref: apiId }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, `/${stage.Properties.StageName}`],
+      ],
+    };
     for (const name of HANDLER_NAMES) {
       const env = envOf(name);
       if (name === 'request-approval' || name === 'approval-api') {
         expect(env.APPROVAL_SIGNING_KEY_ID, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+        expect(env.APPROVAL_BASE_URL, name).toEqual(baseUrl);
       } else {
         expect(env.APPROVAL_SIGNING_KEY_ID, name).toBeUndefined();
-      }
-      if (name === 'request-approval') {
-        const [apiId] = Object.keys(resources('AWS::ApiGateway::RestApi'));
-        expect(JSON.stringify(env.APPROVAL_BASE_URL)).toContain(`"Ref":"${apiId}"`);
-      } else {
         expect(env.APPROVAL_BASE_URL, name).toBeUndefined();
       }
     }
@@ -354,7 +358,7 @@ describe('ReleasePipeline approval API', () => {
 
   it('logs access as JSON, traces, and throttles the stage', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      StageName: 'v1',
+      StageName: APPROVAL_API_STAGE,
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
       MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, HttpMethod: '*', ResourcePath: '/*' })],
