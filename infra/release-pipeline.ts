@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -136,8 +136,7 @@ export class ReleasePipeline extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const destroy = removalPolicy === RemovalPolicy.DESTROY;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const newLogGroup = (logId: string, logGroupName?: string) =>
-      new logs.LogGroup(this, logId, { logGroupName, retention: logRetention, removalPolicy });
+    const newLogGroup = (logId: string) => new logs.LogGroup(this, logId, { retention: logRetention, removalPolicy });
 
     this.table = new dynamodb.Table(this, 'Releases', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -232,11 +231,8 @@ export class ReleasePipeline extends Construct {
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
       logs: {
-        // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's log resource policy.
-        destination: newLogGroup(
-          'ReleaseStateMachineLogs',
-          `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}-release`,
-        ),
+        // A generated name: a fixed one would collide with the retained group when a deleted stack is recreated.
+        destination: newLogGroup('ReleaseStateMachineLogs'),
         level: sfn.LogLevel.ALL,
         // Execution data holds task tokens and release payloads; state transitions and errors are enough.
         includeExecutionData: false,

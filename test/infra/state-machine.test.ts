@@ -89,7 +89,7 @@ describe('release state machine', () => {
     }).Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
     const logGroup = synth.template.toJSON().Resources[destination] as CfnResource;
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup.Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\//);
+    expect(logGroup.Properties.RetentionInDays).toBe(90);
   });
 
   it('gives every Lambda a timeout shorter than each ASL Task that invokes it', () => {
