@@ -3,6 +3,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
+import { logger } from '../functions/lib/logger.js';
 import {
   CreateDeploymentSchema,
   CreateKeySchema,
@@ -81,7 +82,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     const handler = pathname === '/_admin' || pathname.startsWith('/_admin/') ? handleAdmin : handlePartner;
     handler(req, res, requestId).catch((err: unknown) => {
       // A bug, not a partner error: say so without detail, as API Gateway does, and keep serving.
-      console.error(`local gateway: request ${requestId} failed`, err);
+      logger.error('local gateway request failed', { requestId, method: req.method, url: req.url, error: err as Error });
       if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
       else res.destroy();
     });
