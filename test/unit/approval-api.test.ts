@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { parseApprovalRequest } from '../../functions/approval-api/request.js';
+import { prefersJson, toApiError } from '../../functions/approval-api/responses.js';
+import { confirmationPage, errorPage } from '../../functions/approval-api/pages.js';
+import { parseConfirmationPage } from '../../cli/approval-client.js';
+import { ValidationError } from '../../functions/lib/errors.js';
+import type { LinkDescription } from '../../functions/lib/approvals/approval-service.js';
+
+const APPROVAL_ID = 'greeter-1.0.0-abc1234~AAAAAAAAAAAAAAAAAAAAAA';
+const SIG = 'S'.repeat(43);
+
+function event(over: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
+  return {
+    resource: '/approvals/{approvalId}',
+    path: `/approvals/${APPROVAL_ID}`,
+    httpMethod: 'GET',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { approvalId: APPROVAL_ID },
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: { requestId: 'req-1', path: `/prod/approvals/${APPROVAL_ID}` } as APIGatewayProxyEvent['requestContext'],
+    ...over,
+  };
+}
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('parseApprovalRequest', () => {
+  it('reads the signed fields of a GET from the query, and posts back to the stage path', () => {
+    const parsed = parseApprovalRequest(
+      event({ queryStringParameters: { decision: 'reject', approver: 'a@example.com', expires: '1900000000', sig: SIG } }),
+    );
+    expect(parsed).toEqual({
+      method: 'GET',
+      approvalId: APPROVAL_ID,
+      path: `/prod/approvals/${APPROVAL_ID}`,
+      link: { approvalId: APPROVAL_ID, decision: 'reject', approver: 'a@example.com', expires: 1_900_000_000, sig: SIG },
+    });
+  });
+
+  it('reads a base64-encoded form body, as API Gateway may deliver it', () => {
+    const form = new URLSearchParams({ decision: 'approve', approver: 'a@example.com', expires: '1900000000', sig: SIG, comment: 'ok' });
+    const parsed = parseApprovalRequest(
+      event({
+        httpMethod: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+        body: Buffer.from(form.toString()).toString('base64'),
+        isBase64Encoded: true,
+      }),
+    );
+    expect(parsed).toMatchObject({ method: 'POST', comment: 'ok', link: { decision: 'approve', expires: 1_900_000_000 } });
+  });
+
+  it('refuses a signed field given twice in a form body, naming it', () => {
+    const body = `decision=approve&decision=reject&approver=a%40example.com&expires=1&sig=${SIG}`;
+    const err = thrown(() =>
+      parseApprovalRequest(event({ httpMethod: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body })),
+    );
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).fields).toEqual({ 'body.decision': 'expected a single value' });
+  });
+
+  it('maps errors it throws to statuses: 413 for large bodies, 405 for other methods', () => {
+    const big = event({ httpMethod: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(16 * 1024 + 1) });
+    expect(toApiError(thrown(() => parseApprovalRequest(big)))).toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'the request body is larger than 16384 bytes',
+    });
+    expect(toApiError(thrown(() => parseApprovalRequest(event({ httpMethod: 'DELETE' }))))).toMatchObject({
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+      headers: { Allow: 'GET, POST' },
+    });
+  });
+
+  it('hides the detail of unknown errors behind a generic 500', () => {
+    expect(toApiError(new Error('table launchway-releases is gone'))).toEqual({
+      status: 500,
+      code: 'INTERNAL',
+      message: 'Internal error. Quote the request id when you report it.',
+    });
+  });
+});
+
+describe('prefersJson', () => {
+  it.each([
+    ['application/json', true],
+    ['application/json, */*;q=0.5', true],
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', false],
+    ['*/*', false],
+    ['text/html, application/json', false],
+    ['text/html;q=0.5, application/json', true],
+    [undefined, false],
+  ])('%s -> %s', (accept, json) => expect(prefersJson(accept)).toBe(json));
+});
+
+describe('confirmation page', () => {
+  const view: LinkDescription = {
+    link: { approvalId: APPROVAL_ID, decision: 'reject', approver: 'a@example.com', expires: 1_900_000_000 },
+    approval: {
+      approvalId: APPROVAL_ID,
+      releaseId: 'greeter-1.0.0-abc1234',
+      service: 'greeter',
+      status: 'PENDING',
+      approvers: ['a@example.com', 'b@example.com'],
+      requiredApprovals: 1,
+      decisions: [],
+      approvedBy: [],
+      rejectedBy: [],
+      expiresAt: 1_900_000_000,
+      createdAt: '2026-01-01T00:00:00.000Z',
+    },
+    release: {
+      releaseId: 'greeter-1.0.0-abc1234',
+      service: 'greeter',
+      version: '1.0.0',
+      commit: 'abc1234',
+      branch: 'main"><script>x</script>',
+      triggeredBy: 'ci@example.com',
+      status: 'AWAITING_APPROVAL',
+      changes: [{ title: 'feat: "quoted" & <b>bold</b>', url: 'javascript:alert(1)' }],
+      createdAt: '2026-01-01T00:00:00.000Z',
+    },
+    allowedDecisions: ['reject', 'approve'],
+    form: { approver: 'a@example.com', expires: 1_900_000_000, sig: SIG },
+  };
+
+  it('escapes every value, drops non-http links, and its form reads back with both buttons, link decision first', () => {
+    const html = confirmationPage(view, `/prod/approvals/${APPROVAL_ID}`);
+    expect(html).not.toMatch(/<script|<b>|javascript:/);
+    expect(html).toContain('feat: &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;');
+    expect(html).toContain('No smoke test results were recorded');
+    const form = parseConfirmationPage(html, `https://approvals.example.com/prod/approvals/${APPROVAL_ID}?decision=reject`);
+    expect(form).toEqual({
+      action: `https://approvals.example.com/prod/approvals/${APPROVAL_ID}`,
+      method: 'post',
+      hidden: { approver: 'a@example.com', expires: '1900000000', sig: SIG },
+      decisions: ['reject', 'approve'],
+    });
+  });
+
+  it('has no form when nothing can be decided, and the client quotes the notice', () => {
+    const html = confirmationPage({ ...view, allowedDecisions: [], form: undefined, notice: 'This approval is closed <now>.' }, '/x');
+    expect(() => parseConfirmationPage(html, 'http://127.0.0.1/x')).toThrow('has no decision form: This approval is closed <now>.');
+  });
+
+  it('renders error pages with the code and the request id, escaped', () => {
+    const html = errorPage({ status: 403, code: 'FORBIDDEN', message: 'a <b> is not an approver' }, 'req-<1>');
+    expect(html).toContain('a &lt;b&gt; is not an approver');
+    expect(html).toContain('<code id="request-id">req-&lt;1&gt;</code>');
+  });
+});
