@@ -91,6 +91,7 @@ export function confirmationPage(view: LinkDescription, formAction: string): str
 
   const form = view.form
     ? [
+        '<h2>Your decision</h2>',
         `<form method="post" action="${e(formAction)}" id="decision-form">`,
         `<input type="hidden" name="approver" value="${e(view.form.approver)}">`,
         `<input type="hidden" name="expires" value="${e(view.form.expires)}">`,
@@ -146,7 +147,7 @@ export function resultPage(result: DecisionResult): string {
     `You ${verb} the release`,
     [
       `<h1>You ${e(verb)} <code>${e(result.releaseId)}</code></h1>`,
-      `<p class="ok" id="outcome">${e(outcome)}</p>`,
+      `<p class="${result.status === 'REJECTED' ? 'notice' : 'ok'}" id="outcome">${e(outcome)}</p>`,
       '<h2>Decisions</h2>',
       decisionsHtml(result.decisions),
     ].join('\n'),

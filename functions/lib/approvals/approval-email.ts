@@ -33,7 +33,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     input.requiredApprovals === 1
       ? `one approval of ${input.approverCount} approver${input.approverCount === 1 ? '' : 's'}`
       : `${input.requiredApprovals} approvals of ${input.approverCount} approvers`;
-  const intro = `${release.service} ${release.version} passed staging and waits for approval before it goes to production (needs ${need}).`;
+  const intro = `${release.service} ${release.version} is deployed to staging and waits for approval before it goes to production (it needs ${need}).`;
   const selfNote = links.approve
     ? undefined
     : 'You triggered this release, so someone else has to approve it. You can still reject it.';
