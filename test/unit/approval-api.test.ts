@@ -164,3 +164,30 @@ describe('confirmation page', () => {
     expect(html).toContain('<code id="request-id">req-&lt;1&gt;</code>');
   });
 });
+
+describe('approvalServiceFromConfig', () => {
+  it('builds the service the approval API needs without mail settings, which only RequestApproval uses', async () => {
+    const { approvalServiceFromConfig } = await import('../../functions/lib/approvals/approval-service.js');
+    const { resetConfig } = await import('../../functions/lib/config.js');
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      RELEASES_TABLE: 't',
+      ARTIFACTS_BUCKET: 'b',
+      APPROVAL_BASE_URL: 'https://approvals.example.com/prod/',
+      APPROVAL_SIGNING_SECRET: 's'.repeat(32),
+      NOTIFIER: 'outbox',
+    });
+    delete process.env.OUTBOX_DIR;
+    resetConfig();
+    try {
+      const service = approvalServiceFromConfig();
+      expect(approvalServiceFromConfig()).toBe(service);
+      delete process.env.APPROVAL_BASE_URL;
+      resetConfig();
+      expect(() => approvalServiceFromConfig()).toThrow(/APPROVAL_BASE_URL/);
+    } finally {
+      process.env = saved;
+      resetConfig();
+    }
+  });
+});

@@ -556,12 +556,14 @@ export function approvalServiceFromConfig(): ApprovalService {
   const config = getConfig();
   if (cached?.config === config) return cached.service;
   const doc = documentClient();
+  // Built on first send: the approval API never emails, so it must not fail over mail settings it does not use.
+  let notifier: Notifier | undefined;
   const service = new ApprovalService({
     store: new ReleaseStore(doc, config.RELEASES_TABLE),
     doc,
     table: config.RELEASES_TABLE,
     signer: signerFromConfig(config),
-    notifier: notifierFromConfig(config),
+    notifier: { send: (message) => (notifier ??= notifierFromConfig(config)).send(message) },
     sfn: sfnClient(),
     baseUrl: requireConfig('APPROVAL_BASE_URL'),
     findService: findServiceInCatalog,
