@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { startEmbedded } from '../local/runtime.js';
-import { findApprovalLink } from '../local/outbox.js';
-import { decideViaLink } from './approval-client.js';
+import { decideFromOutbox } from './approve.js';
 import { bold, describeRelease, dim, green, red, statusColor, stepLine } from './format.js';
 import { startRelease, waitForRelease } from './release-client.js';
 import type { ReleaseView } from '../functions/lib/store/records.js';
@@ -78,7 +77,6 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
 }
 
 async function approve(outbox: string, releaseId: string, approver: string, log: (l: string) => void): Promise<void> {
-  const url = await findApprovalLink(outbox, { releaseId, approver, decision: 'approve' });
   log(dim(`approving as ${approver}: GET the confirmation page, then POST the decision`));
-  await decideViaLink(url, { decision: 'approve', comment: 'Approved from the Launchway demo' });
+  await decideFromOutbox(outbox, { releaseId, approver, decision: 'approve', comment: 'Approved from the Launchway demo' });
 }

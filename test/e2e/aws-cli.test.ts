@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { findApprovalLink } from '../../local/outbox.js';
-import { decideViaLink } from '../../cli/approval-client.js';
+import { decideFromOutbox } from '../../cli/approve.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.js';
 import { example, service, startTestStack, type TestStack } from '../helpers/pipeline.js';
 
@@ -91,8 +90,7 @@ describe('a release driven by real clients against the local endpoints', () => {
       if (['FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'].includes(status)) throw new Error(`release ended ${status}`);
       return status === 'AWAITING_APPROVAL' ? status : undefined;
     });
-    const link = await findApprovalLink(stack.outboxDir, { releaseId, approver: 'lead@example.com', decision: 'approve' });
-    await decideViaLink(link, { decision: 'approve' });
+    await decideFromOutbox(stack.outboxDir, { releaseId, approver: 'lead@example.com', decision: 'approve' });
 
     const done = await until('the execution to end', async () => {
       const d = await aws(sfnUrl, 'stepfunctions', 'describe-execution', '--execution-arn', started.executionArn);

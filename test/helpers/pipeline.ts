@@ -6,8 +6,7 @@ import { expect } from 'vitest';
 import type { Catalog } from '../../functions/lib/catalog.js';
 import type { ReleaseView } from '../../functions/lib/store/records.js';
 import { FAST_WAITS, startEmbedded, type EmbeddedStack } from '../../local/runtime.js';
-import { findApprovalLink } from '../../local/outbox.js';
-import { decideViaLink } from '../../cli/approval-client.js';
+import { decideFromOutbox } from '../../cli/approve.js';
 import { getReleaseView, startRelease, waitForRelease, type StartedRelease } from '../../cli/release-client.js';
 
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -95,8 +94,7 @@ export async function waitForStatus(releaseId: string, statuses: string[], timeo
 /** Decides through the emailed link, as a person would: GET the page, then POST. */
 export async function decide(stack: EmbeddedStack, releaseId: string, approver: string, decision: 'approve' | 'reject', comment?: string) {
   await waitForStatus(releaseId, ['AWAITING_APPROVAL']);
-  const url = await findApprovalLink(stack.outboxDir, { releaseId, approver, decision });
-  return decideViaLink(url, { decision, comment });
+  return decideFromOutbox(stack.outboxDir, { releaseId, approver, decision, comment });
 }
 
 export function finish(started: StartedRelease, timeoutMs = 90_000): Promise<ReleaseView> {
