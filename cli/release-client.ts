@@ -171,16 +171,16 @@ export async function waitForRelease(
     opts.signal?.throwIfAborted();
     const view = await getReleaseView(releaseId);
     if (view) {
+      // Steps first: a status change is the consequence of the steps that just finished.
+      for (const step of view.steps) {
+        if (seen.get(step.step) !== step.status) {
+          seen.set(step.step, step.status);
+          opts.onProgress?.({ kind: 'step', step });
+        }
+      }
       if (view.status !== lastStatus) {
         lastStatus = view.status;
         opts.onProgress?.({ kind: 'status', status: view.status });
-      }
-      for (const step of view.steps) {
-        const key = `${step.status}`;
-        if (seen.get(step.step) !== key) {
-          seen.set(step.step, key);
-          opts.onProgress?.({ kind: 'step', step });
-        }
       }
       if (TERMINAL_STATUSES.includes(view.status)) return view;
     }
