@@ -1,8 +1,10 @@
 /**
- * The Lambda handlers the pipeline deploys, one folder each under functions/. This is the single map from a
- * handler to the `${Placeholder}` the ASL uses for its ARN, so the substitutions, the invoke grants and the tests
- * all come from one list.
+ * The Lambda handlers the pipeline deploys, one folder each under functions/, with how each runs on Lambda. The
+ * placeholder names come from functions/registry.ts, which the embedded runtime uses too, so the substitutions,
+ * the invoke grants, the local registry and the tests cannot drift apart.
  */
+
+import { placeholderFor } from '../functions/registry.js';
 
 /** How one handler runs on Lambda. */
 export interface HandlerSpec {
@@ -23,31 +25,31 @@ export interface HandlerSpec {
 
 export const HANDLERS = {
   prepare: {
-    placeholder: 'PrepareFunctionArn',
+    placeholder: placeholderFor('Prepare'),
     timeoutSeconds: 30,
     memoryMiB: 512,
     description: 'Validates a release request against the catalog and records the release',
   },
   lock: {
-    placeholder: 'LockFunctionArn',
+    placeholder: placeholderFor('Lock'),
     timeoutSeconds: 20,
     memoryMiB: 512,
     description: 'Takes the per-service release lock with a conditional write',
   },
   deploy: {
-    placeholder: 'DeployFunctionArn',
+    placeholder: placeholderFor('Deploy'),
     timeoutSeconds: 90,
     memoryMiB: 512,
     description: 'Starts a deployment of the release artifact to staging or production',
   },
   'deploy-status': {
-    placeholder: 'DeployStatusFunctionArn',
+    placeholder: placeholderFor('DeployStatus'),
     timeoutSeconds: 45,
     memoryMiB: 512,
     description: 'Polls a deployment until the new version is healthy or has failed',
   },
   'smoke-test': {
-    placeholder: 'SmokeTestFunctionArn',
+    placeholder: placeholderFor('SmokeTest'),
     // Newman runs the whole collection in this invocation; the ASL gives the Task 600 s.
     timeoutSeconds: 540,
     memoryMiB: 1024,
@@ -55,31 +57,31 @@ export const HANDLERS = {
     description: 'Runs the service Postman collection with Newman and stores the JUnit and JSON reports',
   },
   'request-approval': {
-    placeholder: 'RequestApprovalFunctionArn',
+    placeholder: placeholderFor('RequestApproval'),
     timeoutSeconds: 30,
     memoryMiB: 512,
     description: 'Records an approval with its task token and emails signed approval links',
   },
   'provision-interop': {
-    placeholder: 'ProvisionInteropFunctionArn',
+    placeholder: placeholderFor('ProvisionInterop'),
     timeoutSeconds: 90,
     memoryMiB: 512,
     description: 'Publishes the service OpenAPI contract on the partner-facing API Gateway',
   },
   'release-notes': {
-    placeholder: 'ReleaseNotesFunctionArn',
+    placeholder: placeholderFor('ReleaseNotes'),
     timeoutSeconds: 45,
     memoryMiB: 512,
     description: 'Writes the release notes to S3',
   },
   rollback: {
-    placeholder: 'RollbackFunctionArn',
+    placeholder: placeholderFor('Rollback'),
     timeoutSeconds: 540,
     memoryMiB: 512,
     description: 'Puts the previous production version and interop deployment back live',
   },
   finalize: {
-    placeholder: 'FinalizeFunctionArn',
+    placeholder: placeholderFor('Finalize'),
     timeoutSeconds: 45,
     memoryMiB: 512,
     description: 'Records the outcome of a release, releases the lock and emails the result',

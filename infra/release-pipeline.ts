@@ -217,6 +217,8 @@ export class ReleasePipeline extends Construct {
     functions['request-approval'].allowSendEmailFrom(sender);
     functions['finalize'].allowSendEmailFrom(sender);
     functions['approval-api'].allowSigningKey(this.signingKey, 'kms:VerifyMac');
+    // The confirmation page re-signs its form so one page can offer both Approve and Reject to the same approver.
+    functions['approval-api'].allowSigningKey(this.signingKey, 'kms:GenerateMac');
     // The interop layer is API Gateway REST APIs created per service at run time, so no API id is known here;
     // the grant is limited to the API Gateway resources the provisioner manages.
     for (const name of ['provision-interop', 'rollback'] as const) {

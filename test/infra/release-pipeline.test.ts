@@ -258,15 +258,16 @@ describe('ReleasePipeline IAM', () => {
     }
   });
 
-  it('lets request-approval sign and approval-api verify with the key, and nobody else', () => {
+  it('lets request-approval and the approval API sign, the approval API verify, and nobody else', () => {
     const [keyId] = Object.keys(resources('AWS::KMS::Key'));
-    const expectOnly = (action: string, name: HandlerName) => {
+    const expectOnly = (action: string, names: HandlerName[]) => {
       const granting = identityStatements(template).filter((s) => allows(s, action));
-      expect(granting.map((s) => s.roles).flat(), action).toEqual([roleOf(name)]);
-      expect(granting[0].Resource, action).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
+      expect(granting.map((s) => s.roles).flat().sort(), action).toEqual(names.map(roleOf).sort());
+      for (const g of granting) expect(g.Resource, action).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
     };
-    expectOnly('kms:GenerateMac', 'request-approval');
-    expectOnly('kms:VerifyMac', 'approval-api');
+    // The approval API re-signs the confirmation page's form (either decision, same approver and expiry).
+    expectOnly('kms:GenerateMac', ['request-approval', 'approval-api']);
+    expectOnly('kms:VerifyMac', ['approval-api']);
   });
 
   it('lets request-approval and finalize send email from the configured sender only', () => {

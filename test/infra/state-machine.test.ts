@@ -132,3 +132,17 @@ describe('release state machine', () => {
     expect(aslValidator(broken, { checkPaths: true, checkArn: true }).isValid).toBe(false);
   });
 });
+
+describe('the handler list and the shared registry', () => {
+  it('deploys every step function of functions/registry.ts under its placeholder', async () => {
+    const { STEP_FUNCTIONS, placeholderFor } = await import('../../functions/registry.js');
+    const { HANDLERS } = await import('../../infra/handlers.js');
+    for (const [id, folder] of Object.entries(STEP_FUNCTIONS)) {
+      expect((HANDLERS as Record<string, { placeholder?: string }>)[folder]?.placeholder, folder).toBe(
+        placeholderFor(id as keyof typeof STEP_FUNCTIONS),
+      );
+    }
+    const withPlaceholder = Object.entries(HANDLERS).filter(([, h]) => (h as { placeholder?: string }).placeholder);
+    expect(withPlaceholder.length).toBe(Object.keys(STEP_FUNCTIONS).length);
+  });
+});
