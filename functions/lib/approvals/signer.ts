@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { GenerateMacCommand, KMSClient, VerifyMacCommand } from '@aws-sdk/client-kms';
 import { getConfig, type Config } from '../config.js';
+import { kmsClient } from '../clients.js';
 
 /**
  * Signs and verifies approval-link payloads. Signatures are base64url strings so they travel in a URL query
@@ -87,13 +88,6 @@ export class KmsMacSigner implements LinkSigner {
   }
 }
 
-let kms: KMSClient | undefined;
-
-/** The KMS client, created once per process (endpoint from AWS_ENDPOINT_URL_KMS like every SDK client). */
-export function kmsClient(): KMSClient {
-  kms ??= new KMSClient({});
-  return kms;
-}
 
 /**
  * The signer the configuration asks for: KMS when `APPROVAL_SIGNING_KEY_ID` is set (AWS), otherwise the local

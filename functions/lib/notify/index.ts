@@ -1,7 +1,8 @@
 import { getConfig, type Config } from '../config.js';
 import type { Notifier } from './notifier.js';
 import { OutboxNotifier, type OutboxNotifierOptions } from './outbox-notifier.js';
-import { SesNotifier, sesClient } from './ses-notifier.js';
+import { SesNotifier } from './ses-notifier.js';
+import { sesClient } from '../clients.js';
 
 export type { EmailMessage, Notifier } from './notifier.js';
 export { OutboxNotifier, type OutboxNotifierOptions } from './outbox-notifier.js';

@@ -47,10 +47,4 @@ export class SesNotifier implements Notifier {
   }
 }
 
-let ses: SESv2Client | undefined;
 
-/** The SES v2 client, created once per process. */
-export function sesClient(): SESv2Client {
-  ses ??= new SESv2Client({});
-  return ses;
-}
