@@ -5,6 +5,7 @@
  *   npm run bench              # 3 releases
  *   npm run bench -- 5         # 5 releases
  */
+import '../local/embedded-defaults.js';
 import '../local/polyfills.js';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';

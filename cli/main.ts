@@ -1,3 +1,4 @@
+import '../local/embedded-defaults.js';
 import '../local/polyfills.js';
 import { Command, Option } from 'commander';
 import { ValidationError } from '../functions/lib/errors.js';

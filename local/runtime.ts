@@ -1,3 +1,4 @@
+import './embedded-defaults.js';
 import './polyfills.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+import '../local/embedded-defaults.js';
 import '../local/polyfills.js';
 
 // Tests never reach AWS: every client gets local credentials and a region even before a test sets endpoints.

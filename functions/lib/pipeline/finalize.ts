@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logger } from '../logger.js';
+import { emitReleaseOutcome } from '../metrics.js';
 import { RELEASE_STATUSES, TERMINAL_STATUSES, type ReleaseRecord, type ReleaseStatus } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 
@@ -95,6 +96,7 @@ export async function finalizeRelease(deps: PipelineDeps, event: FinalizeEvent):
     );
   }
   await store.releaseLock(release.service, event.releaseId);
+  emitReleaseOutcome(release.service, status, now.getTime() - Date.parse(release.createdAt));
   await notifyOutcome(deps, { ...release, status }, failure?.cause);
   return { status };
 }

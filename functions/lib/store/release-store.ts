@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { emitStepMetric } from '../metrics.js';
 import { summarize, type ApprovalItem, type ApprovalSummary } from '../approvals/records.js';
 import {
   STEPS,
@@ -54,6 +55,8 @@ export class ReleaseStore {
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly now: () => Date = () => new Date(),
+    /** Told of every step that ends; by default publishes the StepDuration metric. */
+    private readonly onStepEnd: (step: StepRecord) => void = emitStepMetric,
   ) {}
 
   /** Creates the release unless it exists. Returns false when it already existed (a retried Prepare). */
@@ -190,6 +193,7 @@ export class ReleaseStore {
       ...(extra.error ? { error: extra.error } : {}),
     };
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...keys.step(releaseId, step), ...record } }));
+    this.onStepEnd(record);
     return record;
   }
 
