@@ -20,7 +20,7 @@ export function emitStepMetric(step: Pick<StepRecord, 'step' | 'status' | 'durat
 /** `Releases` (count) and `ReleaseDuration` (ms) by service and terminal status. */
 export function emitReleaseOutcome(service: string, status: string, durationMs: number | undefined): void {
   // A single metric is published by its first addMetric, so each value gets its own.
-  const publish = (name: string, unit: MetricUnit, value: number) => {
+  const publish = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number) => {
     const single = metrics.singleMetric();
     single.addDimensions({ releaseService: service, status });
     single.addMetric(name, unit, value);
