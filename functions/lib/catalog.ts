@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeployTargetSchema } from './deploy/targets.js';
 
 /**
  * The service catalog: the trusted configuration that decides targets, approvers and interop settings.
@@ -10,20 +11,8 @@ const serviceName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{1,39}$/, 'expected 2-40 lowercase letters, digits or dashes, starting with a letter');
 
-/** Runs the artifact as a Node process on a loopback port (embedded mode and local trials). */
-export const LocalProcessTargetSchema = z.object({
-  type: z.literal('local-process'),
-  /** Path the target answers 200 on when it is ready. */
-  healthPath: z.string().startsWith('/').default('/health'),
-  /** How long a new version may take to become healthy before the deploy fails. */
-  startTimeoutSeconds: z.number().int().min(1).max(600).default(30),
-  /** Extra environment variables for the process. */
-  env: z.record(z.string(), z.string()).default({}),
-});
-
-/** Where a service runs in one environment. More provider types join this union as they are built. */
-export const DeployTargetSchema = z.discriminatedUnion('type', [LocalProcessTargetSchema]);
-export type DeployTarget = z.infer<typeof DeployTargetSchema>;
+// Target schemas live with their providers; the catalog only composes them.
+export { DeployTargetSchema, LocalProcessTargetSchema, type DeployTarget } from './deploy/targets.js';
 
 export const InteropSchema = z.object({
   /** Publish the service's OpenAPI contract on the partner-facing gateway. */
