@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { logger } from '../logger.js';
 import { emitReleaseOutcome } from '../metrics.js';
+import { buildOutcomeEmail } from '../notify/outcome-email.js';
 import { RELEASE_STATUSES, TERMINAL_STATUSES, type ReleaseRecord, type ReleaseStatus } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 
@@ -106,19 +107,8 @@ async function notifyOutcome(deps: PipelineDeps, release: ReleaseRecord, cause: 
     a.includes('@'),
   );
   if (to.length === 0) return;
-  const lines = [
-    `${release.service} ${release.version} (${release.commit}) ended ${release.status}.`,
-    cause ? `Reason: ${cause}` : '',
-    release.links?.releaseNotes ? `Release notes: ${release.links.releaseNotes}` : '',
-    release.links?.productionUrl ? `Production: ${release.links.productionUrl}` : '',
-  ].filter(Boolean);
   try {
-    await deps.notifier().send({
-      to,
-      subject: `[Launchway] ${release.service} ${release.version}: ${release.status}`,
-      text: lines.join('\n'),
-      tags: { kind: 'release-outcome', releaseId: release.releaseId, status: release.status },
-    });
+    await deps.notifier().send(buildOutcomeEmail(release, to, cause));
   } catch (err) {
     // The release outcome is already recorded; a mail failure must not turn it into a failed Finalize.
     logger.warn('could not send the outcome email', { error: err as Error });
