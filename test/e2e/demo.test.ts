@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startS3rver } from '../../local/emulators.js';
+import type { ReleaseView } from '../../functions/lib/store/records.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let dataDir: string;
+
+afterAll(async () => {
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Runs the CLI as `npm start` does, in a child process, and collects its output and exit code. */
+function runCli(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR', AWS_ENDPOINT_URL_SFN: '', AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL_DYNAMODB: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`launchway ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('npm start -- --approve-as lead@example.com --json', () => {
+  it('releases the example service, exits 0, and prints the final record as the last line', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-demo-'));
+    const { code, stdout, stderr } = await runCli(['demo', '--approve-as', 'lead@example.com', '--json', '--data-dir', dataDir]);
+    expect(code, stderr).toBe(0);
+
+    const last = stdout.trimEnd().split('\n').at(-1)!;
+    const view = JSON.parse(last) as ReleaseView;
+    expect(view).toMatchObject({ service: 'greeter', version: '1.1.0', status: 'SUCCEEDED' });
+    expect(view.steps.length).toBeGreaterThanOrEqual(9);
+    for (const step of view.steps) {
+      expect(step.status, step.step).toBe('SUCCEEDED');
+      expect(step.startedAt, step.step).toMatch(/^\d{4}-/);
+      expect(step.endedAt, step.step).toMatch(/^\d{4}-/);
+      expect(step.durationMs, step.step).toBeTypeOf('number');
+    }
+    expect(view.approval?.approvedBy).toEqual(['lead@example.com']);
+
+    // The demo's S3 data stays on disk; a fresh s3rver on it serves the release notes the record points at.
+    const s3 = await startS3rver({ directory: path.join(dataDir, 's3') });
+    const client = new S3Client({ endpoint: s3.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+    try {
+      const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(view.links!.releaseNotes)!;
+      const notes = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+      expect(notes).toContain('1.1.0');
+      expect(notes).toContain(view.commit);
+      expect(notes).toContain('lead@example.com');
+      expect(notes).toMatch(/Features/);
+      const json = JSON.parse(
+        await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key.replace(/\.md$/, '.json') }))).Body!.transformToString(),
+      );
+      expect(json.changes.groups.length).toBeGreaterThan(0);
+      expect(json.tests.staging.total).toBeGreaterThan(0);
+      expect(json.tests.production.failed).toBe(0);
+      expect(json.approvals[0].approver).toBe('lead@example.com');
+    } finally {
+      client.destroy();
+      await s3.close();
+    }
+  }, 150_000);
+});
