@@ -32,6 +32,9 @@ export function bundlingFor(spec: HandlerSpec): BundlingOptions {
     sourceMap: true,
     sourcesContent: false,
     externalModules: spec.bundlesNewman ? ['terser'] : [],
+    // esbuild's Node default picks `main` first, which for the AWS SDK is its CommonJS build: esbuild cannot
+    // tree-shake CommonJS, so every command and every client module came along. The ES builds (`module`) shake.
+    mainFields: ['module', 'main'],
     // Bundle with the local esbuild package; there is no Docker to fall back on.
     forceDockerBundling: false,
     // Size reports for eleven bundles drown `cdk synth`; warnings and errors still print.
