@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { APPROVAL_EMAIL_KIND, APPROVAL_REMINDER_KIND } from '../functions/lib/approvals/approval-email.js';
 import { OUTBOX_HEADERS } from '../functions/lib/notify/outbox-notifier.js';
 
 /** One message of the local outbox, parsed from its `.eml` file. */
@@ -156,9 +157,12 @@ export async function listMessages(dir: string): Promise<OutboxMessage[]> {
   );
 }
 
+/** Emails that carry an approver's signed links: the request and the reminder before expiry. */
+const LINK_EMAIL_KINDS = new Set([APPROVAL_EMAIL_KIND, APPROVAL_REMINDER_KIND]);
+
 /**
- * The link of the newest approval email for a release, sent to one approver, for one decision. Throws an error that
- * lists the approval emails the outbox holds when none matches.
+ * The link of the newest approval email (request or reminder) for a release, sent to one approver, for one
+ * decision. Throws an error that lists the approval emails the outbox holds when none matches.
  */
 export async function findApprovalLink(
   dir: string,
@@ -166,7 +170,7 @@ export async function findApprovalLink(
 ): Promise<string> {
   const approver = query.approver.trim().toLowerCase();
   const messages = await listMessages(dir);
-  const approvals = messages.filter((m) => m.kind === 'approval-request');
+  const approvals = messages.filter((m) => m.kind !== undefined && LINK_EMAIL_KINDS.has(m.kind));
   const matching = approvals.filter((m) => m.releaseId === query.releaseId && m.to.some((t) => t.toLowerCase() === approver));
   for (const message of matching.reverse()) {
     const link = message.links.find((l) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApproverIdentitiesSchema } from './approvals/identities.js';
 import { DeployTargetSchema } from './deploy/targets.js';
 
 /**
@@ -35,6 +36,16 @@ export const ServiceSchema = z
     requiredApprovals: z.number().int().min(1).default(1),
     /** How long the approval waits before the release ends EXPIRED. */
     approvalTimeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(24 * 3600),
+    /**
+     * One reminder goes to approvers who have not decided this many seconds before expiry; `0` sends none. Absent:
+     * a quarter of the timeout, at most an hour, none under a minute (functions/lib/approvals/schedule.ts).
+     */
+    approvalReminderBeforeExpirySeconds: z.number().int().min(0).optional(),
+    /**
+     * IAM identities that act as an approver on the approval API's IAM-authorized route (`launchway approve` on
+     * AWS): approver email → caller ARN patterns. Rules in functions/lib/approvals/identities.ts and docs/approvals.md.
+     */
+    approverIdentities: ApproverIdentitiesSchema.optional(),
     /** How long a second release of the service may wait for the first (QUEUED) before it gives up. */
     lockWaitSeconds: z.number().int().min(1).default(2 * 3600),
     /** Extra addresses told of the outcome. */
@@ -48,6 +59,18 @@ export const ServiceSchema = z
   .refine((s) => s.requiredApprovals <= s.approvers.length, {
     message: 'requiredApprovals cannot exceed the number of approvers',
     path: ['requiredApprovals'],
+  })
+  .refine((s) => s.approvalReminderBeforeExpirySeconds === undefined || s.approvalReminderBeforeExpirySeconds < s.approvalTimeoutSeconds, {
+    message: 'approvalReminderBeforeExpirySeconds must be less than approvalTimeoutSeconds (0 turns the reminder off)',
+    path: ['approvalReminderBeforeExpirySeconds'],
+  })
+  .superRefine((s, ctx) => {
+    const approvers = new Set(s.approvers.map((a) => a.trim().toLowerCase()));
+    for (const email of Object.keys(s.approverIdentities ?? {})) {
+      if (!approvers.has(email.trim().toLowerCase())) {
+        ctx.addIssue({ code: 'custom', message: 'expected one of the approvers listed in approvers', path: ['approverIdentities', email] });
+      }
+    }
   });
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
 

@@ -235,7 +235,7 @@ describe('decide', () => {
 
     expect(result).toMatchObject({ status: 'APPROVED', approvals: 1, requiredApprovals: 1, approver: BOB, decision: 'approve' });
     const decidedAt = clock.toISOString();
-    const decisions = [{ approver: BOB, decision: 'approve', decidedAt, comment: 'ship it' }];
+    const decisions = [{ approver: BOB, decision: 'approve', decidedAt, comment: 'ship it', via: 'link' }];
     expect(sfn).toReceiveCommandTimes(SendTaskSuccessCommand, 1);
     expect(sfn).toReceiveCommandWith(SendTaskSuccessCommand, {
       taskToken: 'token-1of2',

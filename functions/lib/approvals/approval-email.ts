@@ -1,6 +1,7 @@
 import type { EmailMessage } from '../notify/notifier.js';
 import type { ReleaseRecord } from '../store/records.js';
 import { escapeHtml, safeHref } from './html.js';
+import type { DecisionRecord } from './records.js';
 import { smokeCountsText, type SmokeSummary } from './smoke-summary.js';
 
 /** Everything one approver's email says. */
@@ -15,10 +16,14 @@ export interface ApprovalEmailInput {
   /** Epoch seconds. */
   expiresAt: number;
   smoke?: SmokeSummary;
+  /** Set for the one reminder before expiry: the decisions made so far (the reminder goes to the others). */
+  reminder?: { decisions: DecisionRecord[] };
 }
 
 /** The tag `kind` of approval request emails; the outbox reader finds approval links by it. */
 export const APPROVAL_EMAIL_KIND = 'approval-request';
+/** The tag `kind` of the reminder email, which carries the same links as the request. */
+export const APPROVAL_REMINDER_KIND = 'approval-reminder';
 
 const MAX_CHANGES = 50;
 
@@ -33,7 +38,14 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     input.requiredApprovals === 1
       ? `one approval of ${input.approverCount} approver${input.approverCount === 1 ? '' : 's'}`
       : `${input.requiredApprovals} approvals of ${input.approverCount} approvers`;
-  const intro = `${release.service} ${release.version} is deployed to staging and waits for approval before it goes to production (it needs ${need}).`;
+  const approvedSoFar = input.reminder?.decisions.filter((d) => d.decision === 'approve').length ?? 0;
+  const intro = input.reminder
+    ? `Reminder: ${release.service} ${release.version} still waits for approval (it has ${approvedSoFar} of the ${input.requiredApprovals} approval${input.requiredApprovals === 1 ? '' : 's'} it needs). ` +
+      `The approval expires at ${expires}; if nobody decides by then the release ends EXPIRED and nothing is deployed to production.`
+    : `${release.service} ${release.version} is deployed to staging and waits for approval before it goes to production (it needs ${need}).`;
+  const decided = (input.reminder?.decisions ?? []).map(
+    (d) => `${d.approver} chose to ${d.decision} at ${d.decidedAt}${d.comment ? `: ${d.comment}` : ''}`,
+  );
   const selfNote = links.approve
     ? undefined
     : 'You triggered this release, so someone else has to approve it. You can still reject it.';
@@ -45,6 +57,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     '',
     intro,
     ...(selfNote ? ['', selfNote] : []),
+    ...(decided.length > 0 ? ['', 'Decisions so far:', ...decided.map((d) => `  - ${d}`)] : []),
     '',
     `Release:      ${release.releaseId}`,
     `Service:      ${release.service}`,
@@ -77,6 +90,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     `<p>Hello ${escapeHtml(input.approver)},</p>`,
     `<p>${escapeHtml(intro)}</p>`,
     selfNote ? `<p><strong>${escapeHtml(selfNote)}</strong></p>` : '',
+    decided.length > 0 ? `<p>Decisions so far:</p><ul>${decided.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>` : '',
     '<table>',
     row('Release', release.releaseId),
     row('Service', release.service),
@@ -106,11 +120,13 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
 
   return {
     to: [input.approver],
-    subject: `[Launchway] Approval needed: ${release.service} ${release.version}`,
+    subject: input.reminder
+      ? `[Launchway] Reminder: approval needed: ${release.service} ${release.version} (expires ${expires})`
+      : `[Launchway] Approval needed: ${release.service} ${release.version}`,
     text: text.join('\n'),
     html,
     links: [...(links.approve ? [{ label: 'Approve', url: links.approve }] : []), { label: 'Reject', url: links.reject }],
-    tags: { kind: APPROVAL_EMAIL_KIND, releaseId: release.releaseId, approvalId: input.approvalId, approver: input.approver },
+    tags: { kind: input.reminder ? APPROVAL_REMINDER_KIND : APPROVAL_EMAIL_KIND, releaseId: release.releaseId, approvalId: input.approvalId, approver: input.approver },
   };
 }
 

@@ -9,8 +9,12 @@ export class ApprovalForbiddenError extends Error {
   override readonly name = 'ApprovalForbidden';
   constructor(
     message: string,
-    /** A short machine-readable reason: `bad-signature`, `not-an-approver`, `self-approval`. */
-    readonly reason: 'bad-signature' | 'not-an-approver' | 'self-approval',
+    /**
+     * A short machine-readable reason: `bad-signature`, `not-an-approver`, `self-approval`; on the IAM route
+     * `unknown-identity` (the caller ARN maps to no approver, or to several) and `identity-mismatch` (`--as` names
+     * someone else than the caller is mapped to).
+     */
+    readonly reason: 'bad-signature' | 'not-an-approver' | 'self-approval' | 'unknown-identity' | 'identity-mismatch',
     options?: { cause?: unknown },
   ) {
     super(message, options);

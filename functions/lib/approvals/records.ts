@@ -11,6 +11,10 @@ export interface DecisionRecord {
   /** ISO time of the decision. */
   decidedAt: string;
   comment?: string;
+  /** How the decision arrived: a signed link (email, `launchway approve` embedded) or the IAM-authorized route. */
+  via?: 'link' | 'iam';
+  /** For `via: 'iam'`: the caller ARN API Gateway authenticated, mapped to `approver` through the catalog. */
+  identity?: string;
 }
 
 /**
@@ -35,6 +39,19 @@ export interface ApprovalItem {
   triggeredBy: string;
   /** When the status left PENDING. */
   concludedAt?: string;
+  /** Epoch seconds when the reminder is due (the first task token times out then); absent when there is none. */
+  remindAt?: number;
+  /** When the RemindApprovers step ran and stored its task token. */
+  remindedAt?: string;
+  /** Who the reminder was emailed to: the approvers who had not decided. */
+  remindedApprovers?: string[];
+  /**
+   * SHA-256 of the task token a SendTaskSuccess/Failure was claimed for. One writer per token talks to Step
+   * Functions, whether the approval API or the remind step delivers the conclusion.
+   */
+  deliveryTokenHash?: string;
+  /** When Step Functions accepted the conclusion. */
+  deliveredAt?: string;
 }
 
 /** An approval as readers see it: no task token, decisions in the order they were made. */
@@ -51,6 +68,9 @@ export interface ApprovalSummary {
   expiresAt: number;
   createdAt: string;
   concludedAt?: string;
+  remindAt?: number;
+  remindedAt?: string;
+  remindedApprovers?: string[];
 }
 
 /** The summary of an approval item, without its task token. */
@@ -69,5 +89,8 @@ export function summarize(item: ApprovalItem): ApprovalSummary {
     expiresAt: item.expiresAt,
     createdAt: item.createdAt,
     ...(item.concludedAt ? { concludedAt: item.concludedAt } : {}),
+    ...(item.remindAt !== undefined ? { remindAt: item.remindAt } : {}),
+    ...(item.remindedAt ? { remindedAt: item.remindedAt } : {}),
+    ...(item.remindedApprovers ? { remindedApprovers: item.remindedApprovers } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, describeError } from '../errors.js';
+import { approvalSchedule } from '../approvals/schedule.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { validateRelease } from './validate-release.js';
@@ -15,7 +16,16 @@ export type PrepareEvent = z.infer<typeof PrepareEventSchema>;
 
 /** What the state machine keeps about the release for later states. */
 export interface PreparedRelease {
-  release: { releaseId: string; service: string; version: string; approvalTimeoutSeconds: number };
+  release: {
+    releaseId: string;
+    service: string;
+    version: string;
+    approvalTimeoutSeconds: number;
+    /** RequestApproval's TimeoutSecondsPath: until the reminder, or until expiry when there is none. */
+    approvalWaitSeconds: number;
+    /** RemindApprovers' TimeoutSecondsPath (the rest of the timeout); 0 = no reminder, ReminderDue goes to MarkExpired. */
+    approvalReminderSeconds: number;
+  };
 }
 
 /**
@@ -93,12 +103,18 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
 }
 
 function summary(r: ReleaseRecord): PreparedRelease {
+  const schedule = approvalSchedule({
+    approvalTimeoutSeconds: r.catalog?.approvalTimeoutSeconds ?? 86_400,
+    approvalReminderBeforeExpirySeconds: r.catalog?.approvalReminderBeforeExpirySeconds,
+  });
   return {
     release: {
       releaseId: r.releaseId,
       service: r.service,
       version: r.version,
-      approvalTimeoutSeconds: r.catalog?.approvalTimeoutSeconds ?? 86_400,
+      approvalTimeoutSeconds: schedule.timeoutSeconds,
+      approvalWaitSeconds: schedule.waitSeconds,
+      approvalReminderSeconds: schedule.reminderSeconds,
     },
   };
 }
