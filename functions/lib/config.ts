@@ -25,6 +25,13 @@ const EnvSchema = z.object({
   LOCAL_TARGETS_DIR: z.string().min(1).optional(),
   /** Admin endpoint of the local interop gateway (embedded mode). */
   LOCAL_GATEWAY_ADMIN_URL: z.url().optional(),
+  /**
+   * Where contracts are published: `local-gateway` (embedded, needs LOCAL_GATEWAY_ADMIN_URL) or `api-gateway`
+   * (AWS). Unset means `local-gateway` when LOCAL_GATEWAY_ADMIN_URL is set and `api-gateway` otherwise.
+   */
+  INTEROP_PROVIDER: z.enum(['local-gateway', 'api-gateway']).optional(),
+  /** Custom domain of the interop APIs (`api.example.com`): partners call `https://<domain>/<service>`. */
+  INTEROP_DOMAIN_NAME: z.hostname('expected a domain name such as api.example.com, without scheme or path').optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
 });
 export type Config = z.infer<typeof EnvSchema>;
