@@ -5,6 +5,24 @@ import { z } from 'zod';
  * a release there. One schema per provider type, joined in a discriminated union on `type`.
  */
 
+/**
+ * Path the deployed service answers 200 on. Every target has one because ValidateProduction checks it on the
+ * deployment's endpoint before it runs the collection.
+ */
+const healthPath = z.string().startsWith('/', 'expected a path starting with "/"').default('/health');
+
+/** A string field that must be present: its error says what belongs there rather than "expected string". */
+const required = (what: string) =>
+  z.string({ error: (iss) => (iss.input === undefined ? `required: ${what}` : `expected ${what}`) });
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const roleArn = required('an IAM role ARN').regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const region = z.string().regex(REGION, 'expected an AWS region such as eu-west-1');
+
+/** A URL the deployment answers on, given by the catalog when the provider cannot discover one. */
+const endpointUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+
 /** Runs the artifact as a Node process on a loopback port (embedded mode and local trials). */
 export const LocalProcessTargetSchema = z.object({
   type: z.literal('local-process'),
@@ -16,6 +34,184 @@ export const LocalProcessTargetSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
 });
 
+const LAMBDA_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}$/;
+const alarmNames = z
+  .array(z.string().min(1).max(255))
+  .max(100, 'expected at most 100 alarms (one DescribeAlarms call)')
+  .default([]);
+/** Bake time at 100% while the alarms are watched, after the last shift (or after an all-at-once switch). */
+const bakeSeconds = z.number().int().min(0).max(86_400).default(0);
+
+/** How traffic moves from the version live now to the new one. */
+export const TrafficShiftingSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({
+      /** The alias points at the new version in one step. */
+      type: z.literal('all-at-once'),
+      bakeSeconds,
+      /** CloudWatch alarm names watched during the bake; one in ALARM puts the previous version back. */
+      alarms: alarmNames,
+    }),
+    z.object({
+      /** `percent` of traffic goes to the new version for `intervalSeconds`, then all of it. */
+      type: z.literal('canary'),
+      percent: z.number().int().min(1).max(99).default(10),
+      /** How long the canary weight is held (the canary bake) before the switch to 100%. */
+      intervalSeconds: z.number().int().min(1).max(86_400).default(300),
+      bakeSeconds,
+      /** CloudWatch alarm names watched while traffic shifts and bakes; one in ALARM puts the previous version back. */
+      alarms: alarmNames,
+    }),
+    z.object({
+      /** The new version's weight grows by `percent` every `intervalSeconds` until it takes all traffic. */
+      type: z.literal('linear'),
+      percent: z.number().int().min(1).max(50).default(10),
+      intervalSeconds: z.number().int().min(1).max(86_400).default(60),
+      bakeSeconds,
+      alarms: alarmNames,
+    }),
+  ],
+  { error: () => 'expected type "all-at-once", "canary" or "linear"' },
+);
+export type TrafficShifting = z.infer<typeof TrafficShiftingSchema>;
+
+/**
+ * A Lambda function behind an alias. A deploy updates the function's code from the artifact (a zip in the
+ * artifacts bucket), publishes a version and moves the alias to it, at once or through weighted alias routing.
+ */
+export const LambdaAliasTargetSchema = z
+  .object({
+    type: z.literal('lambda-alias'),
+    /** The function's name or full ARN. */
+    functionName: required('a Lambda function name or ARN').refine((v) => LAMBDA_NAME.test(v) || LAMBDA_ARN.test(v), {
+      message: 'expected a Lambda function name (letters, digits, "-" or "_", up to 64) or a function ARN',
+    }),
+    /** The alias that receives the new version (created on the first deploy when missing). */
+    alias: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,128}$/, 'expected an alias name (letters, digits, "-" or "_", up to 128)')
+      .refine((v) => !/^\d+$/.test(v), { message: 'an alias name cannot be all digits (that is a version number)' })
+      .default('live'),
+    healthPath,
+    trafficShifting: TrafficShiftingSchema.default({ type: 'all-at-once', bakeSeconds: 0, alarms: [] }),
+    /** Use the alias's function URL as the endpoint (GetFunctionUrlConfig with the alias as qualifier). */
+    functionUrl: z.boolean().default(false),
+    /** A fixed URL in front of the alias (an API Gateway stage, a custom domain); used as the endpoint. */
+    endpointUrl: endpointUrl.optional(),
+  })
+  .refine((t) => !(t.functionUrl && t.endpointUrl), {
+    message: 'set either functionUrl or endpointUrl, not both',
+    path: ['endpointUrl'],
+  });
+
+/**
+ * A CloudFormation stack whose template is the artifact (JSON or YAML). A deploy creates a change set (CREATE for
+ * a new stack, UPDATE otherwise) and executes it.
+ */
+export const CloudFormationTargetSchema = z.object({
+  type: z.literal('cloudformation'),
+  stackName: required('a stack name').regex(/^[a-zA-Z][-a-zA-Z0-9]{0,127}$/, 'expected a stack name: a letter, then letters, digits or "-", up to 128'),
+  /** Template parameters, by name. */
+  parameters: z.record(z.string(), z.string()).default({}),
+  capabilities: z
+    .array(z.enum(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']))
+    .default(['CAPABILITY_IAM']),
+  /**
+   * The service role CloudFormation deploys the stack with. Required: without it CloudFormation would act with the
+   * pipeline's own role, which would then need rights to every resource any template might hold. The pipeline
+   * gets iam:PassRole on this role only.
+   */
+  roleArn,
+  /** The stack's region. @default the pipeline's region */
+  region: region.optional(),
+  /** Name of the stack output that holds the service's URL (the deployment's endpoint). */
+  endpointOutput: z.string().min(1).optional(),
+  healthPath,
+});
+
+/**
+ * An ECS service. The artifact is a small JSON image manifest, `{"image": "<repository>:<tag>"}` (or
+ * `<repository>@sha256:<digest>`). A deploy registers a revision of the service's task definition with that image
+ * in `containerName` and updates the service to it (the ECS rolling deployment controller).
+ */
+export const EcsServiceTargetSchema = z.object({
+  type: z.literal('ecs-service'),
+  /** Cluster name or ARN. */
+  cluster: required('a cluster name or ARN').regex(
+      /^([a-zA-Z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[a-zA-Z0-9_-]{1,255})$/,
+      'expected a cluster name or cluster ARN',
+    ),
+  service: required('a service name').regex(/^[a-zA-Z0-9_-]{1,255}$/, 'expected a service name (letters, digits, "-" or "_")'),
+  /** The container of the task definition whose image the artifact replaces. */
+  containerName: required('the name of a container in the task definition').min(1, 'expected the name of a container in the task definition'),
+  /**
+   * The IAM roles the task definition uses (task role and execution role). A new revision passes them to ECS, so
+   * the pipeline gets iam:PassRole on exactly these; a deploy whose task definition uses another role fails
+   * before it registers anything.
+   */
+  taskRoleArns: z.array(roleArn).default([]),
+  /** How long a rollout may stay IN_PROGRESS before the deploy fails (ECS can retry failing tasks for long). */
+  timeoutSeconds: z.number().int().min(60).max(86_400).default(1800),
+  /** The service's URL (a load balancer or a custom domain); ECS itself has none to report. */
+  endpointUrl: endpointUrl.optional(),
+  healthPath,
+});
+
+const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+/** https anywhere, plain http only on loopback (a local hook in development and tests). */
+const hookUrl = required('the deploy hook URL').pipe(z.url({ message: 'expected a URL' })).refine(
+  (v) => {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname));
+  },
+  { message: 'expected an https URL (http only on 127.0.0.1 or localhost)' },
+);
+
+/**
+ * A deploy hook over HTTP: Launchway POSTs `{service, environment, version, releaseId, artifact: {bucket, key,
+ * url}}` (url: a presigned GET, valid one hour) and the hook answers `{deploymentId, statusUrl?}`; Launchway then
+ * GETs the status URL until it says `{state: "SUCCEEDED" | "FAILED", endpoint?, message?}`. Requests are signed with
+ * SigV4, so a hook behind API Gateway IAM auth or a Lambda function URL with AWS_IAM verifies the caller without a
+ * shared secret.
+ */
+export const HttpTargetSchema = z.object({
+  type: z.literal('http'),
+  deployUrl: hookUrl,
+  /**
+   * Where to poll, with `{deploymentId}` in it, when the hook's answer has no `statusUrl`. It must be on the deploy
+   * hook's origin, as must a `statusUrl` the hook returns: Launchway sends signed requests nowhere else.
+   */
+  statusUrl: z
+    .string()
+    .refine((v) => v.includes('{deploymentId}'), { message: 'expected a URL template containing {deploymentId}' })
+    .refine((v) => hookUrl.safeParse(v.replaceAll('{deploymentId}', 'x')).success, {
+      message: 'expected an https URL (http only on 127.0.0.1 or localhost)',
+    })
+    .optional(),
+  /** `sigv4` signs every request with the pipeline's role; `none` sends them unsigned. */
+  auth: z.enum(['sigv4', 'none']).default('sigv4'),
+  /** Region in the SigV4 scope. @default the pipeline's region */
+  signingRegion: region.optional(),
+  /** Service in the SigV4 scope: `execute-api` for API Gateway, `lambda` for a function URL. */
+  signingService: z.string().regex(/^[a-z0-9-]{2,64}$/, 'expected a service name such as execute-api or lambda').default('execute-api'),
+  /** How long a deployment may take, from the POST, before it counts as failed. */
+  timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
+  /** The service's URL when the hook's status does not report one. */
+  endpointUrl: endpointUrl.optional(),
+  healthPath,
+});
+
 /** Where a service runs in one environment. */
-export const DeployTargetSchema = z.discriminatedUnion('type', [LocalProcessTargetSchema]);
+export const DeployTargetSchema = z.discriminatedUnion(
+  'type',
+  [LocalProcessTargetSchema, LambdaAliasTargetSchema, CloudFormationTargetSchema, EcsServiceTargetSchema, HttpTargetSchema],
+  { error: () => 'expected type "local-process", "lambda-alias", "cloudformation", "ecs-service" or "http"' },
+);
 export type DeployTarget = z.infer<typeof DeployTargetSchema>;
+export type LocalProcessTarget = Extract<DeployTarget, { type: 'local-process' }>;
+export type LambdaAliasTarget = Extract<DeployTarget, { type: 'lambda-alias' }>;
+export type CloudFormationTarget = Extract<DeployTarget, { type: 'cloudformation' }>;
+export type EcsServiceTarget = Extract<DeployTarget, { type: 'ecs-service' }>;
+export type HttpTarget = Extract<DeployTarget, { type: 'http' }>;
