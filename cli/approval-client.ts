@@ -1,6 +1,13 @@
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity } from '@smithy/types';
+
 /**
- * Decides an approval through its emailed link, the same way a person does: open the link (GET, which changes
- * nothing), read the confirmation page's form, and submit it (POST) with a decision and a comment.
+ * How `launchway approve|reject` reaches the approval API:
+ * - embedded: through the approver's emailed link, the same way a person does: open the link (GET, which changes
+ *   nothing), read the confirmation page's form, and submit it (POST) with a decision and a comment;
+ * - on AWS: a SigV4-signed POST to the IAM-authorized route, where API Gateway establishes who the caller is.
  */
 
 export interface DecideOptions {
@@ -136,4 +143,104 @@ export async function decideViaLink(
     throw new Error(`the approval API answered ${res.status} without JSON: ${text.slice(0, 200)}`);
   }
   return { status: res.status, body: parsed };
+}
+
+/** SHA-256 (and HMAC-SHA256 with a key) on node:crypto, in the shape the SigV4 signer expects. */
+class NodeSha256 {
+  readonly #hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(toBytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.#hash.digest());
+  }
+  reset(): void {
+    throw new Error('NodeSha256 cannot be reused');
+  }
+}
+
+function toBytes(data: string | ArrayBuffer | ArrayBufferView): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+/** The region of an `https://<id>.execute-api.<region>.amazonaws.com/...` URL, if it is one. */
+export function regionOfApiUrl(url: string): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(new URL(url).hostname)?.[1];
+}
+
+export interface IamDecisionOptions {
+  /** The approval API's base URL including the stage, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1`. */
+  apiUrl: string;
+  releaseId: string;
+  decision: 'approve' | 'reject';
+  /** Who the caller says they are (`--as`); the API checks it against the IAM identity. */
+  approver: string;
+  comment?: string;
+  /** @default the API URL's region, else AWS_REGION */
+  region?: string;
+  /** @default the SDK's default credential chain (environment, profile, SSO, instance role, …) */
+  credentials?: AwsCredentialIdentity | (() => Promise<AwsCredentialIdentity>);
+  /** @default globalThis.fetch */
+  fetchImpl?: typeof fetch;
+}
+
+/**
+ * Records a decision through the approval API's IAM-authorized route: a JSON POST to
+ * `/releases/{releaseId}/decision`, signed with SigV4 (service `execute-api`). API Gateway verifies the signature and
+ * hands the caller's ARN to the handler, which maps it to an approver through the catalog; `approver` is only a
+ * claim it compares with that. Returns the JSON result; throws with the API's message on any non-2xx answer.
+ */
+export async function decideWithIam(options: IamDecisionOptions): Promise<{ status: number; body: unknown }> {
+  const fetchImpl = options.fetchImpl ?? globalThis.fetch;
+  const base = options.apiUrl.replace(/\/+$/, '');
+  const url = new URL(`${base}/releases/${encodeURIComponent(options.releaseId)}/decision`);
+  const region = options.region ?? regionOfApiUrl(url.toString()) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error(`cannot tell the AWS region of ${base}; set AWS_REGION`);
+  const body = JSON.stringify({ decision: options.decision, approver: options.approver, ...(options.comment ? { comment: options.comment } : {}) });
+  const signer = new SignatureV4({
+    service: 'execute-api',
+    region,
+    credentials: options.credentials ?? defaultProvider(),
+    sha256: NodeSha256,
+  });
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query,
+    headers: {
+      host: url.host,
+      'content-type': 'application/json',
+      accept: 'application/json',
+    },
+    body,
+  });
+  const res = await fetchImpl(url, { method: 'POST', headers: signed.headers, body, redirect: 'error' });
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text.slice(0, 300);
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string }; message?: string };
+      // The handler's error format, or API Gateway's own `{"message"}` when it refused the signature.
+      if (parsed.error?.message) message = `${parsed.error.code ?? 'ERROR'}: ${parsed.error.message}`;
+      else if (parsed.message) message = `API Gateway: ${parsed.message}`;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(`the ${options.decision} decision was refused with ${res.status}: ${message}`);
+  }
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown };
+  } catch {
+    throw new Error(`the approval API answered ${res.status} without JSON: ${text.slice(0, 200)}`);
+  }
 }

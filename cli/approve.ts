@@ -1,11 +1,29 @@
-import { decideViaLink } from './approval-client.js';
+import { decideViaLink, decideWithIam } from './approval-client.js';
 import { findApprovalLink } from '../local/outbox.js';
 import { green } from './format.js';
 
+/** Where `launchway approve|reject` sends a decision, from the environment. */
+export type ApprovalRoute = { kind: 'outbox'; outboxDir: string } | { kind: 'iam'; apiUrl: string };
+
 /**
- * `launchway approve|reject`: follows the approver's own signed link from their email, GET then POST, exactly as
- * a person does. Embedded mode reads the email from the local outbox; having the email is the proof of identity.
+ * Picks how a decision is made, never from what the caller claims:
+ * - `OUTBOX_DIR` set (embedded, from `.launchway/endpoints.env`): follow the approver's own emailed link; holding the
+ *   email is the proof of identity;
+ * - else `LAUNCHWAY_APPROVAL_API_URL` set (AWS): a SigV4-signed request to the IAM-authorized route; the caller's IAM
+ *   identity, mapped to an approver by the catalog, is who decides.
  */
+export function approvalRoute(env: NodeJS.ProcessEnv = process.env): ApprovalRoute {
+  if (env.OUTBOX_DIR) return { kind: 'outbox', outboxDir: env.OUTBOX_DIR };
+  if (env.LAUNCHWAY_APPROVAL_API_URL) return { kind: 'iam', apiUrl: env.LAUNCHWAY_APPROVAL_API_URL };
+  throw new Error(
+    'neither OUTBOX_DIR nor LAUNCHWAY_APPROVAL_API_URL is set. Embedded: source .launchway/endpoints.env, and ' +
+      '`launchway approve` follows your emailed link from the local outbox. On AWS: set LAUNCHWAY_APPROVAL_API_URL to the ' +
+      'approval API URL (stack output) and run with credentials of an IAM identity the catalog maps to you ' +
+      '(approverIdentities); or open the link in your email.',
+  );
+}
+
+/** `launchway approve|reject`: records the decision under an identity the pipeline checks. */
 export async function runApprovalCommand(opts: {
   releaseId: string;
   decision: 'approve' | 'reject';
@@ -13,16 +31,17 @@ export async function runApprovalCommand(opts: {
   comment?: string;
   json?: boolean;
 }): Promise<void> {
-  const outbox = process.env.OUTBOX_DIR;
-  if (!outbox) {
-    throw new Error(
-      'OUTBOX_DIR is not set: `launchway approve` follows the emailed link, which in embedded mode lives in the ' +
-        'local outbox (source .launchway/endpoints.env). On AWS, open the link in your email.',
-    );
+  const route = approvalRoute();
+  const result =
+    route.kind === 'outbox'
+      ? await decideFromOutbox(route.outboxDir, opts)
+      : await decideWithIam({ apiUrl: route.apiUrl, releaseId: opts.releaseId, decision: opts.decision, approver: opts.approver, comment: opts.comment });
+  const status = (result.body as { status?: string } | undefined)?.status;
+  if (opts.json) console.log(JSON.stringify({ releaseId: opts.releaseId, decision: opts.decision, approver: opts.approver, via: route.kind, status }));
+  else {
+    const waiting = status === 'PENDING' ? ' (more approvals are needed)' : '';
+    console.log(`${green('✔')} ${opts.decision === 'approve' ? 'Approved' : 'Rejected'} ${opts.releaseId} as ${opts.approver}${waiting}`);
   }
-  const result = await decideFromOutbox(outbox, opts);
-  if (opts.json) console.log(JSON.stringify({ releaseId: opts.releaseId, decision: opts.decision, approver: opts.approver, status: result.status }));
-  else console.log(`${green('✔')} ${opts.decision === 'approve' ? 'Approved' : 'Rejected'} ${opts.releaseId} as ${opts.approver}`);
 }
 
 /**

@@ -105,8 +105,11 @@ program
 for (const decision of ['approve', 'reject'] as const) {
   program
     .command(`${decision} <releaseId>`)
-    .description(`${decision} a release waiting for approval, through the same signed link flow as the email`)
-    .requiredOption('--as <email>', 'the approver (must hold the emailed link)')
+    .description(
+      `${decision} a release waiting for approval: embedded, through your signed link from the outbox; on AWS ` +
+        '(LAUNCHWAY_APPROVAL_API_URL), as your IAM identity with a SigV4-signed request',
+    )
+    .requiredOption('--as <email>', 'the approver you act as: embedded, whose emailed link to follow; on AWS, who your IAM identity maps to (else 403)')
     .option('--comment <text>', 'a comment kept with the decision')
     .option('--json', 'print JSON')
     .action(async (releaseId: string, opts) => {

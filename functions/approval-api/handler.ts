@@ -10,8 +10,10 @@ import { header, htmlResponse, jsonResponse, prefersJson, requestIdOf, toApiErro
 /**
  * The approval API behind API Gateway (REST, proxy integration):
  * - `GET /approvals/{approvalId}?decision&approver&expires&sig` shows a confirmation page and changes nothing;
- * - `POST /approvals/{approvalId}` (form or JSON: the signed fields, the decision and a comment) decides.
- * HTML by default, JSON for `Accept: application/json`. The embedded runtime serves the same handler locally.
+ * - `POST /approvals/{approvalId}` (form or JSON: the signed fields, the decision and a comment) decides;
+ * - `POST /releases/{releaseId}/decision` (AWS_IAM authorization, JSON) decides as the IAM caller, mapped to an
+ *   approver by the catalog: `launchway approve|reject` on AWS.
+ * HTML by default, JSON for `Accept: application/json`. The embedded runtime serves the link routes locally.
  */
 
 /** How a response is written: HTML or JSON, and the request id the caller can quote. */
@@ -29,6 +31,16 @@ export async function approvalApi(
   format: ResponseFormat,
   service: ApprovalService = approvalServiceFromConfig(),
 ): Promise<APIGatewayProxyResult> {
+  if (request.route === 'identity-decision') {
+    const result = await service.decideAsIdentity({
+      releaseId: request.releaseId,
+      decision: request.decision,
+      callerArn: request.callerArn,
+      claimedApprover: request.claimedApprover,
+      comment: request.comment,
+    });
+    return format.json ? jsonResponse(200, result) : htmlResponse(200, resultPage(result));
+  }
   if (request.method === 'GET') {
     const view = await service.describeLink(request.link);
     return format.json ? jsonResponse(200, view) : htmlResponse(200, confirmationPage(view, request.path));
@@ -52,7 +64,11 @@ function parseRequest(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResu
       const parsed = parseApprovalRequest(request.event);
       parsedRequests.set(request.event, parsed);
       // Never the signature: only what identifies the approval and who acts.
-      logger.appendKeys({ approvalId: parsed.approvalId, approver: parsed.link.approver, method: parsed.method });
+      if (parsed.route === 'identity-decision') {
+        logger.appendKeys({ releaseId: parsed.releaseId, callerArn: parsed.callerArn, method: parsed.method, route: parsed.route });
+      } else {
+        logger.appendKeys({ approvalId: parsed.approvalId, approver: parsed.link.approver, method: parsed.method });
+      }
     },
   };
 }

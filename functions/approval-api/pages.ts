@@ -23,6 +23,7 @@ button{font:inherit;padding:.5rem 1.2rem;margin:.8rem .6rem 0 0;border-radius:6p
 button.primary.approve{background:#1a7f37;border-color:#1a7f37;color:#fff}
 button.primary.reject{background:#cf222e;border-color:#cf222e;color:#fff}
 .muted{color:#59636e;font-size:.9rem} code{word-break:break-all}
+button:focus-visible,a:focus-visible,textarea:focus-visible{outline:3px solid #0969da;outline-offset:2px}
 `;
 
 function page(title: string, body: string): string {
@@ -48,7 +49,9 @@ function page(title: string, body: string): string {
 
 const BUTTON_LABEL: Record<Decision, string> = { approve: 'Approve', reject: 'Reject' };
 
-function smokeHtml(smoke: SmokeSummary | undefined): string {
+const REPORT_LABELS: Record<string, string> = { junit: 'JUnit report (XML)', json: 'Newman report (JSON)' };
+
+function smokeHtml(smoke: SmokeSummary | undefined, reportUrls: Record<string, string> = {}): string {
   if (!smoke) return '<p class="muted">No smoke test results were recorded for staging.</p>';
   const failures =
     smoke.failures.length > 0
@@ -57,10 +60,17 @@ function smokeHtml(smoke: SmokeSummary | undefined): string {
           .map((f) => `<li>${e([f.name, f.test].filter(Boolean).join(' › ') || 'assertion')}: ${e(f.message ?? '')}</li>`)
           .join('')}</ul>`
       : '';
+  // A presigned link when the service could make one (it expires in minutes), else the key to look it up by.
   const reports = Object.entries(smoke.reportKeys)
-    .map(([k, v]) => `<li>${e(k)} report: <code>${e(v)}</code></li>`)
+    .map(([k, v]) => {
+      const href = safeHref(reportUrls[k]);
+      const label = REPORT_LABELS[k] ?? `${k} report`;
+      return href
+        ? `<li><a href="${href}" rel="noreferrer noopener">${e(label)}</a> <span class="muted">(<code>${e(v)}</code>, link valid for a few minutes)</span></li>`
+        : `<li>${e(label)}: <code>${e(v)}</code></li>`;
+    })
     .join('');
-  return `<p id="smoke-counts">${e(smokeCountsText(smoke))}</p>${failures}${reports ? `<ul>${reports}</ul>` : ''}`;
+  return `<p id="smoke-counts">${e(smokeCountsText(smoke))}</p>${failures}${reports ? `<ul id="reports">${reports}</ul>` : ''}`;
 }
 
 function decisionsHtml(decisions: DecisionRecord[]): string {
@@ -68,7 +78,7 @@ function decisionsHtml(decisions: DecisionRecord[]): string {
   return `<ul id="decisions">${decisions
     .map(
       (d) =>
-        `<li><strong>${e(d.approver)}</strong> chose to ${e(d.decision)} at ${e(d.decidedAt)}${d.comment ? `: “${e(d.comment)}”` : ''}</li>`,
+        `<li><strong>${e(d.approver)}</strong> chose to ${e(d.decision)} at ${e(d.decidedAt)}${d.via === 'iam' ? ' (signed in with IAM)' : ''}${d.comment ? `: “${e(d.comment)}”` : ''}</li>`,
     )
     .join('')}</ul>`;
 }
@@ -126,7 +136,7 @@ export function confirmationPage(view: LinkDescription, formAction: string): str
       '<h2>Changes</h2>',
       changes,
       '<h2>Staging smoke tests</h2>',
-      smokeHtml(view.smoke),
+      smokeHtml(view.smoke, view.reportUrls),
       '<h2>Decisions so far</h2>',
       decisionsHtml(approval.decisions),
       form,

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { MAX_COMMENT_LENGTH, type SignedLinkParams } from '../lib/approvals/approval-service.js';
-import { APPROVAL_ID_PATTERN, DECISIONS } from '../lib/approvals/links.js';
+import { ApprovalForbiddenError } from '../lib/approvals/errors.js';
+import { APPROVAL_ID_PATTERN, DECISIONS, type Decision } from '../lib/approvals/links.js';
 import { ValidationError } from '../lib/errors.js';
 import { fieldErrors } from '../lib/release-request.js';
 import { header, MethodNotAllowedError, PayloadTooLargeError } from './responses.js';
@@ -32,10 +33,38 @@ export const DecisionBodySchema = SignedLinkSchema.extend({
 
 const ApprovalIdSchema = z.string().regex(APPROVAL_ID_PATTERN, 'expected an approval id from an approval link');
 
+/** The resource of the signed-link route, as API Gateway reports it in `event.resource`. */
+export const LINK_RESOURCE = '/approvals/{approvalId}';
+/** The resource of the IAM-authorized decision route (`launchway approve|reject` on AWS). */
+export const IDENTITY_DECISION_RESOURCE = '/releases/{releaseId}/decision';
+
+const ReleaseIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'expected a release id');
+
+/**
+ * The body of an IAM-authorized decision. `approver` is who the caller says they are (`--as`); the handler checks it
+ * against the identity API Gateway authenticated, never the other way round.
+ */
+export const IdentityDecisionBodySchema = z.strictObject({
+  decision: z.enum(DECISIONS, { message: 'expected approve or reject' }),
+  approver: z.email({ message: 'expected the approver email you act as' }).max(254).optional(),
+  comment: z.string().max(MAX_COMMENT_LENGTH, `expected at most ${MAX_COMMENT_LENGTH} characters`).optional(),
+});
+
 /** A request to the approval API after parsing: what the route and the domain need, nothing raw. */
 export type ApprovalHttpRequest =
-  | { method: 'GET'; approvalId: string; link: SignedLinkParams; path: string }
-  | { method: 'POST'; approvalId: string; link: SignedLinkParams; comment?: string; path: string };
+  | { route: 'link'; method: 'GET'; approvalId: string; link: SignedLinkParams; path: string }
+  | { route: 'link'; method: 'POST'; approvalId: string; link: SignedLinkParams; comment?: string; path: string }
+  | {
+      route: 'identity-decision';
+      method: 'POST';
+      releaseId: string;
+      decision: Decision;
+      /** `requestContext.identity.userArn`: set by API Gateway after it verified the SigV4 signature. */
+      callerArn: string;
+      claimedApprover?: string;
+      comment?: string;
+      path: string;
+    };
 
 function invalid(error: z.ZodError, prefix: string): never {
   const fields = fieldErrors(error, prefix);
@@ -100,6 +129,7 @@ function bodyFields(event: APIGatewayProxyEvent): unknown {
  * PayloadTooLargeError over {@link MAX_BODY_BYTES}, and MethodNotAllowedError for other methods.
  */
 export function parseApprovalRequest(event: APIGatewayProxyEvent): ApprovalHttpRequest {
+  if (event.resource === IDENTITY_DECISION_RESOURCE) return parseIdentityDecision(event);
   const method = (event.httpMethod ?? '').toUpperCase();
   if (method !== 'GET' && method !== 'POST') throw new MethodNotAllowedError(method || '(none)', ['GET', 'POST']);
 
@@ -111,12 +141,51 @@ export function parseApprovalRequest(event: APIGatewayProxyEvent): ApprovalHttpR
   if (method === 'GET') {
     const parsed = SignedLinkSchema.safeParse(singleValues(queryEntries(event), 'query'));
     if (!parsed.success) invalid(parsed.error, 'query');
-    return { method, approvalId: id.data, link: { approvalId: id.data, ...parsed.data }, path };
+    return { route: 'link', method, approvalId: id.data, link: { approvalId: id.data, ...parsed.data }, path };
   }
 
   const body = bodyFields(event);
   const parsed = DecisionBodySchema.safeParse(body);
   if (!parsed.success) invalid(parsed.error, 'body');
   const { comment, ...signed } = parsed.data;
-  return { method, approvalId: id.data, link: { approvalId: id.data, ...signed }, comment: comment || undefined, path };
+  return { route: 'link', method, approvalId: id.data, link: { approvalId: id.data, ...signed }, comment: comment || undefined, path };
+}
+
+/**
+ * Parses `POST /releases/{releaseId}/decision` (AuthorizationType AWS_IAM). The caller is
+ * `requestContext.identity.userArn`, which only API Gateway sets; a request without one was not IAM-authenticated
+ * (a misconfigured route) and is refused before anything else is read.
+ */
+function parseIdentityDecision(event: APIGatewayProxyEvent): ApprovalHttpRequest {
+  const method = (event.httpMethod ?? '').toUpperCase();
+  if (method !== 'POST') throw new MethodNotAllowedError(method || '(none)', ['POST']);
+  const callerArn = event.requestContext?.identity?.userArn;
+  if (!callerArn) {
+    throw new ApprovalForbiddenError('this route needs a SigV4-signed request from an IAM identity; none was authenticated', 'unknown-identity');
+  }
+  const id = ReleaseIdSchema.safeParse(event.pathParameters?.releaseId ?? '');
+  if (!id.success) invalid(id.error, 'path.releaseId');
+  const text = bodyText(event);
+  const type = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new ValidationError('invalid request: unsupported body type', { 'headers.content-type': 'expected application/json' });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError('invalid request: the body is not valid JSON', { body: 'expected a JSON object' }, { cause: err });
+  }
+  const parsed = IdentityDecisionBodySchema.safeParse(body);
+  if (!parsed.success) invalid(parsed.error, 'body');
+  return {
+    route: 'identity-decision',
+    method: 'POST',
+    releaseId: id.data,
+    decision: parsed.data.decision,
+    callerArn,
+    ...(parsed.data.approver ? { claimedApprover: parsed.data.approver } : {}),
+    ...(parsed.data.comment?.trim() ? { comment: parsed.data.comment } : {}),
+    path: event.requestContext?.path || event.path,
+  };
 }

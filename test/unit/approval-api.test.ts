@@ -44,6 +44,7 @@ describe('parseApprovalRequest', () => {
       event({ queryStringParameters: { decision: 'reject', approver: 'a@example.com', expires: '1900000000', sig: SIG } }),
     );
     expect(parsed).toEqual({
+      route: 'link',
       method: 'GET',
       approvalId: APPROVAL_ID,
       path: `/prod/approvals/${APPROVAL_ID}`,
