@@ -14,6 +14,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib/catalog.js';
+import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { HANDLER_NAMES, STATE_MACHINE_HANDLERS, type HandlerName } from './handlers.js';
 import { LaunchwayFunction, type LaunchwayLogLevel, type SesSender } from './launchway-function.js';
 import { RELEASE_ASL_PATH } from './paths.js';
@@ -210,6 +211,7 @@ export class ReleasePipeline extends Construct {
       functions[name] = fn;
     }
     this.functions = functions;
+    grantDeployTargets(this, this.catalog, functions);
 
     functions['smoke-test'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.reportsPrefix);
     functions['release-notes'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.releaseNotesPrefix);
@@ -385,6 +387,29 @@ function interopGatewayStatement(scope: Construct): iam.PolicyStatement {
       (p) => `arn:${partition}:apigateway:${region}::${p}`,
     ),
   });
+}
+
+/**
+ * Each catalog target's least privilege (functions/lib/deploy/iam.ts) for the functions that start and poll
+ * deployments; the rollback function gets the production targets' only, since it rolls back production alone.
+ */
+function grantDeployTargets(scope: Construct, catalog: Catalog, functions: Record<HandlerName, LaunchwayFunction>): void {
+  const { partition, region, account } = Stack.of(scope);
+  for (const service of Object.values(catalog.services)) {
+    const targets = [
+      { target: service.staging, holders: ['deploy', 'deploy-status'] as const },
+      { target: service.production, holders: ['deploy', 'deploy-status', 'rollback'] as const },
+    ];
+    for (const { target, holders } of targets) {
+      for (const permission of deployPermissions(target, { partition, region, account })) {
+        for (const name of holders) {
+          functions[name].addToRolePolicy(
+            new iam.PolicyStatement({ actions: permission.actions, resources: permission.resources, conditions: permission.conditions }),
+          );
+        }
+      }
+    }
+  }
 }
 
 function sesSender(mailFrom: string, scope: Construct): SesSender {
