@@ -190,7 +190,7 @@ describe('CloudFormationProvider', () => {
     const started = await provider.start(req);
     cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', StackId: STACK_ID });
     const executing = await provider.status(req, started.handle);
-    const token = executing.handle.requestToken;
+    const token = executing.handle.requestToken as string;
     cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_ROLLBACK_COMPLETE', { StackStatusReason: 'The following resource(s) failed to update: [Queue]. ' }));
     // Newest first, as CloudFormation returns them: the cancellation and an older execution's failure are not the cause.
     cfnMock.on(DescribeStackEventsCommand).resolves({
