@@ -170,6 +170,8 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
     expect(started).toMatchObject({ state: 'IN_PROGRESS', handle: { deploymentId: 'd-1', statusUrl: `${hook.url}/status/d-1` } });
     const [post] = hook.received;
     expect(post.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=S3RVER\/\d{8}\/us-east-1\/execute-api\/aws4_request/);
+    expect(post.headers['idempotency-key']).toBe('orders-1.4.0-abcdef123456-staging');
+    expect(post.headers.authorization).toMatch(/SignedHeaders=[^,]*idempotency-key/);
     const body = JSON.parse(post.body) as Record<string, unknown> & { artifact: { url: string } };
     expect(body).toEqual({
       service: 'orders',
@@ -314,11 +316,13 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
     it("POSTs the previous release's artifact with rollback: true and polls until the hook reports it live", async () => {
       hook.onDeploy = () => json(202, { deploymentId: 'rb-1', statusUrl: `${hook.url}/status/rb-1` });
       hook.statuses = [json(200, { state: 'IN_PROGRESS' }), json(200, { state: 'IN_PROGRESS' }), json(200, { state: 'SUCCEEDED', endpoint: 'https://orders.example.com' })];
-      const restored = await provider.rollback({ service: 'orders', environment: 'production', target: target(), previous });
+      const failed = { version: '1.4.0', releaseId: 'orders-1.4.0-abcdef123456', artifactKey: ARTIFACT_KEY, handle: { deploymentId: 'd-1' } };
+      const restored = await provider.rollback({ service: 'orders', environment: 'production', target: target(), previous, failed });
       expect(restored).toMatchObject({ state: 'SUCCEEDED', endpoint: 'https://orders.example.com', handle: { deploymentId: 'rb-1', version: '1.3.0' } });
       const body = JSON.parse(hook.received[0].body) as Record<string, unknown>;
       expect(body).toMatchObject({ service: 'orders', environment: 'production', version: '1.3.0', releaseId: 'orders-1.3.0-0123456789ab', rollback: true });
       expect(body.artifact).toMatchObject({ bucket: emulators.bucket, key: PREVIOUS_KEY });
+      expect(hook.received[0].headers['idempotency-key']).toBe('rollback-orders-1.4.0-abcdef123456-to-orders-1.3.0-0123456789ab-production');
       expect(hook.downloaded?.toString()).toBe('bundle of 1.3.0');
       expect(hook.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /deploy', 'GET /status/rb-1', 'GET /status/rb-1', 'GET /status/rb-1']);
       expect(hook.rejected).toEqual([]);

@@ -68,7 +68,8 @@ export interface HttpHookProviderOptions {
  * Deploys through a team's own deploy hook over HTTP(S). Every request is signed with AWS SigV4 (unless the target
  * says `auth: "none"`), so a hook behind API Gateway IAM auth or a Lambda function URL with AWS_IAM verifies the
  * pipeline's role without a shared secret. The hook receives a presigned GET URL for the artifact, so it needs no
- * access to the bucket.
+ * access to the bucket. The POST carries an `Idempotency-Key` header (`<releaseId>-<environment>`; for a rollback
+ * `rollback-<failed releaseId>-to-<previous releaseId>-<environment>`) that stays the same when the call is retried.
  */
 export class HttpHookProvider implements DeployProvider {
   readonly type = 'http' as const;
@@ -87,13 +88,14 @@ export class HttpHookProvider implements DeployProvider {
   /** POSTs the deployment to the hook and keeps the status URL it is followed at. */
   async start(req: DeployRequest): Promise<DeployStatus> {
     const target = targetOf(req.target, 'http');
-    return this.post(target, {
+    const deployment = {
       service: req.service,
       environment: req.environment,
       version: req.version,
       releaseId: req.releaseId,
       artifactKey: req.artifactKey,
-    });
+    };
+    return this.post(target, deployment, `${req.releaseId}-${req.environment}`);
   }
 
   /** GETs the status URL once. */
@@ -116,14 +118,18 @@ export class HttpHookProvider implements DeployProvider {
     const target = targetOf(args.target, 'http');
     const previous = args.previous;
     if (!previous) return undefined;
-    let status = await this.post(target, {
+    const deployment = {
       service: args.service,
       environment: args.environment,
       version: previous.version,
       releaseId: previous.releaseId,
       artifactKey: previous.artifactKey,
       rollback: true,
-    });
+    };
+    // The key names the release being rolled back too: going back to the same version after another failed release
+    // is a new rollback, not a repeat.
+    const key = `rollback-${args.failed?.releaseId ?? `at-${this.clock.now()}`}-to-${previous.releaseId}-${args.environment}`;
+    let status = await this.post(target, deployment, key);
     const budgetMs = Math.min(this.options.rollbackBudgetMs ?? ROLLBACK_BUDGET_MS, target.timeoutSeconds * 1000);
     return pollUntil(
       this.clock,
@@ -141,9 +147,14 @@ export class HttpHookProvider implements DeployProvider {
     );
   }
 
+  /**
+   * POSTs one deployment. `idempotencyKey` is the same when the pipeline retries the same call (a Lambda retry of
+   * a start, a retried rollback), so a hook can answer a repeat with the deployment it already began.
+   */
   private async post(
     target: HttpTarget,
     deployment: { service: string; environment: Environment; version: string; releaseId: string; artifactKey: string; rollback?: boolean },
+    idempotencyKey: string,
   ): Promise<DeployStatus> {
     const startedAt = new Date(this.clock.now()).toISOString();
     const bucket = this.options.bucket ?? getConfig().ARTIFACTS_BUCKET;
@@ -158,7 +169,7 @@ export class HttpHookProvider implements DeployProvider {
       message,
     });
 
-    const answer = await this.send(target, 'POST', target.deployUrl, body);
+    const answer = await this.send(target, 'POST', target.deployUrl, body, { 'idempotency-key': idempotencyKey });
     if ('error' in answer) return failed(`deploy hook ${target.deployUrl} did not answer: ${answer.error}`);
     if (![200, 201, 202].includes(answer.status)) {
       return failed(`deploy hook ${target.deployUrl} answered ${answer.status}: ${quote(answer.text)}`);
@@ -222,8 +233,14 @@ export class HttpHookProvider implements DeployProvider {
   }
 
   /** One request to the hook, signed unless the target says otherwise. Never throws for network trouble. */
-  private async send(target: HttpTarget, method: 'GET' | 'POST', url: string, body?: string): Promise<{ status: number; text: string } | { error: string }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  private async send(
+    target: HttpTarget,
+    method: 'GET' | 'POST',
+    url: string,
+    body?: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; text: string } | { error: string }> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const sent =
       target.auth === 'sigv4'
