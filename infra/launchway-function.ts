@@ -70,9 +70,22 @@ export interface LaunchwayFunctionProps {
 export class LaunchwayFunction extends NodejsFunction {
   /** The handler folder name under functions/. */
   readonly handlerName: HandlerName;
+  /** The function's own log group (LoggingConfig), the only one its role may write to. */
+  readonly ownLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: LaunchwayFunctionProps) {
     const spec: HandlerSpec = HANDLERS[props.handlerName];
+    // An explicit log group instead of the LogRetention custom resource: retention and removal in the template.
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // A role without the AWS managed basic execution policy, which may write to every log group in the account:
+    // this function writes to its own log group only (granted below).
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Launchway ${props.handlerName} function`,
+    });
     super(scope, id, {
       entry: handlerEntry(props.handlerName),
       handler: 'handler',
@@ -86,13 +99,12 @@ export class LaunchwayFunction extends NodejsFunction {
       description: `Launchway: ${spec.description}`,
       environment: { ...props.environment },
       bundling: bundlingFor(spec),
-      // An explicit log group instead of the LogRetention custom resource: retention and removal in the template.
-      logGroup: new logs.LogGroup(scope, `${id}LogGroup`, {
-        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      }),
+      role,
+      logGroup,
     });
     this.handlerName = props.handlerName;
+    this.ownLogGroup = logGroup;
+    logGroup.grantWrite(role);
   }
 
   /**

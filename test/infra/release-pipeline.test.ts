@@ -370,7 +370,7 @@ describe('ReleasePipeline approval API', () => {
 
 describe('ReleasePipeline alarms and props', () => {
   it('creates the alarms without actions by default and wires them to the alarm topic when given', () => {
-    expect(Object.values(resources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
+    expect(Object.values(resources('AWS::CloudWatch::Alarm'))).toHaveLength(5);
     for (const alarm of Object.values(resources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();
 
     const app = new App({ context: appContext() });
@@ -385,7 +385,7 @@ describe('ReleasePipeline alarms and props', () => {
     const t = Template.fromStack(stack);
     const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as CfnResource[];
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     t.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
