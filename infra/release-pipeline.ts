@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -388,6 +388,9 @@ export class ReleasePipeline extends Construct {
     newLogGroup: (id: string) => logs.LogGroup,
   ): apigw.RestApi {
     const api = new apigw.RestApi(this, 'ApprovalApi', {
+      // API Gateway metrics are keyed by API name: a name unique to this pipeline keeps its alarms and dashboard
+      // from counting another stack's approval API in the same account.
+      restApiName: `${Names.uniqueResourceName(this, { maxLength: 54 })}-approvals`,
       description: 'Launchway approval links: GET shows the release, POST records a decision',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       // With a custom domain the links have one address; the execute-api one would bypass nothing but confuse.

@@ -68,6 +68,51 @@ describe('CDK app', () => {
     expect(() => buildApp(appWith({ catalog: file }), {})).toThrow(`The Launchway catalog ${file} is not valid JSON`);
   });
 
+  it('adds the GitHub CI role, the custom domains and the alarm topic from context, without looking anything up', () => {
+    const stack = buildApp(
+      appWith({
+        catalog: FIXTURE_CATALOG_PATH,
+        githubRepository: 'acme/orders',
+        githubBranch: 'release',
+        approvalDomainName: 'approvals.example.com',
+        interopDomainName: 'api.example.com',
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+        hostedZoneId: 'Z0123',
+        hostedZoneName: 'example.com',
+        alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-alarms',
+        removalPolicy: 'destroy',
+      }),
+      {},
+    );
+    const template = Template.fromStack(stack);
+    expect(stack.pipeline.githubCiRole?.subject).toBe('repo:acme/orders:ref:refs/heads/release');
+    template.hasOutput('GithubCiRoleArn', {});
+    template.resourceCountIs('AWS::ApiGateway::DomainName', 2);
+    template.resourceCountIs('AWS::Route53::RecordSet', 2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:ops-alarms'] });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
+  it('reads the same settings from LAUNCHWAY_* variables', () => {
+    const stack = buildApp(appWith(), {
+      LAUNCHWAY_CATALOG: FIXTURE_CATALOG_PATH,
+      LAUNCHWAY_GITHUB_REPOSITORY: 'acme/orders',
+      LAUNCHWAY_INTEROP_DOMAIN_NAME: 'api.example.com',
+      LAUNCHWAY_CERTIFICATE_ARN: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+    });
+    expect(stack.pipeline.githubCiRole?.subject).toBe('repo:acme/orders:ref:refs/heads/main');
+    expect(stack.pipeline.domains?.interopDomainName).toBe('api.example.com');
+    expect(stack.pipeline.domains?.approvalDomain).toBeUndefined();
+  });
+
+  it.each([
+    [{ interopDomainName: 'api.example.com' }, /certificateArn is not: a custom domain needs an ACM certificate/],
+    [{ approvalDomainName: 'a.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc', hostedZoneId: 'Z1' }, /hostedZoneId and hostedZoneName go together/],
+    [{ removalPolicy: 'snapshot' }, /removalPolicy expected "retain" or "destroy", got "snapshot"/],
+  ])('refuses inconsistent settings %j', (context, message) => {
+    expect(() => buildApp(appWith({ catalog: FIXTURE_CATALOG_PATH, ...context }), {})).toThrow(message);
+  });
+
   it('refuses a sender that is not an email address', () => {
     expect(() => buildApp(appWith({ catalog: FIXTURE_CATALOG_PATH, mailFrom: 'launchway' }), {})).toThrow(
       /mailFrom expected an email address, got "launchway"/,

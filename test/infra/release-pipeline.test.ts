@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../functions/lib/catalog.js';
 import { HANDLER_NAMES, HANDLERS, type HandlerName } from '../../infra/handlers.js';
+import { interopGatewayGrants } from '../../infra/interop-grants.js';
 import { APPROVAL_API_STAGE, BUCKET_LAYOUT, ReleasePipeline } from '../../infra/release-pipeline.js';
 import {
   FIXTURE_CATALOG_PATH,
@@ -180,9 +181,12 @@ describe('ReleasePipeline functions', () => {
         CATALOG_KEY: 'config/catalog.json',
         NOTIFIER: 'ses',
         MAIL_FROM,
+        INTEROP_PROVIDER: 'api-gateway',
         LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'launchway',
       });
+      // Without a custom interop domain partners call each REST API's execute-api URL.
+      expect(envOf(name).INTEROP_DOMAIN_NAME, name).toBeUndefined();
     }
   });
 
@@ -315,6 +319,29 @@ describe('ReleasePipeline IAM', () => {
     }
   });
 
+  it('grants each API Gateway method only on the management paths the provisioner calls it on, in this region', () => {
+    for (const name of ['provision-interop', 'rollback'] as const) {
+      const gateway = statementsOfRole(template, roleOf(name)).filter((s) => s.Action.some((a) => a.startsWith('apigateway:')));
+      const byMethod = Object.fromEntries(
+        gateway.map((s) => [
+          s.Action.join(','),
+          s.Resource.map((r) => {
+            const parts = (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+            expect(parts.slice(0, 4), name).toEqual(['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }]);
+            return (parts[4] as string).replace(/^::/, '');
+          }).sort(),
+        ]),
+      );
+      expect(byMethod, name).toEqual(
+        Object.fromEntries(interopGatewayGrants().map((g) => [`apigateway:${g.method}`, [...g.paths].sort()])),
+      );
+    }
+    // What the provisioner never does: delete an API, a key or a usage plan, or touch custom domains without one.
+    const paths = interopGatewayGrants().flatMap((g) => g.paths.map((p) => `${g.method} ${p}`));
+    expect(paths).not.toContain('DELETE /restapis/*');
+    expect(paths.some((p) => p.includes('/domainnames'))).toBe(false);
+  });
+
   it('grants API Gateway management only to the interop provisioner and rollback, scoped to gateway resources', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'apigateway:POST'));
     expect(granting.map((s) => s.roles).flat().sort()).toEqual(
@@ -335,7 +362,9 @@ describe('ReleasePipeline approval API', () => {
     const [idResource] = Object.entries(res).find(
       ([, r]) => r.Properties.PathPart === '{approvalId}' && JSON.stringify(r.Properties.ParentId) === JSON.stringify({ Ref: approvalsId }),
     )!;
-    const methods = Object.values(resources('AWS::ApiGateway::Method'));
+    const methods = Object.values(resources('AWS::ApiGateway::Method')).filter(
+      (m) => JSON.stringify(m.Properties.ResourceId) === JSON.stringify({ Ref: idResource }),
+    );
     expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
     for (const m of methods) {
       expect(m.Properties.ResourceId).toEqual({ Ref: idResource });
@@ -345,8 +374,12 @@ describe('ReleasePipeline approval API', () => {
   });
 
   it('lets API Gateway invoke the approval function for those two methods only', () => {
-    const permissions = Object.values(resources('AWS::Lambda::Permission'));
+    const permissions = Object.values(resources('AWS::Lambda::Permission')).filter((p) =>
+      /\/(GET|POST)\/approvals\/\*/.test(JSON.stringify(p.Properties.SourceArn)),
+    );
     expect(permissions).toHaveLength(2);
+    // The third is the IAM-authorized decision route (test/infra/approval-iam.test.ts).
+    expect(Object.values(resources('AWS::Lambda::Permission'))).toHaveLength(3);
     for (const p of permissions) {
       expect(p.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
@@ -407,8 +440,25 @@ describe('ReleasePipeline alarms and props', () => {
     expect(annotations.findError('*', Match.anyValue())).toEqual([]);
   });
 
+  it('sends as a given SES identity only, when sesIdentityArn names one', () => {
+    const identity = 'arn:aws:ses:eu-west-1:210987654321:identity/launchway.example.com';
+    const { template: t } = synthStack({ sesIdentityArn: identity });
+    const granting = identityStatements(t).filter((s) => allows(s, 'ses:SendEmail'));
+    expect(granting).toHaveLength(2);
+    for (const s of granting) {
+      expect(s.Resource).toEqual([identity]);
+      expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });
+    }
+  });
+
   it.each([
     [{ mailFrom: 'not-an-address' }, /mailFrom expected an email address, got "not-an-address"/],
+    [{ removalPolicy: RemovalPolicy.SNAPSHOT }, /removalPolicy expected RemovalPolicy\.RETAIN or RemovalPolicy\.DESTROY, got snapshot/],
+    [{ sesIdentityArn: 'launchway.example.com' }, /sesIdentityArn expected arn:aws:ses:<region>:<account>:identity\/<address or domain>, got "launchway\.example\.com"/],
+    [
+      { sesIdentityArn: 'arn:aws:ses:eu-west-1:123456789012:identity/other.example.com' },
+      /sesIdentityArn is the identity "other\.example\.com", which cannot send as mailFrom releases@launchway\.example\.com/,
+    ],
     [{ approvalApiThrottle: { rateLimit: 0, burstLimit: 10 } }, /approvalApiThrottle\.rateLimit expected a positive integer, got 0/],
     [
       { catalog: { services: { orders: { approvers: [] } } } },
