@@ -157,6 +157,8 @@ export class ReleasePipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** The approval links' API: GET and POST on /approvals/{approvalId}. */
   readonly approvalApi: apigw.RestApi;
+  /** `POST /releases/{releaseId}/decision` (AWS_IAM): decisions by IAM identity, `launchway approve|reject` on AWS. */
+  readonly approvalDecisionMethod: apigw.Method;
   /** The KMS HMAC_256 key that signs (request-approval) and verifies (approval-api) approval links. */
   readonly signingKey: kms.Key;
   /** Puts the validated catalog at `config/catalog.json` on every deploy. */
@@ -255,9 +257,20 @@ export class ReleasePipeline extends Construct {
         logRetention,
         removalPolicy,
       });
-      // Every handler records its step and reads the catalog or the release's artifacts.
+      // Every handler records its step and reads the catalog or the release's artifacts. The approval API reads only
+      // the catalog and signs short-lived links to smoke reports, so what it may read is exactly that: a presigned
+      // URL can do no more than the role that signed it.
       this.table.grantReadWriteData(fn);
-      this.bucket.grantRead(fn);
+      if (name === 'approval-api') {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['s3:GetObject'],
+            resources: [this.bucket.arnForObjects(BUCKET_LAYOUT.catalogKey), this.bucket.arnForObjects(`${BUCKET_LAYOUT.reportsPrefix}*`)],
+          }),
+        );
+      } else {
+        this.bucket.grantRead(fn);
+      }
       // A new catalog must be in the bucket before functions that will read it start.
       fn.node.addDependency(catalogObject.resource);
       functions[name] = fn;
@@ -302,7 +315,9 @@ export class ReleasePipeline extends Construct {
     // Nothing is inferred from an ASL file: each substituted function gets an explicit invoke grant.
     for (const { name } of STATE_MACHINE_HANDLERS) functions[name].grantInvoke(this.stateMachine);
 
-    this.approvalApi = this.createApprovalApi(functions['approval-api'], throttle, props, newLogGroup);
+    const approvalApi = this.createApprovalApi(functions['approval-api'], throttle, props, newLogGroup);
+    this.approvalApi = approvalApi.api;
+    this.approvalDecisionMethod = approvalApi.decisionMethod;
     if (props.domain) this.domains = new ApiDomains(this, 'Domains', { ...props.domain, approvalApi: this.approvalApi });
     // Built from the API id and the stage name rather than `approvalApi.url`: that token points at the Stage, which
     // depends on the methods and so on the approval-api function, and the function needs this URL itself.
@@ -386,7 +401,7 @@ export class ReleasePipeline extends Construct {
     throttle: ApprovalApiThrottle,
     props: ReleasePipelineProps,
     newLogGroup: (id: string) => logs.LogGroup,
-  ): apigw.RestApi {
+  ): { api: apigw.RestApi; decisionMethod: apigw.Method } {
     const api = new apigw.RestApi(this, 'ApprovalApi', {
       // API Gateway metrics are keyed by API name: a name unique to this pipeline keeps its alarms and dashboard
       // from counting another stack's approval API in the same account.
@@ -420,7 +435,8 @@ export class ReleasePipeline extends Construct {
       },
     });
     // The signed link is the credential: the handler verifies the HMAC and the expiry before a POST changes
-    // anything, and GET never changes anything. Approvers open links from email, so there is no IAM or Cognito.
+    // anything, and GET never changes anything. Approvers open links from email, so these routes have no IAM or
+    // Cognito authorizer.
     const integration = new apigw.LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
     const approval = api.root.addResource('approvals').addResource('{approvalId}');
     // API Gateway refuses a request without the path parameter before the function runs; the handler validates
@@ -433,7 +449,32 @@ export class ReleasePipeline extends Construct {
         requestValidator,
       });
     }
-    return api;
+    // `launchway approve|reject` on AWS: API Gateway verifies the caller's SigV4 signature (AWS_IAM) and hands the
+    // handler `requestContext.identity.userArn`, which the catalog's approverIdentities map to one approver; the
+    // same rules as a link then apply. Callers need execute-api:Invoke on it (grantDecide).
+    const decisionMethod = api.root
+      .addResource('releases')
+      .addResource('{releaseId}')
+      .addResource('decision')
+      .addMethod('POST', integration, {
+        authorizationType: apigw.AuthorizationType.IAM,
+        requestParameters: { 'method.request.path.releaseId': true },
+        requestValidator,
+      });
+    return { api, decisionMethod };
+  }
+
+  /**
+   * Lets an identity (an approvers' role, an IAM Identity Center permission set's role, a user) call the
+   * IAM-authorized decision route that `launchway approve|reject` uses. Being allowed to call it decides nothing
+   * by itself: the caller's ARN must also be mapped to an approver in the catalog's `approverIdentities`.
+   */
+  grantDecide(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.approvalApi.arnForExecuteApi('POST', '/releases/*/decision', APPROVAL_API_STAGE)],
+    });
   }
 
   private createAlarms(topic: sns.ITopic | undefined): cloudwatch.Alarm[] {
