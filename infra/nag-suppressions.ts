@@ -1,4 +1,5 @@
 import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { STATE_MACHINE_HANDLERS } from './handlers.js';
@@ -24,11 +25,19 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
     const role = fn.role!;
     acknowledge(role, 'IAM5[Resource::*]', 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions.');
     acknowledge(role, `IAM5[Resource::${tableArn}/index/*]`, 'The history index (gsi1) of the releases table: index names are not known to grantReadWriteData, and gsi1 is the only index.');
-    const reads = 'Read-only grant on the artifacts bucket: every handler reads the deployed catalog and the release\'s own artifacts, reports and notes, whose keys contain the release id and so cannot be listed ahead.';
-    for (const finding of ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `Resource::${bucketArn}/*`]) {
-      acknowledge(role, `IAM5[${finding}]`, reads);
+    // Only where the role holds the bucket-wide read grant (the approval API reads two prefixes instead).
+    if (grantsAction(role, 's3:GetBucket*')) {
+      const reads = 'Read-only grant on the artifacts bucket: the handler reads the deployed catalog and the release\'s own artifacts, reports and notes, whose keys contain the release id and so cannot be listed ahead.';
+      for (const finding of ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `Resource::${bucketArn}/*`]) {
+        acknowledge(role, `IAM5[${finding}]`, reads);
+      }
     }
   }
+  acknowledge(
+    pipeline.functions['approval-api'].role!,
+    `IAM5[Resource::${bucketArn}/reports/*]`,
+    'GetObject on smoke reports only: the approval page links each release\'s JUnit and JSON reports through short-lived presigned URLs, and report keys contain the release id, so they cannot be listed ahead.',
+  );
 
   const writes = (prefix: string, what: string) => {
     const fn = pipeline.functions[what === 'reports' ? 'smoke-test' : 'release-notes'];
@@ -76,6 +85,10 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   acknowledge(api, 'APIG2', 'API Gateway validates the required approvalId path parameter. The POST body is an HTML form (application/x-www-form-urlencoded), which API Gateway models cannot describe; the handler validates it with zod.');
   acknowledge(api.deploymentStage, 'APIG3', 'No WAF web ACL by default: the stage is throttled (5 rps, burst 10), every link is HMAC-signed with an expiry, and GET changes nothing. Associate an account web ACL with the stage where policy requires one.');
   for (const method of api.methods) {
+    if (method === pipeline.approvalDecisionMethod) {
+      acknowledge(method, 'COG4', 'AWS_IAM authorization, not Cognito: `launchway approve|reject` signs with the approver\'s own AWS identity (SigV4), and the handler maps the caller ARN to an approver through the catalog.');
+      continue;
+    }
     const reason = 'The signed link is the credential: approvers open it from email, without an AWS or Cognito identity. POST verifies the KMS HMAC signature, the expiry and the approver before it records a decision; GET changes nothing.';
     acknowledge(method, 'APIG4', reason);
     acknowledge(method, 'COG4', reason);
@@ -121,6 +134,13 @@ function deployWildcardReason(type: string, resource: string, service: string): 
     default:
       return `${service} (${type}): the target's own resources only (functions/lib/deploy/iam.ts).`;
   }
+}
+
+/** Whether any statement of the role's default policy lists this action, exactly as written. */
+function grantsAction(role: iam.IRole, action: string): boolean {
+  const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  const statements = (policy?.document.toJSON() as { Statement?: { Action: string | string[] }[] } | undefined)?.Statement ?? [];
+  return statements.some((s) => [s.Action].flat().includes(action));
 }
 
 function acknowledge(scope: IConstruct, finding: string, reason: string): void {
