@@ -462,3 +462,74 @@ describe('describeLink', () => {
     expect(carols.notice).toMatch(/already chose to approve/);
   });
 });
+
+describe('remindApprovers', () => {
+  const mailsOf = async (releaseId: string, kind: string) =>
+    (await listMessages(outboxDir)).filter((m) => m.releaseId === releaseId && m.kind === kind);
+
+  it('stores the remind point, then the new token; reminds only undecided approvers, once', async () => {
+    const rel = await release({ service: 'payments' });
+    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: 'first' });
+    // payments: 3600 s timeout, default reminder 900 s before expiry.
+    expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ remindAt: expiresAt - 900 });
+    await service.decide(await link(rel.releaseId, BOB, 'approve'));
+
+    clock = new Date((expiresAt - 900) * 1000);
+    const out = await service.remindApprovers({ releaseId: rel.releaseId, taskToken: 'second' });
+    expect(out).toMatchObject({ approvalId, status: 'PENDING', reminded: [ALICE, CAROL] });
+    expect(out.delivered).toBeUndefined();
+    const reminders = await mailsOf(rel.releaseId, 'approval-reminder');
+    expect(reminders.flatMap((m) => m.to).sort()).toEqual([ALICE, CAROL]);
+    expect(reminders[0].text).toContain(`${BOB} chose to approve`);
+    expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ taskToken: 'second', remindedApprovers: [ALICE, CAROL], remindedAt: clock.toISOString() });
+
+    // A retried step stores its token but sends nothing twice.
+    const again = await service.remindApprovers({ releaseId: rel.releaseId, taskToken: 'third' });
+    expect(again.reminded).toEqual([]);
+    expect(await mailsOf(rel.releaseId, 'approval-reminder')).toHaveLength(2);
+    expect((await rawApproval(rel.releaseId, approvalId)).taskToken).toBe('third');
+    expect(sfn).not.toReceiveAnyCommand();
+
+    // A decision after the reminder goes to the newest token.
+    await service.decide(await link(rel.releaseId, CAROL, 'approve'));
+    expect(sfn).toReceiveCommandWith(SendTaskSuccessCommand, { taskToken: 'third' });
+  });
+
+  it('keeps a decision made while the token is replaced, and the remind step delivers it with the new token', async () => {
+    const rel = await release();
+    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: 'old' });
+    clock = new Date((expiresAt - 900) * 1000);
+    sfn.on(SendTaskSuccessCommand, { taskToken: 'old' }).rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+
+    const result = await service.decide({ ...(await link(rel.releaseId, BOB, 'approve')), comment: 'just in time' });
+    expect(result.status).toBe('APPROVED');
+    const held = await rawApproval(rel.releaseId, approvalId);
+    expect(held.status).toBe('APPROVED');
+    expect(held.deliveredAt).toBeUndefined();
+
+    const out = await service.remindApprovers({ releaseId: rel.releaseId, taskToken: 'new' });
+    expect(out).toMatchObject({ status: 'APPROVED', reminded: [], delivered: 'delivered' });
+    expect(sfn).toReceiveCommandWith(SendTaskSuccessCommand, { taskToken: 'new' });
+    expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ status: 'APPROVED', deliveredAt: clock.toISOString() });
+    expect(await mailsOf(rel.releaseId, 'approval-reminder')).toEqual([]);
+  });
+
+  it('a task gone well before the reminder point is not the gap: 410 and EXPIRED as before', async () => {
+    const rel = await release();
+    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: 'stopped' });
+    clock = new Date((expiresAt - 900 - 600) * 1000);
+    sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+    await expect(service.decide(await link(rel.releaseId, BOB, 'approve'))).rejects.toMatchObject({ reason: 'approval-expired' });
+    expect((await rawApproval(rel.releaseId, approvalId)).status).toBe('EXPIRED');
+  });
+
+  it('sends a rejection made in the gap as ApprovalRejected with the rejecter and comment', async () => {
+    const rel = await release();
+    const { expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: 'old-r' });
+    clock = new Date((expiresAt - 900) * 1000);
+    sfn.on(SendTaskFailureCommand, { taskToken: 'old-r' }).rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+    expect((await service.decide({ ...(await link(rel.releaseId, ALICE, 'reject')), comment: 'no' })).status).toBe('REJECTED');
+    await service.remindApprovers({ releaseId: rel.releaseId, taskToken: 'new-r' });
+    expect(sfn).toReceiveCommandWith(SendTaskFailureCommand, { taskToken: 'new-r', error: 'ApprovalRejected', cause: `Rejected by ${ALICE}: no` });
+  });
+});
