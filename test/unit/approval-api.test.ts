@@ -159,6 +159,29 @@ describe('confirmation page', () => {
     expect(() => parseConfirmationPage(html, 'http://127.0.0.1/x')).toThrow('has no decision form: This approval is closed <now>.');
   });
 
+  it('links the smoke reports with their presigned URLs (escaped), labels them, and marks IAM decisions', () => {
+    const presigned = 'https://bucket.s3.amazonaws.com/reports/greeter/r/staging/junit.xml?X-Amz-Expires=900&X-Amz-Signature=ab"cd';
+    const html = confirmationPage(
+      {
+        ...view,
+        smoke: { status: 'SUCCEEDED', total: 3, passed: 3, failed: 0, failures: [], reportKeys: { junit: 'reports/r/junit.xml', json: 'reports/r/newman.json' } },
+        reportUrls: { junit: presigned },
+        approval: {
+          ...view.approval,
+          decisions: [{ approver: 'b@example.com', decision: 'approve', decidedAt: '2026-01-01T01:00:00.000Z', via: 'iam', identity: 'arn:aws:iam::111122223333:user/b' }],
+        },
+      },
+      '/x',
+    );
+    expect(html).toContain('<p id="smoke-counts">3 passed, 0 failed of 3 (SUCCEEDED)</p>');
+    expect(html).toContain(
+      '<a href="https://bucket.s3.amazonaws.com/reports/greeter/r/staging/junit.xml?X-Amz-Expires=900&amp;X-Amz-Signature=ab%22cd" rel="noreferrer noopener">JUnit report (XML)</a>',
+    );
+    // Without a URL the key is shown, not linked.
+    expect(html).toContain('<li>Newman report (JSON): <code>reports/r/newman.json</code></li>');
+    expect(html).toContain('chose to approve at 2026-01-01T01:00:00.000Z (signed in with IAM)');
+  });
+
   it('renders error pages with the code and the request id, escaped', () => {
     const html = errorPage({ status: 403, code: 'FORBIDDEN', message: 'a <b> is not an approver' }, 'req-<1>');
     expect(html).toContain('a &lt;b&gt; is not an approver');
