@@ -210,7 +210,7 @@ export class ReleaseStore {
    * CLI, a page or release notes.
    */
   async getApprovalSummary(releaseId: string): Promise<ApprovalSummary | undefined> {
-    const fields = ['approvalId', 'releaseId', 'service', 'approvers', 'requiredApprovals', 'decisions', 'status', 'expiresAt', 'createdAt', 'triggeredBy', 'concludedAt'];
+    const fields = ['approvalId', 'releaseId', 'service', 'approvers', 'requiredApprovals', 'decisions', 'status', 'expiresAt', 'createdAt', 'triggeredBy', 'concludedAt', 'remindAt', 'remindedAt', 'remindedApprovers'];
     const items = await this.queryAll({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :approval)',
       ExpressionAttributeValues: { ':pk': `RELEASE#${releaseId}`, ':approval': 'APPROVAL#' },
