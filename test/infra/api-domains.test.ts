@@ -30,10 +30,13 @@ function synthWithDomain(domain: (stack: Stack) => Partial<ReleasePipelineDomain
 
 const zoneOf = (s: Stack) => route53.HostedZone.fromHostedZoneAttributes(s, 'Zone', { hostedZoneId: 'Z0123456789', zoneName: 'example.com' });
 const both = (s: Stack) => ({ approvalDomainName: 'approvals.example.com', interopDomainName: 'api.example.com', hostedZone: zoneOf(s) });
+/** Both names and a zone, synthesized once for the tests that only read it. */
+let withBoth: ReturnType<typeof synthWithDomain> | undefined;
+const synthBoth = () => (withBoth ??= synthWithDomain(both));
 
 describe('custom domains', () => {
   it('creates regional TLS 1.2 domains with the certificate for the approval and the interop names', () => {
-    const { template } = synthWithDomain(both);
+    const { template } = synthBoth();
     const domains = Object.values(template.findResources('AWS::ApiGateway::DomainName')) as CfnResource[];
     expect(domains.map((d) => d.Properties.DomainName).sort()).toEqual(['api.example.com', 'approvals.example.com']);
     for (const d of domains) {
@@ -46,7 +49,7 @@ describe('custom domains', () => {
   });
 
   it('maps the approval API stage at the root of the approval domain, and nothing on the interop domain', () => {
-    const { template } = synthWithDomain(both);
+    const { template } = synthBoth();
     const [apiId] = Object.keys(template.findResources('AWS::ApiGateway::RestApi'));
     const [stageId] = Object.keys(template.findResources('AWS::ApiGateway::Stage'));
     const domainIds = Object.fromEntries(
@@ -62,14 +65,14 @@ describe('custom domains', () => {
   });
 
   it('points approval links at the custom domain and switches the execute-api endpoint off', () => {
-    const { template, envOf } = synthWithDomain(both);
+    const { template, envOf } = synthBoth();
     for (const name of ['request-approval', 'approval-api'] as const) expect(envOf(name).APPROVAL_BASE_URL, name).toBe('https://approvals.example.com');
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
     template.hasOutput('ApprovalApiUrl', { Value: 'https://approvals.example.com' });
   });
 
   it('tells the interop provisioner and rollback its domain, and lets them manage base path mappings there only', () => {
-    const { template, envOf, functionId } = synthWithDomain(both);
+    const { template, envOf, functionId } = synthBoth();
     for (const name of HANDLER_NAMES) {
       expect(envOf(name).INTEROP_PROVIDER, name).toBe('api-gateway');
       const expected = name === 'provision-interop' || name === 'rollback' ? 'api.example.com' : undefined;
@@ -86,7 +89,7 @@ describe('custom domains', () => {
   });
 
   it('creates alias A records in the hosted zone for both names', () => {
-    const { template } = synthWithDomain(both);
+    const { template } = synthBoth();
     const records = Object.values(template.findResources('AWS::Route53::RecordSet')) as CfnResource[];
     expect(records.map((r) => r.Properties.Name).sort()).toEqual(['api.example.com.', 'approvals.example.com.']);
     const domainIds = Object.fromEntries(
