@@ -45,3 +45,18 @@ export function interopGatewayStatements(scope: Construct, interopDomainName?: s
       }),
   );
 }
+
+/**
+ * ValidateProduction calls the partner API the way partners do, with Launchway's own validation key, whose value
+ * it reads with GetApiKey (includeValue). That one read is all the smoke-test function may do on API Gateway.
+ */
+export const VALIDATION_KEY_READ: GatewayGrant = { sid: 'ValidationKeyRead', method: 'GET', paths: ['/apikeys/*'] };
+
+export function validationKeyReadStatement(scope: Construct): iam.PolicyStatement {
+  const { partition, region } = Stack.of(scope);
+  return new iam.PolicyStatement({
+    sid: VALIDATION_KEY_READ.sid,
+    actions: [`apigateway:${VALIDATION_KEY_READ.method}`],
+    resources: VALIDATION_KEY_READ.paths.map((p) => `arn:${partition}:apigateway:${region}::${p}`),
+  });
+}

@@ -20,7 +20,7 @@ import { ApiDomains, validateDomainProps, type ReleasePipelineDomainProps } from
 import { METRICS_SERVICE, ReleaseDashboard } from './dashboard.js';
 import { GithubCiRole, type GithubOidcProps } from './github-ci-role.js';
 import { HANDLER_NAMES, STATE_MACHINE_HANDLERS, type HandlerName } from './handlers.js';
-import { interopGatewayStatements } from './interop-grants.js';
+import { interopGatewayStatements, validationKeyReadStatement } from './interop-grants.js';
 import { LaunchwayFunction, type LaunchwayLogLevel, type SesSender } from './launchway-function.js';
 import { suppressReviewedFindings } from './nag-suppressions.js';
 import { RELEASE_ASL_PATH } from './paths.js';
@@ -294,6 +294,7 @@ export class ReleasePipeline extends Construct {
       }
       if (props.domain?.interopDomainName) functions[name].addEnvironment('INTEROP_DOMAIN_NAME', props.domain.interopDomainName);
     }
+    functions['smoke-test'].addToRolePolicy(validationKeyReadStatement(this));
 
     const substitutions: Record<string, string> = {};
     for (const { name, placeholder } of STATE_MACHINE_HANDLERS) substitutions[placeholder] = functions[name].functionArn;

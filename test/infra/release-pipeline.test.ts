@@ -468,3 +468,15 @@ describe('ReleasePipeline alarms and props', () => {
     expect(() => synthStack(props as never)).toThrow(message);
   });
 });
+
+describe('production validation through the interop layer', () => {
+  it('lets the smoke-test function read API key values and nothing else on API Gateway', () => {
+    const statements = identityStatements(template).filter((s) =>
+      ([] as string[]).concat(s.Action as string | string[]).some((a) => a.startsWith('apigateway:')),
+    );
+    const smoke = statements.filter((s) => s.roles.includes(roleOf('smoke-test')));
+    expect(smoke).toHaveLength(1);
+    expect([smoke[0].Action].flat()).toEqual(['apigateway:GET']);
+    expect(JSON.stringify(smoke[0].Resource)).toContain('::/apikeys/*');
+  });
+});
