@@ -15,7 +15,7 @@ import { validateRelease } from '../functions/lib/pipeline/validate-release.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What `launchway release` is given: the request fields, with local files for the three artifacts. */
 export interface ReleaseOptions {
@@ -43,7 +43,7 @@ export function stateMachineArn(): string {
   if (!arn) {
     throw new Error(
       'LAUNCHWAY_STATE_MACHINE_ARN is not set. Embedded: run `launchway dev` and `source .launchway/endpoints.env`; ' +
-        'on AWS: set it to the ReleaseStateMachineArn stack output.',
+        'on AWS: set it to the StateMachineArn stack output.',
     );
   }
   return arn;
