@@ -12,7 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib/catalog.js';
 import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';

@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CatalogSchema, InteropSchema, ServiceSchema } from '../functions/lib/catalog.js';
 import {
   CloudFormationTargetSchema,

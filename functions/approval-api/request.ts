@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_COMMENT_LENGTH, type SignedLinkParams } from '../lib/approvals/approval-service.js';
 import { ApprovalForbiddenError } from '../lib/approvals/errors.js';
 import { APPROVAL_ID_PATTERN, DECISIONS, type Decision } from '../lib/approvals/links.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ApproverIdentitiesSchema } from './approvals/identities.js';
 import { DeployTargetSchema } from './deploy/targets.js';
 

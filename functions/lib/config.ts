@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Configuration from the environment, parsed once by one zod schema. Every handler reads the same names, on AWS

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { approvalServiceFromConfig, type ApprovalService, type ReminderResult } from '../lib/approvals/approval-service.js';
 import { stepHandler } from '../lib/handler.js';
 

@@ -8,7 +8,7 @@ import {
   ExecuteChangeSetCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
 import { cloudFormationClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';

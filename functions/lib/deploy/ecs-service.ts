@@ -8,7 +8,7 @@ import {
   type Service,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
 import { ecsClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';

@@ -5,7 +5,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';

@@ -9,7 +9,7 @@ import {
   UpdateFunctionCodeCommand,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cloudWatchClient, lambdaClient } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';

@@ -1,7 +1,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
 import type { DeployTarget } from '../catalog.js';
 import { s3Client } from '../clients.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Deploy targets as the catalog declares them: where a service runs in one environment and which provider puts

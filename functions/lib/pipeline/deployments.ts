@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeploymentFailedError } from '../errors.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
 import type { CurrentRecord, Environment, ReleaseRecord, StepName } from '../store/records.js';

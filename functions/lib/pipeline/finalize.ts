@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../logger.js';
 import { emitReleaseOutcome } from '../metrics.js';
 import { buildOutcomeEmail } from '../notify/outcome-email.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InteropProvisioningFailedError } from '../errors.js';
 import { parseOpenApi } from '../openapi.js';
 import type { ReleaseRequest } from '../release-request.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LockTimeoutError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import { serviceOf } from './deps.js';

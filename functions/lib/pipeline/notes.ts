@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SmokeResult } from '../newman-runner.js';
 import { renderReleaseNotes } from '../release-notes.js';
 import type { PipelineDeps } from './deps.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, describeError } from '../errors.js';
 import { approvalSchedule } from '../approvals/schedule.js';
 import type { ReleaseRecord } from '../store/records.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RollbackFailedError, describeError } from '../errors.js';
 import { serviceOf, type PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';

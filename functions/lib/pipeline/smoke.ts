@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProductionValidationFailedError, SmokeTestsFailedError } from '../errors.js';
 import { runSmokeTests, type SmokeResult } from '../newman-runner.js';
 import type { ReleaseRequest } from '../release-request.js';
