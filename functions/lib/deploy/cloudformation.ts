@@ -13,7 +13,7 @@ import { ArtifactStore } from '../artifact-store.js';
 import { cloudFormationClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
 import {
   errorText,
   isError,
@@ -119,13 +119,7 @@ export class CloudFormationProvider implements DeployProvider {
    * for a stack still busy (rolling back on its own, say) to settle, and polling within the rollback budget. Without
    * a previous release the stack is left as it is: deleting it is an operator's decision.
    */
-  async rollback(args: {
-    service: string;
-    environment: Environment;
-    target: DeployTarget;
-    failed?: LiveDeployment;
-    previous?: LiveDeployment;
-  }): Promise<DeployStatus | undefined> {
+  async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     const target = targetOf(args.target, 'cloudformation');
     const previous = args.previous;
     if (!previous) return undefined;

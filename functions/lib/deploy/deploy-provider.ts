@@ -34,6 +34,15 @@ export interface DeployStatus {
   message?: string;
 }
 
+/** What a rollback is given: the deployment being rolled back (if it got that far) and the one to restore. */
+export interface RollbackRequest {
+  service: string;
+  environment: Environment;
+  target: DeployTarget;
+  failed?: LiveDeployment;
+  previous?: LiveDeployment;
+}
+
 /**
  * A way of putting an artifact live in one environment. The state machine calls `start` once, then `status` in a
  * Wait loop until it leaves IN_PROGRESS, so no call blocks for the whole deploy.
@@ -46,11 +55,5 @@ export interface DeployProvider {
    * Puts `previous` back live and retires `failed` (the deployment being rolled back, if it got that far).
    * Without `previous` (a first release) it only retires `failed`.
    */
-  rollback(args: {
-    service: string;
-    environment: Environment;
-    target: DeployTarget;
-    failed?: LiveDeployment;
-    previous?: LiveDeployment;
-  }): Promise<DeployStatus | undefined>;
+  rollback(args: RollbackRequest): Promise<DeployStatus | undefined>;
 }

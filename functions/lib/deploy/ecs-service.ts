@@ -13,7 +13,7 @@ import { ArtifactStore } from '../artifact-store.js';
 import { ecsClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
 import {
   parseHandle,
   pollUntil,
@@ -152,13 +152,7 @@ export class EcsServiceProvider implements DeployProvider {
    * Updates the service back to the previous release's task definition (or, without one, to the revision the failed
    * deployment replaced) and waits within the rollback budget for that rollout to complete.
    */
-  async rollback(args: {
-    service: string;
-    environment: Environment;
-    target: DeployTarget;
-    failed?: LiveDeployment;
-    previous?: LiveDeployment;
-  }): Promise<DeployStatus | undefined> {
+  async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     const target = targetOf(args.target, 'ecs-service');
     const previous = args.previous ? parseHandle(EcsServiceHandleSchema.partial(), args.previous.handle, 'previous.handle') : undefined;
     const failed = args.failed ? EcsServiceHandleSchema.partial().safeParse(args.failed.handle) : undefined;

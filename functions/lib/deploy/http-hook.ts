@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
 import { parseHandle, pollUntil, ROLLBACK_BUDGET_MS, ROLLBACK_POLL_MS, systemClock, targetOf, withoutUndefined, type Clock } from './support.js';
 import type { DeployTarget, HttpTarget } from './targets.js';
 
@@ -108,13 +108,7 @@ export class HttpHookProvider implements DeployProvider {
    * POSTs the previous release's artifact to the hook with `rollback: true`, then polls its status within the
    * rollback budget. Without a previous release there is nothing to send; the hook's own state is left as it is.
    */
-  async rollback(args: {
-    service: string;
-    environment: Environment;
-    target: DeployTarget;
-    failed?: LiveDeployment;
-    previous?: LiveDeployment;
-  }): Promise<DeployStatus | undefined> {
+  async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     const target = targetOf(args.target, 'http');
     const previous = args.previous;
     if (!previous) return undefined;

@@ -13,7 +13,7 @@ import * as z from 'zod';
 import { cloudWatchClient, lambdaClient } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
 import { errorText, isError, parseHandle, systemClock, targetOf, withoutUndefined, type Clock } from './support.js';
 import type { DeployTarget, LambdaAliasTarget } from './targets.js';
 
@@ -146,13 +146,7 @@ export class LambdaAliasProvider implements DeployProvider {
    * version the failed deployment found on the alias (if any) is restored; with neither, there is nothing to put
    * back and the alias is left alone (deleting it would take the function offline).
    */
-  async rollback(args: {
-    service: string;
-    environment: Environment;
-    target: DeployTarget;
-    failed?: LiveDeployment;
-    previous?: LiveDeployment;
-  }): Promise<DeployStatus | undefined> {
+  async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     const target = targetOf(args.target, 'lambda-alias');
     const failed = args.failed ? LambdaAliasHandleSchema.partial().safeParse(args.failed.handle) : undefined;
     const previous = args.previous ? parseHandle(LambdaAliasHandleSchema.partial(), args.previous.handle, 'previous.handle') : undefined;

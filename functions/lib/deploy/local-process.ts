@@ -9,7 +9,7 @@ import { getConfig, requireConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { Environment } from '../store/records.js';
 import { logTail, supervisor as defaultSupervisor, type ProcessSupervisor } from '../../../local/process-supervisor.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
 
 type LocalProcessTarget = Extract<DeployTarget, { type: 'local-process' }>;
 
@@ -116,13 +116,7 @@ export class LocalProcessProvider implements DeployProvider {
    * gateway's previous route table, the current record) works again. Waits, within `startTimeoutSeconds`, until it
    * is healthy. Returns undefined when there is no previous version to restore.
    */
-  async rollback(args: {
-    service: string;
-    environment: Environment;
-    target: DeployTarget;
-    failed?: LiveDeployment;
-    previous?: LiveDeployment;
-  }): Promise<DeployStatus | undefined> {
+  async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     localTarget(args.target);
     const previousPid = args.previous ? parseHandle(args.previous.handle, 'previous.handle').pid : undefined;
     const failedPid = args.failed?.handle.pid;
