@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_DEPLOY_TARGET, startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js';
+import { type TestEmulators } from '../helpers/emulators.js';
 import { LocalStepFunctions } from '../../local/sfn/local-step-functions.js';
-import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
+import { type ApprovalServer } from '../../local/approval-server.js';
 import { findApprovalLink, listMessages } from '../../local/outbox.js';
 import { decideViaLink } from '../../cli/approval-client.js';
-import { handler as requestApprovalHandler } from '../../functions/request-approval/handler.js';
-import { documentClient, resetClients, s3Client } from '../../functions/lib/clients.js';
-import { ArtifactStore } from '../../functions/lib/artifact-store.js';
-import { resetCatalog } from '../../functions/lib/catalog-source.js';
+import { documentClient } from '../../functions/lib/clients.js';
 import { resetConfig } from '../../functions/lib/config.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 import { HmacSecretSigner } from '../../functions/lib/approvals/signer.js';
 import { newApprovalId, signedLink, type Decision } from '../../functions/lib/approvals/links.js';
-import type { LambdaHandler } from '../../local/sfn/local-step-functions.js';
 
 /**
  * The approval flow over real HTTP: releases wait in a real waitForTaskToken Task on the local Step Functions
@@ -27,23 +24,9 @@ const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
 const CAROL = 'carol@example.com';
 const CI = 'ci@example.com';
-const target = { type: 'local-process' };
+const target = NO_DEPLOY_TARGET;
 
-/** A one-state machine: the same RequestApproval task as the release definition, without the rest. */
-const APPROVAL_GATE = {
-  StartAt: 'RequestApproval',
-  States: {
-    RequestApproval: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-      Parameters: { FunctionName: 'request-approval', Payload: { 'releaseId.$': '$.releaseId', 'taskToken.$': '$$.Task.Token' } },
-      TimeoutSeconds: 600,
-      ResultPath: '$.approval',
-      End: true,
-    },
-  },
-};
-
+let bench: ApprovalBench;
 let emu: TestEmulators;
 let sfn: LocalStepFunctions;
 let server: ApprovalServer;
@@ -52,42 +35,17 @@ let outboxDir: string;
 let counter = 0;
 
 beforeAll(async () => {
-  emu = await startTestEmulators();
-  outboxDir = `${emu.dir}/outbox`;
-  sfn = new LocalStepFunctions({
-    stateMachines: [{ name: 'approval-gate', definition: APPROVAL_GATE }],
-    lambdas: { 'request-approval': requestApprovalHandler as unknown as LambdaHandler },
+  bench = await startApprovalBench({
+    secret: SECRET,
+    services: {
+      greeter: { approvers: [ALICE, BOB], requiredApprovals: 1, staging: target, production: target },
+      payments: { approvers: [ALICE, BOB, CAROL], requiredApprovals: 2, staging: target, production: target },
+    },
   });
-  const { url: sfnUrl } = await sfn.listen();
-  server = await startApprovalServer();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SFN: sfnUrl,
-    APPROVAL_BASE_URL: server.url,
-    APPROVAL_SIGNING_SECRET: SECRET,
-    NOTIFIER: 'outbox',
-    OUTBOX_DIR: outboxDir,
-  });
-  resetConfig();
-  resetClients();
-  store = new ReleaseStore(documentClient(), emu.table);
-  await new ArtifactStore(s3Client(), emu.bucket).put(
-    'config/catalog.json',
-    JSON.stringify({
-      services: {
-        greeter: { approvers: [ALICE, BOB], requiredApprovals: 1, staging: target, production: target },
-        payments: { approvers: [ALICE, BOB, CAROL], requiredApprovals: 2, staging: target, production: target },
-      },
-    }),
-    'application/json',
-  );
-  resetCatalog();
+  ({ emu, sfn, server, store, outboxDir } = bench);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await sfn?.close();
-  await emu?.stop();
-});
+afterAll(async () => bench?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

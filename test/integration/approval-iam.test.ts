@@ -4,19 +4,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_DEPLOY_TARGET, startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js';
-import { LocalStepFunctions, type LambdaHandler } from '../../local/sfn/local-step-functions.js';
+import { type TestEmulators } from '../helpers/emulators.js';
+import { LocalStepFunctions } from '../../local/sfn/local-step-functions.js';
 import { sigV4Authorizer, startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
 import { listMessages } from '../../local/outbox.js';
 import { decideWithIam } from '../../cli/approval-client.js';
-import { handler as requestApprovalHandler } from '../../functions/request-approval/handler.js';
 import { handler as approvalApiHandler } from '../../functions/approval-api/handler.js';
-import { documentClient, resetClients, s3Client } from '../../functions/lib/clients.js';
-import { ArtifactStore } from '../../functions/lib/artifact-store.js';
-import { resetCatalog } from '../../functions/lib/catalog-source.js';
-import { resetConfig } from '../../functions/lib/config.js';
+import { documentClient } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 
@@ -37,7 +34,7 @@ const LEAD_ARN = 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReleaseL
 const QA_ARN = 'arn:aws:iam::111122223333:user/qa';
 const OPS_ARN = 'arn:aws:sts::111122223333:assumed-role/Operators/ops@example.com';
 const STRANGER_ARN = 'arn:aws:sts::111122223333:assumed-role/Developers/dev@example.com';
-const target = { type: 'local-process' };
+const target = NO_DEPLOY_TARGET;
 
 /** The access keys the local IAM authorizer knows, and the ARN API Gateway would report for each. */
 const KEYS = {
@@ -45,20 +42,7 @@ const KEYS = {
   stranger: { accessKeyId: 'AKIASTRANGER00000001', secretAccessKey: 'stranger-secret-key-00000000000000000000' },
 };
 
-const APPROVAL_GATE = {
-  StartAt: 'RequestApproval',
-  States: {
-    RequestApproval: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-      Parameters: { FunctionName: 'request-approval', Payload: { 'releaseId.$': '$.releaseId', 'taskToken.$': '$$.Task.Token' } },
-      TimeoutSeconds: 600,
-      ResultPath: '$.approval',
-      End: true,
-    },
-  },
-};
-
+let bench: ApprovalBench;
 let emu: TestEmulators;
 let sfn: LocalStepFunctions;
 let server: ApprovalServer;
@@ -67,55 +51,31 @@ let outboxDir: string;
 let counter = 0;
 
 beforeAll(async () => {
-  emu = await startTestEmulators();
-  outboxDir = `${emu.dir}/outbox`;
-  sfn = new LocalStepFunctions({
-    stateMachines: [{ name: 'approval-gate', definition: APPROVAL_GATE }],
-    lambdas: { 'request-approval': requestApprovalHandler as unknown as LambdaHandler },
-  });
-  const { url: sfnUrl } = await sfn.listen();
-  server = await startApprovalServer({
-    iam: sigV4Authorizer({
-      region: REGION,
-      identities: {
-        [KEYS.lead.accessKeyId]: { secretAccessKey: KEYS.lead.secretAccessKey, arn: LEAD_ARN },
-        [KEYS.stranger.accessKeyId]: { secretAccessKey: KEYS.stranger.secretAccessKey, arn: STRANGER_ARN },
-      },
-    }),
-  });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SFN: sfnUrl,
-    APPROVAL_BASE_URL: server.url,
-    APPROVAL_SIGNING_SECRET: SECRET,
-    NOTIFIER: 'outbox',
-    OUTBOX_DIR: outboxDir,
-  });
-  resetConfig();
-  resetClients();
-  store = new ReleaseStore(documentClient(), emu.table);
   const identities = {
     [LEAD]: ['arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReleaseLead_*/lead@example.com'],
     [QA]: [QA_ARN],
     [OPS]: [OPS_ARN],
   };
-  await new ArtifactStore(s3Client(), emu.bucket).put(
-    'config/catalog.json',
-    JSON.stringify({
-      services: {
-        greeter: { approvers: [LEAD, QA], requiredApprovals: 1, approverIdentities: { [LEAD]: identities[LEAD], [QA]: identities[QA] }, staging: target, production: target },
-        payments: { approvers: [LEAD, QA, OPS], requiredApprovals: 2, approverIdentities: identities, staging: target, production: target },
-      },
-    }),
-    'application/json',
-  );
-  resetCatalog();
+  bench = await startApprovalBench({
+    secret: SECRET,
+    services: {
+      greeter: { approvers: [LEAD, QA], requiredApprovals: 1, approverIdentities: { [LEAD]: identities[LEAD], [QA]: identities[QA] }, staging: target, production: target },
+      payments: { approvers: [LEAD, QA, OPS], requiredApprovals: 2, approverIdentities: identities, staging: target, production: target },
+    },
+    server: {
+      iam: sigV4Authorizer({
+        region: REGION,
+        identities: {
+          [KEYS.lead.accessKeyId]: { secretAccessKey: KEYS.lead.secretAccessKey, arn: LEAD_ARN },
+          [KEYS.stranger.accessKeyId]: { secretAccessKey: KEYS.stranger.secretAccessKey, arn: STRANGER_ARN },
+        },
+      }),
+    },
+  });
+  ({ emu, sfn, server, store, outboxDir } = bench);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await sfn?.close();
-  await emu?.stop();
-});
+afterAll(async () => bench?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,16 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js';
+import { type TestEmulators } from '../helpers/emulators.js';
 import { LocalStepFunctions, type LambdaHandler } from '../../local/sfn/local-step-functions.js';
-import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
 import { findApprovalLink, listMessages } from '../../local/outbox.js';
 import { decideViaLink } from '../../cli/approval-client.js';
 import { handler as requestApprovalHandler } from '../../functions/request-approval/handler.js';
-import { documentClient, resetClients, s3Client } from '../../functions/lib/clients.js';
-import { ArtifactStore } from '../../functions/lib/artifact-store.js';
-import { resetCatalog } from '../../functions/lib/catalog-source.js';
-import { resetConfig } from '../../functions/lib/config.js';
+import { documentClient } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import { RELEASE_ASL_PATH } from '../../infra/paths.js';
 
@@ -79,46 +76,27 @@ class RemindGate {
   };
 }
 
+let bench: ApprovalBench;
 let emu: TestEmulators;
 let sfn: LocalStepFunctions;
-let server: ApprovalServer;
 let store: ReleaseStore;
 let outboxDir: string;
 const gate = new RemindGate();
 let counter = 0;
 
 beforeAll(async () => {
-  emu = await startTestEmulators();
-  outboxDir = `${emu.dir}/outbox`;
-  sfn = new LocalStepFunctions({
-    stateMachines: [{ name: 'approval-states', definition: approvalMachine() }],
-    lambdas: { 'request-approval': gate.handler },
+  bench = await startApprovalBench({
+    secret: SECRET,
+    definition: approvalMachine(),
+    handler: gate.handler,
+    services: { gap: { approvers: [ALICE, BOB], requiredApprovals: 1, ...SCHEDULE, staging: target, production: target } },
   });
-  const { url: sfnUrl } = await sfn.listen();
-  server = await startApprovalServer();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SFN: sfnUrl,
-    APPROVAL_BASE_URL: server.url,
-    APPROVAL_SIGNING_SECRET: SECRET,
-    NOTIFIER: 'outbox',
-    OUTBOX_DIR: outboxDir,
-  });
-  resetConfig();
-  resetClients();
-  store = new ReleaseStore(documentClient(), emu.table);
-  await new ArtifactStore(s3Client(), emu.bucket).put(
-    'config/catalog.json',
-    JSON.stringify({ services: { gap: { approvers: [ALICE, BOB], requiredApprovals: 1, ...SCHEDULE, staging: target, production: target } } }),
-    'application/json',
-  );
-  resetCatalog();
+  ({ emu, sfn, store, outboxDir } = bench);
 });
 
 afterAll(async () => {
   gate.open();
-  await server?.close();
-  await sfn?.close();
-  await emu?.stop();
+  await bench?.stop();
 });
 
 const within = <T>(promise: Promise<T>, ms: number, what: string) =>
@@ -156,7 +134,7 @@ async function inTheGap() {
     updatedAt: now,
   });
   const { executionArn } = sfn.startExecution({
-    stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:approval-states',
+    stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:approval-gate',
     name: releaseId,
     input: JSON.stringify({ release: { releaseId, approvalWaitSeconds: 1, approvalReminderSeconds: 30 } }),
   });
