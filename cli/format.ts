@@ -1,3 +1,4 @@
+import { formatDuration } from '../functions/lib/release-notes.js';
 import type { ReleaseRecord, ReleaseView, StepRecord } from '../functions/lib/store/records.js';
 
 const useColor = process.stderr.isTTY && !process.env.NO_COLOR;
@@ -8,11 +9,9 @@ export const yellow = paint(33);
 export const dim = paint(2);
 export const bold = paint(1);
 
+/** A step or release duration for the terminal; the same wording as the release notes. */
 export function duration(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return ms === undefined ? '' : formatDuration(ms);
 }
 
 export function statusColor(status: string): string {

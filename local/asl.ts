@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+// The one state machine definition: the same path the CDK construct loads (infra/paths.ts has no CDK imports).
+import { RELEASE_ASL_PATH } from '../infra/paths.js';
 
-/** The one state machine definition, shared with the CDK construct. */
-export const RELEASE_ASL_PATH = fileURLToPath(new URL('../statemachines/release.asl.json', import.meta.url));
+export { RELEASE_ASL_PATH };
 
 /**
  * Applies `definitionSubstitutions` the way Step Functions does (`${Name}` → value) and refuses to return a

@@ -321,11 +321,9 @@ export class ApprovalService {
     }
   }
 
-  /** The newest approval of a release, without its task token; undefined when none was requested. */
-  async getApprovalSummary(releaseId: string): Promise<ApprovalSummary | undefined> {
-    const items = await this.approvalsOf(releaseId);
-    const newest = items.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-    return newest ? summarize(newest) : undefined;
+  /** The newest approval of a release, without its task token (the store's projection never reads it). */
+  getApprovalSummary(releaseId: string): Promise<ApprovalSummary | undefined> {
+    return this.deps.store.getApprovalSummary(releaseId);
   }
 
   /**
