@@ -158,7 +158,13 @@ export async function waitForRelease(
   opts: {
     executionArn?: string;
     onProgress?: (e: ProgressEvent) => void;
+    /** Poll interval while steps are running (default 500 ms). */
     intervalMs?: number;
+    /**
+     * Poll interval while the release waits on a person or on another release (AWAITING_APPROVAL, QUEUED), which
+     * can last hours: default 5 s, or `intervalMs` when the caller set one.
+     */
+    idleIntervalMs?: number;
     timeoutMs?: number;
     /** Stops the wait early (with the signal's reason), e.g. when an automated approval failed. */
     signal?: AbortSignal;
@@ -194,6 +200,8 @@ export async function waitForRelease(
       }
     }
     if (Date.now() > deadline) throw new Error(`release ${releaseId} did not end within the wait bound`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+    const idle = lastStatus === 'AWAITING_APPROVAL' || lastStatus === 'QUEUED';
+    const pause = idle ? (opts.idleIntervalMs ?? opts.intervalMs ?? 5000) : (opts.intervalMs ?? 500);
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
