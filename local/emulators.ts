@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { HISTORY_INDEX } from '../functions/lib/store/release-store.js';
+import { HISTORY_INDEX } from '../functions/lib/store/table.js';
 
 const require = createRequire(import.meta.url);
 

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { HISTORY_INDEX, isConditionFailure, keys, newestFirst, queryRelease, strip } from './table.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { emitStepMetric } from '../metrics.js';
 import { summarize, type ApprovalItem, type ApprovalSummary } from '../approvals/records.js';
@@ -24,27 +24,7 @@ import {
   type StepStatus,
 } from './records.js';
 
-export const keys = {
-  release: (id: string) => ({ pk: `RELEASE#${id}`, sk: 'META' }),
-  step: (id: string, step: StepName) => ({
-    pk: `RELEASE#${id}`,
-    sk: `STEP#${String(STEPS.indexOf(step) + 1).padStart(2, '0')}#${step}`,
-  }),
-  lock: (service: string) => ({ pk: `LOCK#${service}`, sk: 'LOCK' }),
-  current: (service: string, env: Environment) => ({ pk: `SERVICE#${service}`, sk: `CURRENT#${env}` }),
-};
-
-/** Name of the history index: releases of one service, newest first. */
-export const HISTORY_INDEX = 'gsi1';
-
-const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
-
-function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
-  if (!item) return undefined;
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
-  return rest as T;
-}
+const stepKey = (id: string, step: StepName) => keys.step(id, STEPS.indexOf(step) + 1, step);
 
 /**
  * Releases, their steps, the per-service lock and what is live, in one DynamoDB table. Writes are single-item and
@@ -67,8 +47,7 @@ export class ReleaseStore {
           TableName: this.table,
           Item: {
             ...keys.release(record.releaseId),
-            gsi1pk: `SERVICE#${record.service}`,
-            gsi1sk: `${record.createdAt}#${record.releaseId}`,
+            ...keys.history(record.service, record.createdAt, record.releaseId),
             ...record,
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -152,7 +131,7 @@ export class ReleaseStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.step(releaseId, step),
+        Key: stepKey(releaseId, step),
         UpdateExpression:
           'SET releaseId = :r, step = :s, #status = :running, startedAt = if_not_exists(startedAt, :t)' +
           (details ? ', details = :d' : '') +
@@ -178,7 +157,7 @@ export class ReleaseStore {
   ): Promise<StepRecord> {
     const now = this.now();
     const existing = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.step(releaseId, step), ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: stepKey(releaseId, step), ConsistentRead: true }),
     );
     const prev = strip<StepRecord>(existing.Item);
     const startedAt = prev?.startedAt ?? now.toISOString();
@@ -192,16 +171,13 @@ export class ReleaseStore {
       details: { ...(prev?.details ?? {}), ...(extra.details ?? {}) },
       ...(extra.error ? { error: extra.error } : {}),
     };
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...keys.step(releaseId, step), ...record } }));
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...stepKey(releaseId, step), ...record } }));
     this.onStepEnd(record);
     return record;
   }
 
   async getSteps(releaseId: string): Promise<StepRecord[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :step)',
-      ExpressionAttributeValues: { ':pk': `RELEASE#${releaseId}`, ':step': 'STEP#' },
-    });
+    const items = await queryRelease(this.doc, this.table, releaseId, 'STEP#');
     return items.map((i) => strip<StepRecord>(i)!);
   }
 
@@ -211,13 +187,11 @@ export class ReleaseStore {
    */
   async getApprovalSummary(releaseId: string): Promise<ApprovalSummary | undefined> {
     const fields = ['approvalId', 'releaseId', 'service', 'approvers', 'requiredApprovals', 'decisions', 'status', 'expiresAt', 'createdAt', 'triggeredBy', 'concludedAt', 'remindAt', 'remindedAt', 'remindedApprovers'];
-    const items = await this.queryAll({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :approval)',
-      ExpressionAttributeValues: { ':pk': `RELEASE#${releaseId}`, ':approval': 'APPROVAL#' },
+    const items = await queryRelease(this.doc, this.table, releaseId, 'APPROVAL#', {
       ProjectionExpression: fields.map((_, i) => `#p${i}`).join(', '),
       ExpressionAttributeNames: Object.fromEntries(fields.map((f, i) => [`#p${i}`, f])),
     });
-    const newest = (items as unknown as ApprovalItem[]).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    const newest = newestFirst(items as unknown as ApprovalItem[])[0];
     return newest ? summarize(newest) : undefined;
   }
 
@@ -323,18 +297,5 @@ export class ReleaseStore {
         Item: { ...keys.current(record.service, record.environment), ...record, updatedAt: this.now().toISOString() },
       }),
     );
-  }
-
-  private async queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>) {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey: start, ConsistentRead: true }),
-      );
-      items.push(...((out.Items as Record<string, unknown>[]) ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
   }
 }
