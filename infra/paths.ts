@@ -10,8 +10,8 @@ const infraDir = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (holds package.json and package-lock.json). */
 export const REPO_ROOT = path.resolve(infraDir, '..');
 
-/** The release state machine, the single ASL file shared by AWS and the embedded engine. */
-export const RELEASE_ASL_PATH = path.join(REPO_ROOT, 'statemachines', 'release.asl.json');
+// The CDK app finds every file it reads here; the ASL path itself lives next to the file, for local/ too.
+export { RELEASE_ASL_PATH } from '../statemachines/paths.js';
 
 /** The lock file esbuild bundling pins dependencies from. */
 export const LOCK_FILE_PATH = path.join(REPO_ROOT, 'package-lock.json');

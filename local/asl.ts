@@ -1,8 +1,5 @@
 import { readFile } from 'node:fs/promises';
-// The one state machine definition: the same path the CDK construct loads (infra/paths.ts has no CDK imports).
-import { RELEASE_ASL_PATH } from '../infra/paths.js';
-
-export { RELEASE_ASL_PATH };
+import { RELEASE_ASL_PATH } from '../statemachines/paths.js';
 
 /**
  * Applies `definitionSubstitutions` the way Step Functions does (`${Name}` → value) and refuses to return a

@@ -5,10 +5,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseCatalog, type Catalog } from '../functions/lib/catalog.js';
-import { resetCatalog } from '../functions/lib/catalog-source.js';
-import { resetClients } from '../functions/lib/clients.js';
-import { resetConfig } from '../functions/lib/config.js';
-import { resetDeps } from '../functions/lib/pipeline/deps.js';
+import { resetCaches } from '../functions/lib/caches.js';
+import { stopAll as stopLocalProcesses } from '../functions/lib/deploy/process-supervisor.js';
 import { startApprovalServer } from './approval-server.js';
 import { loadReleaseDefinition } from './asl.js';
 import {
@@ -22,7 +20,6 @@ import {
 } from './emulators.js';
 import { localLambdas, localSubstitutions, LOCAL_ACCOUNT } from './functions.js';
 import { startLocalGateway } from './gateway.js';
-import { stopAll as stopLocalProcesses } from './process-supervisor.js';
 import { LocalStepFunctions } from './sfn/local-step-functions.js';
 
 export const STATE_MACHINE_NAME = 'launchway-release';
@@ -112,10 +109,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     Object.assign(process.env, env);
     // Signs approval links; lives only in this process (the CLI approves by following the emailed link).
     process.env.APPROVAL_SIGNING_SECRET = randomBytes(32).toString('hex');
-    resetConfig();
-    resetClients();
-    resetCatalog();
-    resetDeps();
+    resetCaches();
 
     await createReleasesTable(dynamo.url, TABLE_NAME);
     await createBucket(s3.url, BUCKET_NAME);
@@ -146,7 +140,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
     process.env.AWS_ENDPOINT_URL_SFN = sfnServer.url;
     process.env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
-    resetClients();
+    resetCaches();
 
     return {
       stateMachineArn,
@@ -157,7 +151,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       sfn,
       stop: async () => {
         await stopStarted();
-        resetClients();
+        resetCaches();
       },
     };
   } catch (err) {

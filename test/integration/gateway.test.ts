@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalGateway, type LocalGateway } from '../../local/gateway.js';
-import { ProcessSupervisor } from '../../local/process-supervisor.js';
+import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 import { LocalGatewayProvisioner, VALIDATION_KEY_NAME } from '../../functions/lib/interop/local-gateway-provisioner.js';
 import { provisionerFromConfig } from '../../functions/lib/interop/index.js';
 import { freeLoopbackPort } from '../../functions/lib/deploy/local-process.js';

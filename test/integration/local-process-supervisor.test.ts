@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../functions/lib/deploy/local-process.js';
-import { logTail, ProcessSupervisor } from '../../local/process-supervisor.js';
+import { logTail, ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/services/${name}`, import.meta.url));
 // The fixture parent is TypeScript; node resolves the tsx loader from the repository root.

@@ -12,7 +12,7 @@ import { LocalProcessProvider } from '../../functions/lib/deploy/local-process.j
 import { providerFor } from '../../functions/lib/deploy/index.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../../functions/lib/deploy/deploy-provider.js';
 import type { DeployTarget } from '../../functions/lib/catalog.js';
-import { ProcessSupervisor } from '../../local/process-supervisor.js';
+import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/services/${name}`, import.meta.url));
 

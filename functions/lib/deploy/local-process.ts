@@ -8,7 +8,7 @@ import { s3Client } from '../clients.js';
 import { getConfig, requireConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { Environment } from '../store/records.js';
-import { logTail, supervisor as defaultSupervisor, type ProcessSupervisor } from '../../../local/process-supervisor.js';
+import { logTail, supervisor as defaultSupervisor, type ProcessSupervisor } from './process-supervisor.js';
 import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
 
 type LocalProcessTarget = Extract<DeployTarget, { type: 'local-process' }>;
