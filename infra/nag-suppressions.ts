@@ -15,7 +15,6 @@ import type { ReleasePipeline } from './release-pipeline.js';
  * no longer exists.
  */
 export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
-  const stack = Stack.of(pipeline);
   const arnOf = (construct: IConstruct) => `<${logicalIdOf(construct)}.Arn>`;
   const tableArn = arnOf(pipeline.table);
   const bucketArn = arnOf(pipeline.bucket);

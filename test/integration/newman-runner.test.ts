@@ -25,7 +25,9 @@ beforeAll(async () => {
     await artifacts.put(collectionKey(v), await readFile(greeterFile(v, 'collection.postman.json')), 'application/json');
   }
   const started = await Promise.all(versions.map((v) => startGreeter(v)));
-  versions.forEach((v, i) => (greeters[v] = started[i]));
+  versions.forEach((v, i) => {
+    greeters[v] = started[i];
+  });
 });
 
 afterAll(async () => {
@@ -173,7 +175,7 @@ describe('runSmokeTests against the example services', () => {
   });
 
   it('fails without the API key when the gateway requires it', async () => {
-    const gateway = createServer((req, res) => {
+    const gateway = createServer((_req, res) => {
       res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
     });
     const port = await listen(gateway);

@@ -12,8 +12,7 @@ import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
 import { cloudFormationClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
-import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
 import {
   errorText,
   isError,
@@ -26,7 +25,7 @@ import {
   withoutUndefined,
   type Clock,
 } from './support.js';
-import type { CloudFormationTarget, DeployTarget } from './targets.js';
+import type { CloudFormationTarget } from './targets.js';
 
 /** CloudFormation takes a TemplateBody up to 51,200 bytes; a larger template goes by TemplateURL (up to 1 MB). */
 export const MAX_TEMPLATE_BODY_BYTES = 51_200;

@@ -12,8 +12,7 @@ import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
 import { ecsClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
-import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
 import {
   parseHandle,
   pollUntil,
@@ -24,7 +23,7 @@ import {
   withoutUndefined,
   type Clock,
 } from './support.js';
-import type { DeployTarget, EcsServiceTarget } from './targets.js';
+import type { EcsServiceTarget } from './targets.js';
 
 /**
  * The artifact of an ecs-service target: a small JSON file naming the image to run, with an explicit tag or

@@ -9,9 +9,9 @@ import * as z from 'zod';
 import { s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
 import { parseHandle, pollUntil, ROLLBACK_BUDGET_MS, ROLLBACK_POLL_MS, systemClock, targetOf, withoutUndefined, type Clock } from './support.js';
-import type { DeployTarget, HttpTarget } from './targets.js';
+import type { HttpTarget } from './targets.js';
 
 /** How long the artifact's presigned URL is valid (or less, if the signing role's session ends sooner). */
 export const ARTIFACT_URL_TTL_SECONDS = 3600;

@@ -8,14 +8,14 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
   type LambdaClient,
+  type PublishVersionCommandOutput,
 } from '@aws-sdk/client-lambda';
 import * as z from 'zod';
 import { cloudWatchClient, lambdaClient } from '../clients.js';
 import { getConfig } from '../config.js';
-import type { Environment } from '../store/records.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
 import { errorText, isError, parseHandle, systemClock, targetOf, withoutUndefined, type Clock } from './support.js';
-import type { DeployTarget, LambdaAliasTarget } from './targets.js';
+import type { LambdaAliasTarget } from './targets.js';
 
 /**
  * Where a lambda-alias deployment is. The state machine polls every few seconds and each poll is a fresh Lambda
@@ -194,7 +194,7 @@ export class LambdaAliasProvider implements DeployProvider {
         message: `${handle.functionName} now runs code ${config.CodeSha256}, not the ${handle.codeSha256} this deployment installed; someone else updated it`,
       };
     }
-    let published;
+    let published: PublishVersionCommandOutput;
     try {
       published = await this.lambda.send(
         new PublishVersionCommand({

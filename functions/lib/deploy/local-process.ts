@@ -3,15 +3,13 @@ import net from 'node:net';
 import path from 'node:path';
 import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
-import type { DeployTarget } from '../catalog.js';
 import { s3Client } from '../clients.js';
 import { getConfig, requireConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { Environment } from '../store/records.js';
 import { logTail, supervisor as defaultSupervisor, type ProcessSupervisor } from './process-supervisor.js';
 import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
-
-type LocalProcessTarget = Extract<DeployTarget, { type: 'local-process' }>;
+import type { DeployTarget, LocalProcessTarget } from './targets.js';
 
 /** What the provider keeps about one running version; stored as the live deployment's handle (JSON). */
 export const LocalProcessHandleSchema = z.object({

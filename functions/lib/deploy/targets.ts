@@ -75,7 +75,6 @@ export const TrafficShiftingSchema = z.discriminatedUnion(
   ],
   { error: () => 'expected type "all-at-once", "canary" or "linear"' },
 );
-export type TrafficShifting = z.infer<typeof TrafficShiftingSchema>;
 
 /**
  * A Lambda function behind an alias. A deploy updates the function's code from the artifact (a zip in the

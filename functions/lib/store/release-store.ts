@@ -17,7 +17,6 @@ import {
   type CurrentRecord,
   type Environment,
   type ReleaseRecord,
-  type ReleaseStatus,
   type ReleaseView,
   type StepName,
   type StepRecord,
@@ -95,7 +94,7 @@ export class ReleaseStore {
     let condition = 'attribute_exists(#pk)';
     if (!opts.allowTerminal) {
       names['#status'] = 'status';
-      TERMINAL_STATUSES.forEach((s, i) => (values[`:t${i}`] = s));
+      for (const [i, s] of TERMINAL_STATUSES.entries()) values[`:t${i}`] = s;
       condition += ` AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`;
     }
     try {
@@ -119,10 +118,6 @@ export class ReleaseStore {
       }
       throw err;
     }
-  }
-
-  async setStatus(releaseId: string, status: ReleaseStatus): Promise<void> {
-    await this.updateRelease(releaseId, { status });
   }
 
   /** Marks a step as running. Running it again (a retry) keeps the first start time. */
