@@ -52,7 +52,7 @@ export interface GithubCiRoleProps extends GithubOidcProps {
 
 const REPOSITORY = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
 // A git ref name without the characters git forbids, and without IAM wildcards, which would widen the `sub` match.
-const BRANCH = /^(?!\/|.*\/$|.*\.\.|.*\/\/)[A-Za-z0-9._\/-]{1,255}$/;
+const BRANCH = /^(?!\/|.*\/$|.*\.\.|.*\/\/)[A-Za-z0-9._/-]{1,255}$/;
 
 /**
  * An IAM role GitHub Actions assumes through OIDC to run `launchway release … --wait` on one branch of one

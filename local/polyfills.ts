@@ -12,7 +12,10 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
     let resolve!: (value: T | PromiseLike<T>) => void;
     let reject!: (reason?: unknown) => void;
-    const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     return { promise, resolve, reject };
   };
 }

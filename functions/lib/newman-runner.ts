@@ -232,9 +232,9 @@ function normalizeBaseUrl(raw: string): string {
 }
 
 /** Removes the API key from report text: Newman records environment values and request headers verbatim. */
-function redact(text: string, secret: string, escape: (s: string) => string): string {
+function redact(text: string, secret: string, encode: (s: string) => string): string {
   if (secret.length === 0) return text;
-  return text.split(escape(secret)).join('[redacted]');
+  return text.split(encode(secret)).join('[redacted]');
 }
 
 function jsonEscape(s: string): string {

@@ -37,6 +37,7 @@ export function assertArn(arn: string, resource: 'stateMachine' | 'execution', f
 
 // AWS forbids these in execution and state machine names (whitespace, brackets, wildcards, special and control
 // characters); anything else printable is allowed, so a name that works locally also works on AWS and back.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this rejects.
 const FORBIDDEN_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 
 /** Throws `InvalidName` unless `name` is 1-80 characters without the characters AWS forbids. */

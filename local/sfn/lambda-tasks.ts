@@ -12,7 +12,7 @@ export type LambdaLikeContext = Context;
  * A Lambda handler as the Node runtime calls it. The payload is typed `any` on purpose: real handlers declare their
  * own event type (and parse it with zod at run time), and a parameter typed `unknown` would reject them.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: handlers declare their own event type; `unknown` would reject them.
 export type LambdaHandler = (payload: any, context: LambdaLikeContext) => unknown;
 
 /** One call of a Task state's integration, recorded for GetExecutionHistory. */

@@ -33,7 +33,10 @@ export class TaskTokens {
     const token = PREFIX + randomBytes(48).toString('base64url');
     let resolve!: (output: unknown) => void;
     let reject!: (error: Error) => void;
-    const promise = new Promise<unknown>((res, rej) => ((resolve = res), (reject = rej)));
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     // Most minted tokens are never awaited (read by a Pass state, or closed before the task waits): a rejection
     // with nobody listening must not become an unhandled rejection.
     promise.catch(() => undefined);
@@ -77,7 +80,7 @@ export class TaskTokens {
    */
   armHeartbeat(token: string, seconds: number): void {
     const record = this.records.get(token);
-    if (!record || record.status !== 'PENDING') return;
+    if (record?.status !== 'PENDING') return;
     clearTimeout(record.heartbeat);
     // A Node timer holds at most 2^31 - 1 ms; past that it would fire at once.
     const delayMs = Math.min(seconds * 1000, 2_147_483_647);

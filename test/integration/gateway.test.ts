@@ -12,7 +12,7 @@ import { parseOpenApi } from '../../functions/lib/openapi.js';
 import { resetConfig } from '../../functions/lib/config.js';
 import { InteropProvisioningFailedError, NotFoundError, RollbackFailedError } from '../../functions/lib/errors.js';
 import type { InteropConfig } from '../../functions/lib/catalog.js';
-import type { InteropRequest } from '../../functions/lib/interop/interop-provisioner.js';
+import type { InteropDeployment, InteropRequest } from '../../functions/lib/interop/interop-provisioner.js';
 
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 
@@ -232,7 +232,7 @@ describe('local gateway state file', () => {
   it('keeps deployments, stages and keys across a restart', async () => {
     const stateFile = path.join(dir, 'state', 'gateway.json');
     const first = await startLocalGateway({ stateFile });
-    let out;
+    let out: InteropDeployment;
     try {
       out = await new LocalGatewayProvisioner({ adminUrl: first.adminUrl }).provision(
         request('durable', 'durable-1.0.0-j', specV1, v1Url, interop({ apiKeyRequired: true })),

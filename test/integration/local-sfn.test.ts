@@ -170,7 +170,9 @@ describe('local Step Functions endpoint through the SDK', () => {
     expect(results).toHaveLength(3);
     expect(types.at(-3)).toBe('MapStateSucceeded');
     expect(types.at(-1)).toBe('ExecutionSucceeded');
-    events.forEach((event, i) => expect(event.id).toBe(i + 1));
+    events.forEach((event, i) => {
+      expect(event.id).toBe(i + 1);
+    });
   });
 
   it('sends an error a handler throws to Catch by its name, with its message as the cause', async () => {

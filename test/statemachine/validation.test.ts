@@ -1,7 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, s3Client, sfnClient } from '../../functions/lib/clients.js';
@@ -85,7 +90,7 @@ describe('Prepare runs the same checks', () => {
     const { executionArn } = await sfnClient().send(
       new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: 'invalid-release', input: JSON.stringify(input) }),
     );
-    let exec;
+    let exec: DescribeExecutionCommandOutput | undefined;
     for (let i = 0; i < 100; i++) {
       exec = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
       if (exec.status !== 'RUNNING') break;

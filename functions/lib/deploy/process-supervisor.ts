@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -201,7 +201,7 @@ export function stopAll(graceMs?: number): Promise<void> {
 /** The last `lines` lines of a log file (reading at most its last 64 KiB), or '' when it does not exist. */
 export async function logTail(file: string, lines = 20): Promise<string> {
   const maxBytes = 64 * 1024;
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, 'r');
   } catch {

@@ -1,4 +1,4 @@
-import { SendEmailCommand, SESv2Client, type MessageTag } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, type SESv2Client, type MessageTag } from '@aws-sdk/client-sesv2';
 import type { EmailMessage, Notifier } from './notifier.js';
 
 /** Options of the SES notifier. */
