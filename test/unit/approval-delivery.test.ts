@@ -173,7 +173,10 @@ describe('deliverConclusion', () => {
     const item = waitingWith(concluded('APPROVED'));
     expect(await deliverConclusion(deps, item, { by: 'decide', approver: BOB })).toBe('delivered');
     expect(tasks.sent).toEqual([
-      { token: 'token-1', output: { approvalId: item.approvalId, approvedBy: [BOB], decisions: [decision(BOB, 'approve', 30, 'ship it')] } },
+      {
+        token: 'token-1',
+        output: { approvalId: item.approvalId, approvedBy: [BOB], decisions: [decision(BOB, 'approve', 30, 'ship it')] },
+      },
     ]);
     expect(store.items.get(item.approvalId)?.deliveredAt).toBe(NOW.toISOString());
 
@@ -283,7 +286,8 @@ describe('deliverDecision', () => {
     tasks.open.clear();
     await expect(deliverDecision(deps, reminded, BOB)).rejects.toBeInstanceOf(ApprovalGoneError);
 
-    const expired = waitingWith(concluded('APPROVED', { approvalId: 'greeter-1.2.3-abcdef1~BBBBBBBBBBBBBBBBBBBBBB', remindAt: NOW_S - 600, expiresAt: NOW_S - 1 }));
+    const other = 'greeter-1.2.3-abcdef1~BBBBBBBBBBBBBBBBBBBBBB';
+    const expired = waitingWith(concluded('APPROVED', { approvalId: other, remindAt: NOW_S - 600, expiresAt: NOW_S - 1 }));
     tasks.open.clear();
     await expect(deliverDecision(deps, expired, BOB)).rejects.toBeInstanceOf(ApprovalGoneError);
     expect(store.items.get(expired.approvalId)?.status).toBe('EXPIRED');

@@ -45,7 +45,8 @@ describe('refusalFor', () => {
   });
 
   it('refuses someone the request did not name, or the live catalog no longer names', () => {
-    expect(refusalFor(approval, 'mallory@example.com', 'reject', live)).toMatchObject({ name: 'ApprovalForbidden', reason: 'not-an-approver' });
+    const mallory = refusalFor(approval, 'mallory@example.com', 'reject', live);
+    expect(mallory).toMatchObject({ name: 'ApprovalForbidden', reason: 'not-an-approver' });
     expect(refusalFor(approval, BOB, 'approve', { approvers: [ALICE] })).toMatchObject({ reason: 'not-an-approver' });
     expect(refusalFor(approval, BOB, 'approve', undefined)).toMatchObject({ reason: 'not-an-approver' });
   });
@@ -64,7 +65,8 @@ describe('assertCurrent and assertOpen', () => {
       reason: 'superseded',
       message: expect.stringContaining('newest email'),
     });
-    expect(thrown(() => assertCurrent({ status: 'SUPERSEDED', expiresAt: NOW_S }, NOW_S, 'replaced'))).toMatchObject({ message: 'replaced' });
+    const replaced = thrown(() => assertCurrent({ status: 'SUPERSEDED', expiresAt: NOW_S }, NOW_S, 'replaced'));
+    expect(replaced).toMatchObject({ message: 'replaced' });
     expect(thrown(() => assertCurrent({ status: 'EXPIRED', expiresAt: NOW_S + 60 }, NOW_S))).toMatchObject({ reason: 'approval-expired' });
     expect(thrown(() => assertCurrent({ status: 'PENDING', expiresAt: NOW_S - 1 }, NOW_S))).toBeInstanceOf(ApprovalGoneError);
     expect(() => assertCurrent({ status: 'PENDING', expiresAt: NOW_S }, NOW_S)).not.toThrow();
@@ -123,7 +125,8 @@ describe('N of M', () => {
   });
 
   it('treats APPROVED and REJECTED as concluded', () => {
-    expect(['APPROVED', 'REJECTED', 'PENDING', 'EXPIRED', 'SUPERSEDED'].filter((s) => isConcluded(s as never))).toEqual(['APPROVED', 'REJECTED']);
+    const statuses = ['APPROVED', 'REJECTED', 'PENDING', 'EXPIRED', 'SUPERSEDED'] as const;
+    expect(statuses.filter((s) => isConcluded(s))).toEqual(['APPROVED', 'REJECTED']);
   });
 });
 

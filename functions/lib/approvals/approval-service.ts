@@ -167,7 +167,12 @@ export class ApprovalService {
     await deliverDecision(this.delivery, approved, approver);
     const summary = summarize(approved);
     await store.endStep(item.releaseId, 'Approval', 'SUCCEEDED', {
-      details: { approvalId: item.approvalId, approvedBy: summary.approvedBy, decisions: summary.decisions, requiredApprovals: item.requiredApprovals },
+      details: {
+        approvalId: item.approvalId,
+        approvedBy: summary.approvedBy,
+        decisions: summary.decisions,
+        requiredApprovals: item.requiredApprovals,
+      },
     });
     logger.info('approval approved', { ...ids, approvedBy: summary.approvedBy });
     return result('APPROVED');

@@ -93,7 +93,8 @@ async function choicesOf(
   link: LinkFields,
 ): Promise<{ allowed: Decision[]; notice?: string }> {
   if (item.status !== 'PENDING') {
-    return { allowed: [], notice: `This approval is closed: the release was ${item.status.toLowerCase()}${item.concludedAt ? ` at ${item.concludedAt}` : ''}.` };
+    const when = item.concludedAt ? ` at ${item.concludedAt}` : '';
+    return { allowed: [], notice: `This approval is closed: the release was ${item.status.toLowerCase()}${when}.` };
   }
   const decidedBefore = item.decisions?.[link.approver];
   if (decidedBefore) {

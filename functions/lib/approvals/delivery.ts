@@ -143,7 +143,10 @@ export async function deliverDecision(deps: DeliveryDeps, item: ApprovalItem, ap
     .catch((e) =>
       logger.error('could not mark approval expired', { releaseId: item.releaseId, approvalId: item.approvalId, error: e as Error }),
     );
-  throw new ApprovalGoneError('the release is no longer waiting for this approval (its approval step timed out or ended)', 'approval-expired');
+  throw new ApprovalGoneError(
+    'the release is no longer waiting for this approval (its approval step timed out or ended)',
+    'approval-expired',
+  );
 }
 
 async function send(tasks: TaskSender, item: ApprovalItem, token: string): Promise<void> {

@@ -27,7 +27,8 @@ export interface LinkCheckDeps {
  * Returns the approval and its release.
  */
 export async function openLink(deps: LinkCheckDeps, params: SignedLinkParams): Promise<{ item: ApprovalItem; release: ReleaseRecord }> {
-  const fields: LinkFields = { approvalId: params.approvalId, decision: params.decision, approver: params.approver, expires: params.expires };
+  const { approvalId, decision, approver, expires } = params;
+  const fields: LinkFields = { approvalId, decision, approver, expires };
   if (!(await verifyFields(deps.signer, fields, params.sig))) {
     throw new ApprovalForbiddenError('the approval link is not valid: its signature does not match', 'bad-signature');
   }
