@@ -1,4 +1,5 @@
-import type { DecisionResult, LinkDescription } from '../lib/approvals/approval-service.js';
+import type { DecisionResult } from '../lib/approvals/approval-service.js';
+import type { LinkDescription } from '../lib/approvals/confirmation-view.js';
 import { escapeHtml as e, safeHref } from '../lib/approvals/html.js';
 import type { Decision } from '../lib/approvals/links.js';
 import type { DecisionRecord } from '../lib/approvals/records.js';

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { MAX_COMMENT_LENGTH, type SignedLinkParams } from '../lib/approvals/approval-service.js';
+import type { SignedLinkParams } from '../lib/approvals/link-check.js';
+import { MAX_COMMENT_LENGTH } from '../lib/approvals/policy.js';
 import { ApprovalForbiddenError } from '../lib/approvals/errors.js';
 import { APPROVAL_ID_PATTERN, DECISIONS, type Decision } from '../lib/approvals/links.js';
 import { ValidationError } from '../lib/errors.js';

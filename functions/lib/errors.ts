@@ -54,11 +54,6 @@ export class InteropProvisioningFailedError extends LaunchwayError {
   override readonly name = 'InteropProvisioningFailed';
 }
 
-/** An approver rejected the release. Sent as the task failure error of RequestApproval. */
-export class ApprovalRejectedError extends LaunchwayError {
-  override readonly name = 'ApprovalRejected';
-}
-
 /** Rolling production back failed; an operator has to look. */
 export class RollbackFailedError extends LaunchwayError {
   override readonly name = 'RollbackFailed';

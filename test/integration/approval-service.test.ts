@@ -20,19 +20,23 @@ import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { findService, resetCatalog } from '../../functions/lib/catalog-source.js';
 import { resetConfig } from '../../functions/lib/config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../functions/lib/errors.js';
+import { ApprovalStore } from '../../functions/lib/store/approval-store.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 import { OutboxNotifier } from '../../functions/lib/notify/outbox-notifier.js';
 import { HmacSecretSigner } from '../../functions/lib/approvals/signer.js';
-import { ApprovalService, type SignedLinkParams } from '../../functions/lib/approvals/approval-service.js';
+import { ApprovalService } from '../../functions/lib/approvals/approval-service.js';
+import type { ApprovalDeps } from '../../functions/lib/approvals/deps.js';
+import type { SignedLinkParams } from '../../functions/lib/approvals/link-check.js';
+import { remindApprovers, requestApproval } from '../../functions/lib/pipeline/approval.js';
 import { ApprovalForbiddenError, ApprovalGoneError } from '../../functions/lib/approvals/errors.js';
 import { newApprovalId, signedLink, type Decision } from '../../functions/lib/approvals/links.js';
 import { findApprovalLink, listMessages } from '../../local/outbox.js';
 
 /**
- * The approval service against the embedded Step Functions endpoint. Every release waits in a real
- * `lambda:invoke.waitForTaskToken` Task (test/fixtures/sfn/approval-*.asl.json) whose Lambda only hands the task
- * token to the test, which gives it to the service as the request-approval handler would. What the service told
+ * The approval step (pipeline/approval.ts) and the approval service against the embedded Step Functions endpoint.
+ * Every release waits in a real `lambda:invoke.waitForTaskToken` Task (test/fixtures/sfn/approval-*.asl.json) whose
+ * Lambda only hands the task token to the test, which gives it to the step as the request-approval handler would. What the service told
  * Step Functions is read back from Step Functions itself: the execution's status and output, its history, and
  * whether the token still answers a heartbeat. DynamoDB is dynalite, S3 is s3rver, mail goes to the outbox.
  *
@@ -101,6 +105,7 @@ let store: ReleaseStore;
 let artifacts: ArtifactStore;
 let outboxDir: string;
 let clock: Date;
+let deps: ApprovalDeps;
 let service: ApprovalService;
 const inbox = new TokenInbox();
 let releaseCounter = 0;
@@ -110,20 +115,24 @@ async function uploadCatalog(body: unknown) {
   resetCatalog();
 }
 
-/** The approval service as the Lambda handlers build it, with the test clock and the given Step Functions client. */
-function serviceWith(client: SFNClient): ApprovalService {
+/** The approval gate's parts as the Lambda handlers build them, with the test clock and the given Step Functions client. */
+function depsWith(client: SFNClient): ApprovalDeps {
   const now = () => new Date(clock);
-  return new ApprovalService({
+  return {
     store,
-    doc: documentClient(),
-    table: emu.table,
+    approvals: new ApprovalStore(documentClient(), emu.table),
     signer: new HmacSecretSigner(SECRET),
     notifier: new OutboxNotifier(outboxDir, { print: () => undefined }),
     sfn: client,
     baseUrl: BASE_URL,
     findService,
     now,
-  });
+  };
+}
+
+/** The approval service as the approval API builds it, over {@link depsWith}. */
+function serviceWith(client: SFNClient): ApprovalService {
+  return new ApprovalService(depsWith(client));
 }
 
 beforeAll(async () => {
@@ -157,7 +166,8 @@ afterAll(async () => {
 beforeEach(async () => {
   clock = new Date('2026-05-01T10:00:00.000Z');
   store = new ReleaseStore(documentClient(), emu.table, () => new Date(clock));
-  service = serviceWith(sfn);
+  deps = depsWith(sfn);
+  service = new ApprovalService(deps);
   await uploadCatalog(catalog());
 });
 
@@ -328,7 +338,7 @@ describe('requestApproval', () => {
   it('stores the token on the approval item, marks the release and step, and emails each approver their own links', async () => {
     const { rel, token } = await waiting();
     const before = (await listMessages(outboxDir)).length;
-    const out = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const out = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
 
     expect(out.approvers).toEqual([ALICE, BOB]);
     expect(out.expiresAt).toBe(Math.floor(clock.getTime() / 1000) + 3600);
@@ -373,14 +383,14 @@ describe('requestApproval', () => {
 
   it('never writes the task token into an email', async () => {
     const { rel, token } = await waiting();
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     for (const file of await readdir(outboxDir)) expect(await readFile(path.join(outboxDir, file), 'utf8')).not.toContain(token);
     expect(JSON.stringify(await service.getApprovalSummary(rel.releaseId))).not.toContain(token);
   });
 
   it('gives the person who triggered the release only a reject link', async () => {
     const { rel, token } = await waiting({ triggeredBy: 'Alice@Example.com' });
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const mails = (await listMessages(outboxDir)).filter((m) => m.releaseId === rel.releaseId);
     const alices = mails.find((m) => m.to[0] === ALICE)!;
     expect(alices.links.map((l) => l.label)).toEqual(['Reject']);
@@ -391,15 +401,15 @@ describe('requestApproval', () => {
   it('uses the catalog snapshot the release was prepared with', async () => {
     const snapshot = { ...catalog().services.greeter, approvers: [CAROL], notify: [], triggeredBy: [], lockWaitSeconds: 60 };
     const { rel, token } = await waiting({ catalog: snapshot as never });
-    const out = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const out = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     expect(out.approvers).toEqual([CAROL]);
   });
 
   it('refuses a release that has already ended, and an unknown release', async () => {
     const { rel, token } = await waiting();
     await store.updateRelease(rel.releaseId, { status: 'FAILED' }, { allowTerminal: true });
-    await expect(service.requestApproval({ releaseId: rel.releaseId, taskToken: token })).rejects.toBeInstanceOf(ConflictError);
-    await expect(service.requestApproval({ releaseId: 'nope-1.0.0-abc', taskToken: token })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(requestApproval(deps, { releaseId: rel.releaseId, taskToken: token })).rejects.toBeInstanceOf(ConflictError);
+    await expect(requestApproval(deps, { releaseId: 'nope-1.0.0-abc', taskToken: token })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('supersedes the earlier approval when the step is retried with a new token', async () => {
@@ -407,10 +417,10 @@ describe('requestApproval', () => {
     const { rel, executionArn, token: second } = await waiting({}, { failFirst: 'request' });
     const [first] = inbox.tokens(rel.releaseId, 'request');
     expect(first).not.toBe(second);
-    const firstApproval = await service.requestApproval({ releaseId: rel.releaseId, taskToken: first });
+    const firstApproval = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: first });
     const oldLink = await link(rel.releaseId, ALICE, 'approve');
     clock = new Date(clock.getTime() + 1000);
-    const secondApproval = await service.requestApproval({ releaseId: rel.releaseId, taskToken: second });
+    const secondApproval = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: second });
     expect(secondApproval.approvalId).not.toBe(firstApproval.approvalId);
     expect((await rawApproval(rel.releaseId, firstApproval.approvalId)).status).toBe('SUPERSEDED');
     await expect(service.decide(oldLink)).rejects.toMatchObject({ name: 'ApprovalGone', reason: 'superseded' });
@@ -430,7 +440,7 @@ describe('requestApproval', () => {
 describe('decide', () => {
   it('approves 1 of 2: SendTaskSuccess with the stored token and the approval summary, step SUCCEEDED', async () => {
     const { rel, executionArn, token } = await waiting();
-    const { approvalId } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     clock = new Date(clock.getTime() + 60_000);
     const result = await service.decide({ ...(await link(rel.releaseId, BOB, 'approve')), comment: '  ship it  ' });
 
@@ -454,7 +464,7 @@ describe('decide', () => {
 
   it('needs two approvals for 2 of 3, and tells Step Functions once', async () => {
     const { rel, executionArn, token } = await waiting({ service: 'payments' });
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const first = await service.decide(await link(rel.releaseId, ALICE, 'approve'));
     expect(first).toMatchObject({ status: 'PENDING', approvals: 1, requiredApprovals: 2 });
     await expectStillWaiting(executionArn, token);
@@ -467,7 +477,7 @@ describe('decide', () => {
 
   it('rejects: SendTaskFailure ApprovalRejected with who and why, step FAILED, later approvals conflict', async () => {
     const { rel, executionArn, token } = await waiting();
-    const { approvalId } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const result = await service.decide({ ...(await link(rel.releaseId, BOB, 'reject')), comment: 'not today' });
     expect(result.status).toBe('REJECTED');
     await expectRejectedOnce(executionArn, `Rejected by ${BOB}: not today`);
@@ -481,7 +491,7 @@ describe('decide', () => {
 
   it('records one decision per approver: a replay conflicts', async () => {
     const { rel, executionArn, token } = await waiting({ service: 'payments' });
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const alice = await link(rel.releaseId, ALICE, 'approve');
     await service.decide(alice);
     await expect(service.decide(alice)).rejects.toThrow(/alice@example.com already chose to approve/);
@@ -491,7 +501,7 @@ describe('decide', () => {
 
   it('lets concurrent final approvals close the approval exactly once', async () => {
     const { rel, executionArn, token } = await waiting({ service: 'payments' });
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const links = await Promise.all([ALICE, BOB, CAROL].map((a) => link(rel.releaseId, a, 'approve')));
     const results = await Promise.allSettled(links.map((l) => service.decide(l)));
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
@@ -507,7 +517,7 @@ describe('decide', () => {
 
   it('lets a double-submitted decision of one approver count once', async () => {
     const { rel, executionArn, token } = await waiting({ service: 'payments' });
-    const { approvalId } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const alice = await link(rel.releaseId, ALICE, 'approve');
     const results = await Promise.allSettled([service.decide(alice), service.decide(alice), service.decide(alice)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -518,7 +528,7 @@ describe('decide', () => {
 
   it('refuses a forged signature and any tampered field with 403', async () => {
     const { rel, executionArn, token } = await waiting();
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const good = await link(rel.releaseId, BOB, 'reject');
     const tampered: SignedLinkParams[] = [
       { ...good, sig: 'A'.repeat(43) },
@@ -536,7 +546,7 @@ describe('decide', () => {
 
   it('answers 410 for an expired link, checked before anything is written', async () => {
     const { rel, executionArn, token } = await waiting();
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const bob = await link(rel.releaseId, BOB, 'approve');
     clock = new Date((bob.expires + 1) * 1000);
     await expect(service.describeLink(bob)).rejects.toMatchObject({ name: 'ApprovalGone', reason: 'link-expired' });
@@ -554,7 +564,7 @@ describe('decide', () => {
 
   it('refuses self-approval with the reason, but lets the triggerer reject', async () => {
     const { rel, executionArn, token } = await waiting({ triggeredBy: ALICE });
-    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     // Alice's email has no approve link; a signed one made by hand is still refused.
     const forgedByServer = paramsOf(
       await signedLink(new HmacSecretSigner(SECRET), BASE_URL, { approvalId, approver: ALICE, expires: expiresAt, decision: 'approve' }),
@@ -574,7 +584,7 @@ describe('decide', () => {
 
   it('refuses someone who is not an approver, including an approver removed from the catalog since', async () => {
     const { rel, executionArn, token } = await waiting();
-    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const mallory = paramsOf(
       await signedLink(new HmacSecretSigner(SECRET), BASE_URL, { approvalId, approver: 'mallory@example.com', expires: expiresAt, decision: 'approve' }),
     );
@@ -589,7 +599,7 @@ describe('decide', () => {
 
   it('keeps comments to 1000 characters', async () => {
     const { rel, executionArn, token } = await waiting();
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     await expect(service.decide({ ...(await link(rel.releaseId, BOB, 'approve')), comment: 'x'.repeat(1001) })).rejects.toBeInstanceOf(
       ValidationError,
     );
@@ -602,7 +612,7 @@ describe('decide', () => {
   it('answers 410 and marks the approval EXPIRED when Step Functions says the task timed out', async () => {
     // RequestApproval really times out after 1 s; the execution fails with States.Timeout and closes the token.
     const { rel, executionArn, token } = await waiting({}, { waitSeconds: 1 });
-    const { approvalId } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     expect(await ended(executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     await expect(service.decide(await link(rel.releaseId, BOB, 'approve'))).rejects.toMatchObject({
       name: 'ApprovalGone',
@@ -622,7 +632,7 @@ describe('decide', () => {
     // through a TCP relay on 127.0.0.1 that drops the first connection: a real network failure (socket hang up),
     // with nothing answered on Step Functions' behalf. Later connections are relayed unchanged.
     const { rel, executionArn, token } = await waiting();
-    const { approvalId } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const relay = await startRelay(new URL(endpoint.url!).port, 1);
     // One attempt per call, so the SDK's own retry does not hide the dropped connection.
     const client = new SFNClient({ endpoint: relay.url, region: REGION, maxAttempts: 1 });
@@ -650,7 +660,7 @@ describe('decide', () => {
 
   it('answers 410 when the release ended while the approval was still open', async () => {
     const { rel, executionArn, token } = await waiting();
-    await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     await store.updateRelease(rel.releaseId, { status: 'EXPIRED' }, { allowTerminal: true });
     await expect(service.decide(await link(rel.releaseId, BOB, 'approve'))).rejects.toMatchObject({ reason: 'release-ended' });
     await expectStillWaiting(executionArn, token);
@@ -660,7 +670,7 @@ describe('decide', () => {
 describe('describeLink', () => {
   it('shows the release, smoke results and decisions, and changes nothing', async () => {
     const { rel, executionArn, token } = await waiting({ service: 'payments' });
-    const { approvalId } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     await service.decide({ ...(await link(rel.releaseId, CAROL, 'approve')), comment: 'fine by me' });
     const itemBefore = await rawApproval(rel.releaseId, approvalId);
     const stepsBefore = await store.getSteps(rel.releaseId);
@@ -702,7 +712,7 @@ describe('remindApprovers', () => {
       { service: 'payments' },
       { machine: 'approval-reminder', waitSeconds: 1, failFirst: 'remind' },
     );
-    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: first });
+    const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: first });
     // payments: 3600 s timeout, default reminder 900 s before expiry.
     expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ remindAt: expiresAt - 900 });
     await service.decide(await link(rel.releaseId, BOB, 'approve'));
@@ -710,7 +720,7 @@ describe('remindApprovers', () => {
     const second = await tokenOf(executionArn, rel.releaseId, 'remind', 0);
     const third = await tokenOf(executionArn, rel.releaseId, 'remind', 1);
     clock = new Date((expiresAt - 900) * 1000);
-    const out = await service.remindApprovers({ releaseId: rel.releaseId, taskToken: second });
+    const out = await remindApprovers(deps, { releaseId: rel.releaseId, taskToken: second });
     expect(out).toMatchObject({ approvalId, status: 'PENDING', reminded: [ALICE, CAROL] });
     expect(out.delivered).toBeUndefined();
     const reminders = await mailsOf(rel.releaseId, 'approval-reminder');
@@ -719,7 +729,7 @@ describe('remindApprovers', () => {
     expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ taskToken: second, remindedApprovers: [ALICE, CAROL], remindedAt: clock.toISOString() });
 
     // A retried step stores its token but sends nothing twice.
-    const again = await service.remindApprovers({ releaseId: rel.releaseId, taskToken: third });
+    const again = await remindApprovers(deps, { releaseId: rel.releaseId, taskToken: third });
     expect(again.reminded).toEqual([]);
     expect(await mailsOf(rel.releaseId, 'approval-reminder')).toHaveLength(2);
     expect((await rawApproval(rel.releaseId, approvalId)).taskToken).toBe(third);
@@ -737,7 +747,7 @@ describe('remindApprovers', () => {
 
   it('keeps a decision made while the token is replaced, and the remind step delivers it with the new token', async () => {
     const { rel, executionArn, token: old } = await waiting({}, { machine: 'approval-reminder', waitSeconds: 1 });
-    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: old });
+    const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: old });
     // RequestApproval timed out at the reminder point (its token is closed) and RemindApprovers has its new token,
     // which the approval does not know yet: the gap.
     const fresh = await tokenOf(executionArn, rel.releaseId, 'remind');
@@ -750,7 +760,7 @@ describe('remindApprovers', () => {
     expect(held.deliveredAt).toBeUndefined();
     await expectStillWaiting(executionArn, fresh);
 
-    const out = await service.remindApprovers({ releaseId: rel.releaseId, taskToken: fresh });
+    const out = await remindApprovers(deps, { releaseId: rel.releaseId, taskToken: fresh });
     expect(out).toMatchObject({ status: 'APPROVED', reminded: [], delivered: 'delivered' });
     await expectApprovedOnce(executionArn, expect.objectContaining({ approvalId, approvedBy: [BOB] }), 'RemindApprovers');
     expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ status: 'APPROVED', deliveredAt: clock.toISOString() });
@@ -759,7 +769,7 @@ describe('remindApprovers', () => {
 
   it('a task gone well before the reminder point is not the gap: 410 and EXPIRED as before', async () => {
     const { rel, executionArn, token } = await waiting({}, { machine: 'approval-reminder' });
-    const { approvalId, expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     await sfn.send(new StopExecutionCommand({ executionArn, error: 'Stopped', cause: 'stopped by an operator' }));
     expect((await ended(executionArn)).status).toBe('ABORTED');
     clock = new Date((expiresAt - 900 - 600) * 1000);
@@ -769,12 +779,12 @@ describe('remindApprovers', () => {
 
   it('sends a rejection made in the gap as ApprovalRejected with the rejecter and comment', async () => {
     const { rel, executionArn, token } = await waiting({}, { machine: 'approval-reminder', waitSeconds: 1 });
-    const { expiresAt } = await service.requestApproval({ releaseId: rel.releaseId, taskToken: token });
+    const { expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const fresh = await tokenOf(executionArn, rel.releaseId, 'remind');
     clock = new Date((expiresAt - 900) * 1000);
     expect((await service.decide({ ...(await link(rel.releaseId, ALICE, 'reject')), comment: 'no' })).status).toBe('REJECTED');
     await expectStillWaiting(executionArn, fresh);
-    await service.remindApprovers({ releaseId: rel.releaseId, taskToken: fresh });
+    await remindApprovers(deps, { releaseId: rel.releaseId, taskToken: fresh });
     await expectRejectedOnce(executionArn, `Rejected by ${ALICE}: no`, 'RemindApprovers');
   });
 });

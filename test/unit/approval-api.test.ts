@@ -5,7 +5,7 @@ import { prefersJson, toApiError } from '../../functions/approval-api/responses.
 import { confirmationPage, errorPage } from '../../functions/approval-api/pages.js';
 import { parseConfirmationPage } from '../../cli/approval-client.js';
 import { ValidationError } from '../../functions/lib/errors.js';
-import type { LinkDescription } from '../../functions/lib/approvals/approval-service.js';
+import type { LinkDescription } from '../../functions/lib/approvals/confirmation-view.js';
 
 const APPROVAL_ID = 'greeter-1.0.0-abc1234~AAAAAAAAAAAAAAAAAAAAAA';
 const SIG = 'S'.repeat(43);

@@ -7,10 +7,10 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { HISTORY_INDEX, isConditionFailure, keys, newestFirst, queryRelease, strip } from './table.js';
+import { ApprovalStore } from './approval-store.js';
+import { HISTORY_INDEX, isConditionFailure, keys, queryRelease, strip } from './table.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { emitStepMetric } from '../metrics.js';
-import { summarize, type ApprovalItem, type ApprovalSummary } from '../approvals/records.js';
 import {
   STEPS,
   TERMINAL_STATUSES,
@@ -176,25 +176,12 @@ export class ReleaseStore {
     return items.map((i) => strip<StepRecord>(i)!);
   }
 
-  /**
-   * The newest approval of a release for readers. The projection leaves the task token out, so it never reaches a
-   * CLI, a page or release notes.
-   */
-  async getApprovalSummary(releaseId: string): Promise<ApprovalSummary | undefined> {
-    const fields = ['approvalId', 'releaseId', 'service', 'approvers', 'requiredApprovals', 'decisions', 'status', 'expiresAt', 'createdAt', 'triggeredBy', 'concludedAt', 'remindAt', 'remindedAt', 'remindedApprovers'];
-    const items = await queryRelease(this.doc, this.table, releaseId, 'APPROVAL#', {
-      ProjectionExpression: fields.map((_, i) => `#p${i}`).join(', '),
-      ExpressionAttributeNames: Object.fromEntries(fields.map((f, i) => [`#p${i}`, f])),
-    });
-    const newest = newestFirst(items as unknown as ApprovalItem[])[0];
-    return newest ? summarize(newest) : undefined;
-  }
-
   /** The release with its steps and approval, as `status --json` prints it. */
   async getView(releaseId: string): Promise<ReleaseView | undefined> {
     const release = await this.getRelease(releaseId);
     if (!release) return undefined;
-    const [steps, approval] = await Promise.all([this.getSteps(releaseId), this.getApprovalSummary(releaseId)]);
+    const approvals = new ApprovalStore(this.doc, this.table);
+    const [steps, approval] = await Promise.all([this.getSteps(releaseId), approvals.summary(releaseId)]);
     return { ...release, steps, ...(approval ? { approval } : {}) };
   }
 
