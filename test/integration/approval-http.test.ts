@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_DEPLOY_TARGET, startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type TestEmulators } from '../helpers/emulators.js';
-import { LocalStepFunctions } from '../../local/sfn/local-step-functions.js';
-import { type ApprovalServer } from '../../local/approval-server.js';
+import type { TestEmulators } from '../helpers/emulators.js';
+import type { LocalStepFunctions } from '../../local/sfn/local-step-functions.js';
+import type { ApprovalServer } from '../../local/approval-server.js';
 import { findApprovalLink, listMessages } from '../../local/outbox.js';
 import { decideViaLink } from '../../cli/approval-client.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { resetConfig } from '../../functions/lib/config.js';
-import { ReleaseStore } from '../../functions/lib/store/release-store.js';
+import type { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 import { HmacSecretSigner } from '../../functions/lib/approvals/signer.js';
 import { newApprovalId, signedLink, type Decision } from '../../functions/lib/approvals/links.js';

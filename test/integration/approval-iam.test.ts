@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_DEPLOY_TARGET, startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { type TestEmulators } from '../helpers/emulators.js';
-import { LocalStepFunctions } from '../../local/sfn/local-step-functions.js';
+import type { TestEmulators } from '../helpers/emulators.js';
+import type { LocalStepFunctions } from '../../local/sfn/local-step-functions.js';
 import { sigV4Authorizer, startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
 import { listMessages } from '../../local/outbox.js';
 import { decideWithIam } from '../../cli/approval-client.js';
 import { handler as approvalApiHandler } from '../../functions/approval-api/handler.js';
 import { documentClient } from '../../functions/lib/clients.js';
-import { ReleaseStore } from '../../functions/lib/store/release-store.js';
+import type { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 
 /**

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type TestEmulators } from '../helpers/emulators.js';
-import { LocalStepFunctions, type LambdaHandler } from '../../local/sfn/local-step-functions.js';
+import type { TestEmulators } from '../helpers/emulators.js';
+import type { LocalStepFunctions, LambdaHandler } from '../../local/sfn/local-step-functions.js';
 import { findApprovalLink, listMessages } from '../../local/outbox.js';
 import { decideViaLink } from '../../cli/approval-client.js';
 import { handler as requestApprovalHandler } from '../../functions/request-approval/handler.js';
 import { documentClient } from '../../functions/lib/clients.js';
-import { ReleaseStore } from '../../functions/lib/store/release-store.js';
+import type { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import { RELEASE_ASL_PATH } from '../../infra/paths.js';
 
 /**
