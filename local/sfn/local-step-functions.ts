@@ -54,7 +54,10 @@ export interface LocalStepFunctionsOptions extends ExecutionRunOptions {
 }
 
 /** ListExecutions' item: the description without the input, output and how it ended. */
-export type ExecutionListItem = Pick<ExecutionDescription, 'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate'>;
+export type ExecutionListItem = Pick<
+  ExecutionDescription,
+  'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate'
+>;
 
 /**
  * A Step Functions endpoint on one machine: the ASL runs in aws-local-stepfunctions, every Task state calls a
