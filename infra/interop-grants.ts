@@ -12,7 +12,7 @@ export interface GatewayGrant {
 }
 
 /**
- * What the API Gateway interop provisioner (functions/lib/interop/api-gateway-provisioner.ts) calls, by HTTP
+ * What the API Gateway interop provisioner (functions/lib/interop/api-gateway-*.ts) calls, by HTTP
  * method. REST API, key and usage plan ids are created at run time, so they are matched by path pattern; each
  * method is allowed only on the paths the provisioner uses it on. Base path mappings only on the interop domain.
  */

@@ -9,6 +9,8 @@ const arn = z.string().min(1).max(2048);
 const maxResults = z.number().int().min(0).max(1000).optional();
 const nextToken = z.string().min(1).max(1024).optional();
 const taskToken = z.string().min(1).max(2048);
+// Executions inputs and task outputs are limited to 256 KiB on AWS.
+const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
@@ -73,4 +75,16 @@ export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.i
     'ValidationException',
     `${problems.length} validation error${problems.length === 1 ? '' : 's'} detected: ${problems.join('; ')}`,
   );
+}
+
+/** Parses a JSON member of a request (an execution's input, a task's output), within the AWS payload limit. */
+export function parseJsonMember(text: string, type: 'InvalidExecutionInput' | 'InvalidOutput', label: string): unknown {
+  if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+    throw new SfnServiceError(type, `${label}: larger than the ${MAX_PAYLOAD_BYTES} bytes allowed`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new SfnServiceError(type, `${label}: not valid JSON (${(error as Error).message})`);
+  }
 }
