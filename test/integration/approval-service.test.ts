@@ -745,6 +745,31 @@ describe('remindApprovers', () => {
     ]);
   });
 
+  it('marks the reminder sent only after its emails are written, so a retried step after a failed send still reminds', async () => {
+    const { rel, executionArn, token: first } = await waiting(
+      { service: 'payments' },
+      { machine: 'approval-reminder', waitSeconds: 1, failFirst: 'remind' },
+    );
+    const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: first });
+    const second = await tokenOf(executionArn, rel.releaseId, 'remind', 0);
+    const third = await tokenOf(executionArn, rel.releaseId, 'remind', 1);
+    clock = new Date((expiresAt - 900) * 1000);
+
+    // The mailer is down for the first attempt: the step fails and nothing says a reminder went out.
+    const down = { send: async () => Promise.reject(new Error('mail relay unavailable')) };
+    await expect(remindApprovers({ ...deps, notifier: down }, { releaseId: rel.releaseId, taskToken: second })).rejects.toThrow(
+      'mail relay unavailable',
+    );
+    expect(await rawApproval(rel.releaseId, approvalId)).not.toHaveProperty('remindedAt');
+    expect(await mailsOf(rel.releaseId, 'approval-reminder')).toHaveLength(0);
+
+    // The retried step reminds every undecided approver, then marks it.
+    const retried = await remindApprovers(deps, { releaseId: rel.releaseId, taskToken: third });
+    expect(retried.reminded.sort()).toEqual([ALICE, BOB, CAROL].sort());
+    expect((await mailsOf(rel.releaseId, 'approval-reminder')).flatMap((m) => m.to).sort()).toEqual([ALICE, BOB, CAROL].sort());
+    expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ remindedAt: clock.toISOString() });
+  });
+
   it('keeps a decision made while the token is replaced, and the remind step delivers it with the new token', async () => {
     const { rel, executionArn, token: old } = await waiting({}, { machine: 'approval-reminder', waitSeconds: 1 });
     const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: old });

@@ -133,17 +133,21 @@ export async function remindApprovers(deps: ApprovalDeps, input: { releaseId: st
     return base;
   }
 
+  // Reminded by an earlier attempt of this step: nothing to send twice.
+  if (item.remindedAt) return base;
   const undecided = item.approvers.filter((a) => !item.decisions?.[a]);
+  // The emails go out before the reminder is marked sent, so an attempt that fails while sending leaves it unmarked
+  // and the retried step reminds again: a reminder may arrive twice, never not at all.
+  const release = await deps.store.requireRelease(item.releaseId);
+  await emailApprovers(deps, release, item, undecided, summarize(item).decisions);
   if (!(await approvals.markReminded(item, undecided, now.toISOString()))) {
-    // Reminded by an earlier attempt of this step, or concluded a moment ago: deliver in that case.
+    // Marked by a concurrent attempt, or concluded a moment ago: deliver in that case.
     const latest = await approvals.get(item);
     if (latest && isConcluded(latest.status)) {
       return { ...base, status: latest.status, delivered: await deliverConclusion(deliveryDeps(deps), latest, { by: 'remind' }) };
     }
     return base;
   }
-  const release = await deps.store.requireRelease(item.releaseId);
-  await emailApprovers(deps, release, item, undecided, summarize(item).decisions);
   logger.info('approval reminder sent', { ...ids, reminded: undecided });
   return { ...base, reminded: undecided };
 }
