@@ -1,4 +1,4 @@
-import type { APIGatewayClient, ThrottleSettings } from '@aws-sdk/client-api-gateway';
+import type { APIGatewayClient, ApiKey, ThrottleSettings } from '@aws-sdk/client-api-gateway';
 import { InteropProvisioningFailedError, NotFoundError, RollbackFailedError, ValidationError } from '../errors.js';
 import { validateOpenApiDocument } from '../openapi.js';
 import { ensureBasePathMapping, removeBasePathMapping } from './api-gateway-base-path-mapping.js';
@@ -153,14 +153,14 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
 
   /** The key's value, only for a key Launchway made for this service. */
   async apiKeyValue(service: string, keyId: string): Promise<string> {
-    let key;
+    let key: ApiKey | undefined;
     try {
       key = await readApiKey(this.client, keyId);
     } catch (err) {
       throw new InteropProvisioningFailedError(`could not read API key ${keyId} of ${service}: ${(err as Error).message}`, { cause: err });
     }
     // Another service's key (or any key in the account) is not this service's business.
-    if (!key || !key.name?.startsWith(apiKeyNameFor(service, '')) || !key.value) {
+    if (!key?.name?.startsWith(apiKeyNameFor(service, '')) || !key.value) {
       throw new NotFoundError(`API Gateway has no Launchway API key ${keyId} for ${service}`);
     }
     return key.value;
