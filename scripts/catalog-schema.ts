@@ -51,13 +51,6 @@ export function catalogJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(CatalogSchema, {
     io: 'input',
     target: 'draft-7',
-    override: ({ jsonSchema }) => {
-      // zod drops unknown keys, so a misspelt optional field ("requiredApproval") would silently fall back to its
-      // default. The schema is stricter than zod here on purpose: editors flag such a key instead.
-      if (jsonSchema.type === 'object' && jsonSchema.properties && jsonSchema.additionalProperties === undefined) {
-        jsonSchema.additionalProperties = false;
-      }
-    },
   }) as Record<string, unknown>;
   const { $schema, ...rest } = generated;
   return {

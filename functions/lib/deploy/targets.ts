@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { strictObject } from '../strict-object.js';
 
 /**
  * Deploy targets as the catalog declares them: where a service runs in one environment and which provider puts
@@ -12,23 +13,37 @@ import * as z from 'zod';
 const healthPath = z.string().startsWith('/', 'expected a path starting with "/"').default('/health');
 
 /** A string field that must be present: its error says what belongs there rather than "expected string". */
-const required = (what: string) =>
-  z.string({ error: (iss) => (iss.input === undefined ? `required: ${what}` : `expected ${what}`) });
+const required = (what: string) => z.string({ error: (iss) => (iss.input === undefined ? `required: ${what}` : `expected ${what}`) });
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const roleArn = required('an IAM role ARN').regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const region = z.string().regex(REGION, 'expected an AWS region such as eu-west-1');
 
+/**
+ * The longest one deploy may stay in progress: a target's timeout, or its traffic shifting and bake. While a deploy is
+ * in progress the state machine checks it every 5 s, 9 history events a round (WaitStaging or WaitProduction, Wait: 2;
+ * CheckStaging or CheckProduction, Task: 5; the Choice after it: 2). 30 minutes is at most 361 rounds, about 3,250
+ * events, so staging and production together stay near 6,500 of the 25,000 events an execution may have, leaving
+ * room for the queue (MAX_LOCK_WAIT_SECONDS in catalog.ts) and every other step. Raise it only with slower polls.
+ */
+export const MAX_DEPLOY_SECONDS = 1800;
+
+/** Seconds within a deploy's bound: an integer from `min` to MAX_DEPLOY_SECONDS. */
+const deploySeconds = (min: number) => z.number().int().min(min).max(MAX_DEPLOY_SECONDS);
+
 /** A URL the deployment answers on, given by the catalog when the provider cannot discover one. */
 const endpointUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
 /** Runs the artifact as a Node process on a loopback port (embedded mode and local trials). */
-export const LocalProcessTargetSchema = z.object({
+export const LocalProcessTargetSchema = strictObject({
   type: z.literal('local-process'),
   /** Path the target answers 200 on when it is ready. */
   healthPath: z.string().startsWith('/').default('/health'),
-  /** How long a new version may take to become healthy before the deploy fails. */
+  /**
+   * How long a new version may take to become healthy before the deploy fails: 1 s to 10 minutes. A Node process on
+   * this machine that is not healthy after 10 minutes will not become so; the bound is below MAX_DEPLOY_SECONDS.
+   */
   startTimeoutSeconds: z.number().int().min(1).max(600).default(30),
   /** Extra environment variables for the process. */
   env: z.record(z.string(), z.string()).default({}),
@@ -36,87 +51,113 @@ export const LocalProcessTargetSchema = z.object({
 
 const LAMBDA_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}$/;
-const alarmNames = z
-  .array(z.string().min(1).max(255))
-  .max(100, 'expected at most 100 alarms (one DescribeAlarms call)')
-  .default([]);
-/** Bake time at 100% while the alarms are watched, after the last shift (or after an all-at-once switch). */
-const bakeSeconds = z.number().int().min(0).max(86_400).default(0);
+const alarmNames = z.array(z.string().min(1).max(255)).max(100, 'expected at most 100 alarms (one DescribeAlarms call)').default([]);
+/**
+ * Bake time at 100% while the alarms are watched, after the last shift (or after an all-at-once switch): 0 to
+ * MAX_DEPLOY_SECONDS, because the deploy is in progress (and polled) while it bakes.
+ */
+const bakeSeconds = deploySeconds(0).default(0);
+/**
+ * How long a traffic weight is held before the next step: 1 s to MAX_DEPLOY_SECONDS, since the deploy is polled
+ * meanwhile; the whole shift and bake must fit in MAX_DEPLOY_SECONDS too (see shiftingSeconds).
+ */
+const intervalSeconds = (fallback: number) => deploySeconds(1).default(fallback);
 
-/** How traffic moves from the version live now to the new one. */
-export const TrafficShiftingSchema = z.discriminatedUnion(
+/** The three ways traffic can move, before their common bound on the total time. */
+const shiftingTypes = z.discriminatedUnion(
   'type',
   [
-    z.object({
+    strictObject({
       /** The alias points at the new version in one step. */
       type: z.literal('all-at-once'),
       bakeSeconds,
       /** CloudWatch alarm names watched during the bake; one in ALARM puts the previous version back. */
       alarms: alarmNames,
     }),
-    z.object({
+    strictObject({
       /** `percent` of traffic goes to the new version for `intervalSeconds`, then all of it. */
       type: z.literal('canary'),
       percent: z.number().int().min(1).max(99).default(10),
       /** How long the canary weight is held (the canary bake) before the switch to 100%. */
-      intervalSeconds: z.number().int().min(1).max(86_400).default(300),
+      intervalSeconds: intervalSeconds(300),
       bakeSeconds,
       /** CloudWatch alarm names watched while traffic shifts and bakes; one in ALARM puts the previous version back. */
       alarms: alarmNames,
     }),
-    z.object({
+    strictObject({
       /** The new version's weight grows by `percent` every `intervalSeconds` until it takes all traffic. */
       type: z.literal('linear'),
       percent: z.number().int().min(1).max(50).default(10),
-      intervalSeconds: z.number().int().min(1).max(86_400).default(60),
+      intervalSeconds: intervalSeconds(60),
       bakeSeconds,
       alarms: alarmNames,
     }),
   ],
   { error: () => 'expected type "all-at-once", "canary" or "linear"' },
 );
+export type TrafficShifting = z.infer<typeof shiftingTypes>;
+
+/**
+ * The longest a deploy stays in progress for its traffic shifting and bake: each weight after the first waits one
+ * interval (a canary has one such wait, a linear shift ceil(100 / percent) - 1), then the bake.
+ */
+export function shiftingSeconds(shifting: TrafficShifting): number {
+  if (shifting.type === 'canary') return shifting.intervalSeconds + shifting.bakeSeconds;
+  if (shifting.type === 'linear') return (Math.ceil(100 / shifting.percent) - 1) * shifting.intervalSeconds + shifting.bakeSeconds;
+  return shifting.bakeSeconds;
+}
+
+/** How traffic moves from the version live now to the new one, within MAX_DEPLOY_SECONDS in all. */
+export const TrafficShiftingSchema = shiftingTypes.superRefine((shifting, ctx) => {
+  const seconds = shiftingSeconds(shifting);
+  if (seconds > MAX_DEPLOY_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `traffic shifting and bake take ${seconds} s in all; expected at most ${MAX_DEPLOY_SECONDS} s`,
+    });
+  }
+});
 
 /**
  * A Lambda function behind an alias. A deploy updates the function's code from the artifact (a zip in the
  * artifacts bucket), publishes a version and moves the alias to it, at once or through weighted alias routing.
  */
-export const LambdaAliasTargetSchema = z
-  .object({
-    type: z.literal('lambda-alias'),
-    /** The function's name or full ARN. */
-    functionName: required('a Lambda function name or ARN').refine((v) => LAMBDA_NAME.test(v) || LAMBDA_ARN.test(v), {
-      message: 'expected a Lambda function name (letters, digits, "-" or "_", up to 64) or a function ARN',
-    }),
-    /** The alias that receives the new version (created on the first deploy when missing). */
-    alias: z
-      .string()
-      .regex(/^[a-zA-Z0-9_-]{1,128}$/, 'expected an alias name (letters, digits, "-" or "_", up to 128)')
-      .refine((v) => !/^\d+$/.test(v), { message: 'an alias name cannot be all digits (that is a version number)' })
-      .default('live'),
-    healthPath,
-    trafficShifting: TrafficShiftingSchema.default({ type: 'all-at-once', bakeSeconds: 0, alarms: [] }),
-    /** Use the alias's function URL as the endpoint (GetFunctionUrlConfig with the alias as qualifier). */
-    functionUrl: z.boolean().default(false),
-    /** A fixed URL in front of the alias (an API Gateway stage, a custom domain); used as the endpoint. */
-    endpointUrl: endpointUrl.optional(),
-  })
-  .refine((t) => !(t.functionUrl && t.endpointUrl), {
-    message: 'set either functionUrl or endpointUrl, not both',
-    path: ['endpointUrl'],
-  });
+export const LambdaAliasTargetSchema = strictObject({
+  type: z.literal('lambda-alias'),
+  /** The function's name or full ARN. */
+  functionName: required('a Lambda function name or ARN').refine((v) => LAMBDA_NAME.test(v) || LAMBDA_ARN.test(v), {
+    message: 'expected a Lambda function name (letters, digits, "-" or "_", up to 64) or a function ARN',
+  }),
+  /** The alias that receives the new version (created on the first deploy when missing). */
+  alias: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,128}$/, 'expected an alias name (letters, digits, "-" or "_", up to 128)')
+    .refine((v) => !/^\d+$/.test(v), { message: 'an alias name cannot be all digits (that is a version number)' })
+    .default('live'),
+  healthPath,
+  trafficShifting: TrafficShiftingSchema.default({ type: 'all-at-once', bakeSeconds: 0, alarms: [] }),
+  /** Use the alias's function URL as the endpoint (GetFunctionUrlConfig with the alias as qualifier). */
+  functionUrl: z.boolean().default(false),
+  /** A fixed URL in front of the alias (an API Gateway stage, a custom domain); used as the endpoint. */
+  endpointUrl: endpointUrl.optional(),
+}).refine((t) => !(t.functionUrl && t.endpointUrl), {
+  message: 'set either functionUrl or endpointUrl, not both',
+  path: ['endpointUrl'],
+});
 
 /**
  * A CloudFormation stack whose template is the artifact (JSON or YAML). A deploy creates a change set (CREATE for
  * a new stack, UPDATE otherwise) and executes it.
  */
-export const CloudFormationTargetSchema = z.object({
+export const CloudFormationTargetSchema = strictObject({
   type: z.literal('cloudformation'),
-  stackName: required('a stack name').regex(/^[a-zA-Z][-a-zA-Z0-9]{0,127}$/, 'expected a stack name: a letter, then letters, digits or "-", up to 128'),
+  stackName: required('a stack name').regex(
+    /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/,
+    'expected a stack name: a letter, then letters, digits or "-", up to 128',
+  ),
   /** Template parameters, by name. */
   parameters: z.record(z.string(), z.string()).default({}),
-  capabilities: z
-    .array(z.enum(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']))
-    .default(['CAPABILITY_IAM']),
+  capabilities: z.array(z.enum(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'])).default(['CAPABILITY_IAM']),
   /**
    * The service role CloudFormation deploys the stack with. Required: without it CloudFormation would act with the
    * pipeline's own role, which would then need rights to every resource any template might hold. The pipeline
@@ -135,24 +176,30 @@ export const CloudFormationTargetSchema = z.object({
  * `<repository>@sha256:<digest>`). A deploy registers a revision of the service's task definition with that image
  * in `containerName` and updates the service to it (the ECS rolling deployment controller).
  */
-export const EcsServiceTargetSchema = z.object({
+export const EcsServiceTargetSchema = strictObject({
   type: z.literal('ecs-service'),
   /** Cluster name or ARN. */
   cluster: required('a cluster name or ARN').regex(
-      /^([a-zA-Z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[a-zA-Z0-9_-]{1,255})$/,
-      'expected a cluster name or cluster ARN',
-    ),
+    /^([a-zA-Z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[a-zA-Z0-9_-]{1,255})$/,
+    'expected a cluster name or cluster ARN',
+  ),
   service: required('a service name').regex(/^[a-zA-Z0-9_-]{1,255}$/, 'expected a service name (letters, digits, "-" or "_")'),
   /** The container of the task definition whose image the artifact replaces. */
-  containerName: required('the name of a container in the task definition').min(1, 'expected the name of a container in the task definition'),
+  containerName: required('the name of a container in the task definition').min(
+    1,
+    'expected the name of a container in the task definition',
+  ),
   /**
    * The IAM roles the task definition uses (task role and execution role). A new revision passes them to ECS, so
    * the pipeline gets iam:PassRole on exactly these; a deploy whose task definition uses another role fails
    * before it registers anything.
    */
   taskRoleArns: z.array(roleArn).default([]),
-  /** How long a rollout may stay IN_PROGRESS before the deploy fails (ECS can retry failing tasks for long). */
-  timeoutSeconds: z.number().int().min(60).max(86_400).default(1800),
+  /**
+   * How long a rollout may stay IN_PROGRESS before the deploy fails (ECS can retry failing tasks for long): 60 s
+   * (a rollout takes at least that) to MAX_DEPLOY_SECONDS, since the state machine polls it meanwhile.
+   */
+  timeoutSeconds: deploySeconds(60).default(1800),
   /** The service's URL (a load balancer or a custom domain); ECS itself has none to report. */
   endpointUrl: endpointUrl.optional(),
   healthPath,
@@ -160,13 +207,15 @@ export const EcsServiceTargetSchema = z.object({
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
 /** https anywhere, plain http only on loopback (a local hook in development and tests). */
-const hookUrl = required('the deploy hook URL').pipe(z.url({ message: 'expected a URL' })).refine(
-  (v) => {
-    const u = new URL(v);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname));
-  },
-  { message: 'expected an https URL (http only on 127.0.0.1 or localhost)' },
-);
+const hookUrl = required('the deploy hook URL')
+  .pipe(z.url({ message: 'expected a URL' }))
+  .refine(
+    (v) => {
+      const u = new URL(v);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname));
+    },
+    { message: 'expected an https URL (http only on 127.0.0.1 or localhost)' },
+  );
 
 /**
  * A deploy hook over HTTP: Launchway POSTs `{service, environment, version, releaseId, artifact: {bucket, key,
@@ -175,7 +224,7 @@ const hookUrl = required('the deploy hook URL').pipe(z.url({ message: 'expected 
  * SigV4, so a hook behind API Gateway IAM auth or a Lambda function URL with AWS_IAM verifies the caller without a
  * shared secret.
  */
-export const HttpTargetSchema = z.object({
+export const HttpTargetSchema = strictObject({
   type: z.literal('http'),
   deployUrl: hookUrl,
   /**
@@ -194,9 +243,15 @@ export const HttpTargetSchema = z.object({
   /** Region in the SigV4 scope. @default the pipeline's region */
   signingRegion: region.optional(),
   /** Service in the SigV4 scope: `execute-api` for API Gateway, `lambda` for a function URL. */
-  signingService: z.string().regex(/^[a-z0-9-]{2,64}$/, 'expected a service name such as execute-api or lambda').default('execute-api'),
-  /** How long a deployment may take, from the POST, before it counts as failed. */
-  timeoutSeconds: z.number().int().min(1).max(86_400).default(900),
+  signingService: z
+    .string()
+    .regex(/^[a-z0-9-]{2,64}$/, 'expected a service name such as execute-api or lambda')
+    .default('execute-api'),
+  /**
+   * How long a deployment may take, from the POST, before it counts as failed: 1 s to MAX_DEPLOY_SECONDS, since the
+   * state machine polls it meanwhile.
+   */
+  timeoutSeconds: deploySeconds(1).default(900),
   /** The service's URL when the hook's status does not report one. */
   endpointUrl: endpointUrl.optional(),
   healthPath,
