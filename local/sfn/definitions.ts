@@ -38,7 +38,11 @@ export interface LoadedStateMachine {
 }
 
 /** Keys the engine's copy of a wrapped Task state uses in its parameters; unwrapped before the Lambda sees them. */
-export const WRAPPED = { params: '__launchwayParameters', timeout: '__launchwayTimeoutSeconds', heartbeat: '__launchwayHeartbeatSeconds' } as const;
+export const WRAPPED = {
+  params: '__launchwayParameters',
+  timeout: '__launchwayTimeoutSeconds',
+  heartbeat: '__launchwayHeartbeatSeconds',
+} as const;
 
 type JsonObject = Record<string, unknown>;
 
@@ -145,8 +149,7 @@ function wrapPathTimeouts(state: JsonObject): boolean {
   const timeoutPath = state.TimeoutSecondsPath;
   const heartbeatPath = state.HeartbeatSecondsPath;
   if (typeof timeoutPath !== 'string' && typeof heartbeatPath !== 'string') return false;
-  const wrappedParameters: JsonObject =
-    'Parameters' in state ? { [WRAPPED.params]: state.Parameters } : { [`${WRAPPED.params}.$`]: '$' };
+  const wrappedParameters: JsonObject = 'Parameters' in state ? { [WRAPPED.params]: state.Parameters } : { [`${WRAPPED.params}.$`]: '$' };
   if (typeof timeoutPath === 'string') {
     wrappedParameters[`${WRAPPED.timeout}.$`] = timeoutPath;
     state.TimeoutSecondsPath = `$.${WRAPPED.timeout}`;

@@ -110,7 +110,8 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
     if (!failure) {
       const output = data(invocation.succeeded?.output);
       const outputDetails = { truncated: false };
-      if (lambda) push('LambdaFunctionSucceeded', invocation.succeeded?.at ?? at, { lambdaFunctionSucceededEventDetails: { output, outputDetails } });
+      if (lambda)
+        push('LambdaFunctionSucceeded', invocation.succeeded?.at ?? at, { lambdaFunctionSucceededEventDetails: { output, outputDetails } });
       else push('TaskSucceeded', invocation.succeeded?.at ?? at, { taskSucceededEventDetails: { ...task, output, outputDetails } });
     } else if (TIMEOUT_ERRORS.has(failure.error)) {
       if (lambda) push('LambdaFunctionTimedOut', at, { lambdaFunctionTimedOutEventDetails: failure });
@@ -157,13 +158,19 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
       case 'MapIterationStarted':
         if (!started.has(event.parentState.name)) push('MapStateStarted', event.timestamp, { mapStateStartedEventDetails: {} });
         started.add(event.parentState.name);
-        push('MapIterationStarted', event.timestamp, { mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index } });
+        push('MapIterationStarted', event.timestamp, {
+          mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index },
+        });
         break;
       case 'MapIterationSucceeded':
-        push('MapIterationSucceeded', event.timestamp, { mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index } });
+        push('MapIterationSucceeded', event.timestamp, {
+          mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index },
+        });
         break;
       case 'MapIterationFailed':
-        push('MapIterationFailed', event.timestamp, { mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index } });
+        push('MapIterationFailed', event.timestamp, {
+          mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index },
+        });
         break;
       default:
         // Execution* events come from the execution record below; StateCaught and branch ends have no AWS event.
