@@ -25,6 +25,9 @@ export interface TaskStateInfo {
   wrapped: boolean;
 }
 
+/** A parsed JSON object. */
+export type JsonObject = Record<string, unknown>;
+
 /** A loaded state machine: the engine instance plus what the endpoint reports and the Task overrides need. */
 export interface LoadedStateMachine {
   name: string;
@@ -34,6 +37,8 @@ export interface LoadedStateMachine {
   definitionText: string;
   creationDate: number;
   engine: StateMachine;
+  /** The parsed definition as the engine got it (Task states prepared); a redrive builds its engine from it. */
+  definition: JsonObject;
   tasks: Map<string, TaskStateInfo>;
 }
 
@@ -43,8 +48,6 @@ export const WRAPPED = {
   timeout: '__launchwayTimeoutSeconds',
   heartbeat: '__launchwayHeartbeatSeconds',
 } as const;
-
-type JsonObject = Record<string, unknown>;
 
 /** The longest timeout a Node timer holds (2^31 - 1 ms), in whole seconds. */
 export const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
@@ -84,6 +87,7 @@ export function loadStateMachine(spec: StateMachineSpec, scope: ArnScope): Loade
     definitionText,
     creationDate: Date.now(),
     engine,
+    definition: parsed,
     tasks,
   };
 }
