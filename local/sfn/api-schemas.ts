@@ -40,6 +40,7 @@ export const stopExecutionInput = z.object({
   error: z.string().max(256).optional(),
   cause: z.string().max(32768).optional(),
 });
+export const redriveExecutionInput = z.object({ executionArn: arn, clientToken: z.string().min(1).max(64).optional() });
 export const sendTaskSuccessInput = z.object({ taskToken, output: z.string() });
 export const sendTaskFailureInput = z.object({
   taskToken,
@@ -55,6 +56,7 @@ export type DescribeExecutionInput = z.infer<typeof describeExecutionInput>;
 export type ListExecutionsInput = z.infer<typeof listExecutionsInput>;
 export type GetExecutionHistoryInput = z.infer<typeof getExecutionHistoryInput>;
 export type StopExecutionInput = z.infer<typeof stopExecutionInput>;
+export type RedriveExecutionInput = z.infer<typeof redriveExecutionInput>;
 export type SendTaskSuccessInput = z.infer<typeof sendTaskSuccessInput>;
 export type SendTaskFailureInput = z.infer<typeof sendTaskFailureInput>;
 export type SendTaskHeartbeatInput = z.infer<typeof sendTaskHeartbeatInput>;

@@ -25,6 +25,9 @@ export interface TaskStateInfo {
   wrapped: boolean;
 }
 
+/** A parsed JSON object. */
+export type JsonObject = Record<string, unknown>;
+
 /** A loaded state machine: the engine instance plus what the endpoint reports and the Task overrides need. */
 export interface LoadedStateMachine {
   name: string;
@@ -34,13 +37,17 @@ export interface LoadedStateMachine {
   definitionText: string;
   creationDate: number;
   engine: StateMachine;
+  /** The parsed definition as the engine got it (Task states prepared); a redrive builds its engine from it. */
+  definition: JsonObject;
   tasks: Map<string, TaskStateInfo>;
 }
 
 /** Keys the engine's copy of a wrapped Task state uses in its parameters; unwrapped before the Lambda sees them. */
-export const WRAPPED = { params: '__launchwayParameters', timeout: '__launchwayTimeoutSeconds', heartbeat: '__launchwayHeartbeatSeconds' } as const;
-
-type JsonObject = Record<string, unknown>;
+export const WRAPPED = {
+  params: '__launchwayParameters',
+  timeout: '__launchwayTimeoutSeconds',
+  heartbeat: '__launchwayHeartbeatSeconds',
+} as const;
 
 /** The longest timeout a Node timer holds (2^31 - 1 ms), in whole seconds. */
 export const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
@@ -80,6 +87,7 @@ export function loadStateMachine(spec: StateMachineSpec, scope: ArnScope): Loade
     definitionText,
     creationDate: Date.now(),
     engine,
+    definition: parsed,
     tasks,
   };
 }
@@ -145,8 +153,7 @@ function wrapPathTimeouts(state: JsonObject): boolean {
   const timeoutPath = state.TimeoutSecondsPath;
   const heartbeatPath = state.HeartbeatSecondsPath;
   if (typeof timeoutPath !== 'string' && typeof heartbeatPath !== 'string') return false;
-  const wrappedParameters: JsonObject =
-    'Parameters' in state ? { [WRAPPED.params]: state.Parameters } : { [`${WRAPPED.params}.$`]: '$' };
+  const wrappedParameters: JsonObject = 'Parameters' in state ? { [WRAPPED.params]: state.Parameters } : { [`${WRAPPED.params}.$`]: '$' };
   if (typeof timeoutPath === 'string') {
     wrappedParameters[`${WRAPPED.timeout}.$`] = timeoutPath;
     state.TimeoutSecondsPath = `$.${WRAPPED.timeout}`;

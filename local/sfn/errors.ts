@@ -6,6 +6,7 @@
 export type SfnErrorType =
   | 'ExecutionDoesNotExist'
   | 'ExecutionAlreadyExists'
+  | 'ExecutionNotRedrivable'
   | 'StateMachineDoesNotExist'
   | 'InvalidName'
   | 'InvalidArn'

@@ -1,6 +1,7 @@
 import type { HistoryEvent, HistoryEventType } from '@aws-sdk/client-sfn';
 import type { StateMachine } from 'aws-local-stepfunctions';
 import type { ExecutionStatus } from './api-schemas.js';
+import type { Execution } from './execution-record.js';
 import type { TaskInvocation } from './lambda-tasks.js';
 
 /** An event of the engine's event log (the package does not export the type by name). */
@@ -9,9 +10,11 @@ export type EngineEvent = ReturnType<StateMachine['run']>['eventLogs'] extends A
 /** A history event as the AWS JSON protocol sends it: the SDK's shape, with the timestamp in epoch seconds. */
 export type WireHistoryEvent = Omit<HistoryEvent, 'timestamp'> & { timestamp: number };
 
-/** What the history of one execution is built from. */
+/** What the history of one attempt of an execution is built from. */
 export interface HistorySource {
   input: string;
+  /** Above 0 for a redrive's attempt, which begins with ExecutionRedriven instead of ExecutionStarted. */
+  redriveCount?: number;
   roleArn: string;
   region: string;
   status: ExecutionStatus;
@@ -46,13 +49,17 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
   const out: { type: HistoryEventType; at: number; details: Details }[] = [];
   const push = (type: HistoryEventType, at: number, details: Details = {}) => out.push({ type, at, details });
 
-  push('ExecutionStarted', source.startDate, {
-    executionStartedEventDetails: {
-      input: withData ? source.input : undefined,
-      inputDetails: { truncated: false },
-      roleArn: source.roleArn,
-    },
-  });
+  if (source.redriveCount) {
+    push('ExecutionRedriven', source.startDate, { executionRedrivenEventDetails: { redriveCount: source.redriveCount } });
+  } else {
+    push('ExecutionStarted', source.startDate, {
+      executionStartedEventDetails: {
+        input: withData ? source.input : undefined,
+        inputDetails: { truncated: false },
+        roleArn: source.roleArn,
+      },
+    });
+  }
 
   const pendingByState = new Map<string, TaskInvocation[]>();
   for (const invocation of [...source.invocations].sort((a, b) => a.scheduledAt - b.scheduledAt)) {
@@ -110,7 +117,8 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
     if (!failure) {
       const output = data(invocation.succeeded?.output);
       const outputDetails = { truncated: false };
-      if (lambda) push('LambdaFunctionSucceeded', invocation.succeeded?.at ?? at, { lambdaFunctionSucceededEventDetails: { output, outputDetails } });
+      if (lambda)
+        push('LambdaFunctionSucceeded', invocation.succeeded?.at ?? at, { lambdaFunctionSucceededEventDetails: { output, outputDetails } });
       else push('TaskSucceeded', invocation.succeeded?.at ?? at, { taskSucceededEventDetails: { ...task, output, outputDetails } });
     } else if (TIMEOUT_ERRORS.has(failure.error)) {
       if (lambda) push('LambdaFunctionTimedOut', at, { lambdaFunctionTimedOutEventDetails: failure });
@@ -157,13 +165,19 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
       case 'MapIterationStarted':
         if (!started.has(event.parentState.name)) push('MapStateStarted', event.timestamp, { mapStateStartedEventDetails: {} });
         started.add(event.parentState.name);
-        push('MapIterationStarted', event.timestamp, { mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index } });
+        push('MapIterationStarted', event.timestamp, {
+          mapIterationStartedEventDetails: { name: event.parentState.name, index: event.index },
+        });
         break;
       case 'MapIterationSucceeded':
-        push('MapIterationSucceeded', event.timestamp, { mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index } });
+        push('MapIterationSucceeded', event.timestamp, {
+          mapIterationSucceededEventDetails: { name: event.parentState.name, index: event.index },
+        });
         break;
       case 'MapIterationFailed':
-        push('MapIterationFailed', event.timestamp, { mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index } });
+        push('MapIterationFailed', event.timestamp, {
+          mapIterationFailedEventDetails: { name: event.parentState.name, index: event.index },
+        });
         break;
       default:
         // Execution* events come from the execution record below; StateCaught and branch ends have no AWS event.
@@ -198,6 +212,37 @@ export function buildHistory(source: HistorySource, options: { includeExecutionD
   return out.map((event, i) => {
     last = Math.max(last, event.at);
     return { timestamp: last / 1000, type: event.type, id: i + 1, previousEventId: i, ...event.details };
+  });
+}
+
+/**
+ * The whole history of an execution, as AWS keeps it across redrives: each attempt's events in turn (a redrive's
+ * starting with ExecutionRedriven), numbered 1..n across all of them.
+ */
+export function executionHistory(run: Execution, region: string, options: { includeExecutionData?: boolean } = {}): WireHistoryEvent[] {
+  const attempts = run.attempts.map((attempt) =>
+    buildHistory(
+      {
+        input: run.input,
+        redriveCount: attempt.redriveCount,
+        roleArn: run.machine.roleArn,
+        region,
+        status: attempt.end?.status ?? 'RUNNING',
+        output: attempt.end?.output,
+        error: attempt.end?.error,
+        cause: attempt.end?.cause,
+        startDate: attempt.startDate,
+        stopDate: attempt.end?.stopDate,
+        events: attempt.events,
+        invocations: attempt.invocations,
+      },
+      options,
+    ),
+  );
+  let last = 0;
+  return attempts.flat().map((event, i) => {
+    last = Math.max(last, event.timestamp);
+    return { ...event, timestamp: last, id: i + 1, previousEventId: i };
   });
 }
 

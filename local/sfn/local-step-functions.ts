@@ -9,6 +9,7 @@ import {
   listStateMachinesInput,
   parseJsonMember,
   parseRequest,
+  redriveExecutionInput,
   sendTaskFailureInput,
   sendTaskHeartbeatInput,
   sendTaskSuccessInput,
@@ -19,6 +20,7 @@ import {
   type GetExecutionHistoryInput,
   type ListExecutionsInput,
   type ListStateMachinesInput,
+  type RedriveExecutionInput,
   type SendTaskFailureInput,
   type SendTaskHeartbeatInput,
   type SendTaskSuccessInput,
@@ -28,18 +30,28 @@ import {
 import { assertArn, assertName, executionArn, type ArnScope } from './arns.js';
 import { loadStateMachine, type LoadedStateMachine, type StateMachineSpec } from './definitions.js';
 import { SfnServiceError } from './errors.js';
-import { describe, Executions, type ExecutionDescription, type ExecutionRunOptions } from './executions.js';
-import { buildHistory, type WireHistoryEvent } from './history.js';
+import { describe, type ExecutionDescription } from './execution-record.js';
+import { Executions, type ExecutionRunOptions } from './executions.js';
+import { executionHistory, type WireHistoryEvent } from './history.js';
 import { startJsonProtocolServer, type JsonProtocolServer } from './http-server.js';
 import { FaultInjector, LambdaRegistry, type LambdaHandler } from './lambda-tasks.js';
 import { paginate } from './pagination.js';
+import { StatusEvents, type StatusChangeRule, type StatusEventRetry } from './status-events.js';
 import { TaskTokens } from './task-tokens.js';
 
 export type { StateMachineSpec } from './definitions.js';
 export type { LambdaHandler, LambdaLikeContext } from './lambda-tasks.js';
 export type { ExecutionStatus } from './api-schemas.js';
 export type { WireHistoryEvent } from './history.js';
-export type { ExecutionDescription } from './executions.js';
+export type { ExecutionDescription } from './execution-record.js';
+export type {
+  ExecutionStatusChangeDetail,
+  ExecutionStatusChangeEvent,
+  PublishedStatusEvent,
+  StatusChangeRule,
+  StatusEventDelivery,
+  StatusEventRetry,
+} from './status-events.js';
 
 /** What the endpoint serves, and how its executions run. */
 export interface LocalStepFunctionsOptions extends ExecutionRunOptions {
@@ -51,12 +63,19 @@ export interface LocalStepFunctionsOptions extends ExecutionRunOptions {
   stateMachines: StateMachineSpec[];
   /** Lambda handlers by function name or function ARN; Task states find theirs by `Parameters.FunctionName`. */
   lambdas: Record<string, LambdaHandler>;
+  /**
+   * EventBridge rules on "Step Functions Execution Status Change" events: each target is called asynchronously,
+   * once per execution reaching a listed status (RUNNING on start and on redrive, then how it ended).
+   */
+  onStatusChange?: StatusChangeRule[];
+  /** How a target that throws is retried. */
+  statusEventRetry?: StatusEventRetry;
 }
 
 /** ListExecutions' item: the description without the input, output and how it ended. */
 export type ExecutionListItem = Pick<
   ExecutionDescription,
-  'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate'
+  'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate' | 'redriveCount' | 'redriveDate'
 >;
 
 /**
@@ -75,6 +94,8 @@ export class LocalStepFunctions {
   private readonly faults = new FaultInjector();
   private readonly runs: Executions;
   private server?: JsonProtocolServer;
+  /** The status change events published so far, and a way to await their delivery (`waitFor`). */
+  readonly statusEvents: StatusEvents;
 
   constructor(options: LocalStepFunctionsOptions) {
     this.region = options.region ?? 'us-east-1';
@@ -87,7 +108,9 @@ export class LocalStepFunctions {
       if (this.machines.has(machine.arn)) throw new Error(`stateMachines: the name "${spec.name}" is used twice`);
       this.machines.set(machine.arn, machine);
     }
-    this.runs = new Executions({ lambdas: new LambdaRegistry(options.lambdas, scope), faults: this.faults, tokens: this.tokens }, options);
+    this.statusEvents = new StatusEvents(scope, options.onStatusChange, options.statusEventRetry);
+    const deps = { lambdas: new LambdaRegistry(options.lambdas, scope), faults: this.faults, tokens: this.tokens };
+    this.runs = new Executions(deps, options, (run) => this.statusEvents.publish(run));
   }
 
   /** Starts serving on 127.0.0.1; `port: 0` picks a free port. */
@@ -103,10 +126,12 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Stops every running execution (as StopExecution does, closing their task tokens), waits for the engine to
-   * let go of them (bounded), and closes the server.
+   * Stops delivering status events (awaiting, bounded, the targets already running), stops every running execution
+   * (as StopExecution does, closing their task tokens; their ABORTED events are not delivered, as on AWS they would
+   * still be running), waits for the engine to let go of them (bounded), and closes the server.
    */
   async close(): Promise<void> {
+    await this.statusEvents.close();
     await this.runs.stopAll('the local Step Functions endpoint closed');
     await this.server?.close();
     this.server = undefined;
@@ -172,6 +197,8 @@ export class LocalStepFunctions {
         status: run.status,
         startDate: run.startDate / 1000,
         stopDate: run.stopDate === undefined ? undefined : run.stopDate / 1000,
+        redriveCount: run.redriveCount,
+        redriveDate: run.redriveDate === undefined ? undefined : run.redriveDate / 1000,
       })),
       nextToken: page.nextToken,
     };
@@ -179,22 +206,7 @@ export class LocalStepFunctions {
 
   getExecutionHistory(input: GetExecutionHistoryInput): { events: WireHistoryEvent[]; nextToken?: string } {
     const run = this.runs.get(input.executionArn);
-    const events = buildHistory(
-      {
-        input: run.input,
-        roleArn: run.machine.roleArn,
-        region: this.region,
-        status: run.status,
-        output: run.output,
-        error: run.error,
-        cause: run.cause,
-        startDate: run.startDate,
-        stopDate: run.stopDate,
-        events: run.events,
-        invocations: run.invocations,
-      },
-      { includeExecutionData: input.includeExecutionData },
-    );
+    const events = executionHistory(run, this.region, { includeExecutionData: input.includeExecutionData });
     if (input.reverseOrder) events.reverse();
     const page = paginate(events, input, `GetExecutionHistory|${run.arn}|${Boolean(input.reverseOrder)}`);
     return { events: page.items, nextToken: page.nextToken };
@@ -204,6 +216,11 @@ export class LocalStepFunctions {
     const run = this.runs.get(input.executionArn);
     if (run.status === 'RUNNING') this.runs.stop(run, { status: 'ABORTED', error: input.error, cause: input.cause });
     return { stopDate: (run.stopDate ?? Date.now()) / 1000 };
+  }
+
+  redriveExecution(input: RedriveExecutionInput): { redriveDate: number } {
+    const run = this.runs.get(input.executionArn);
+    return { redriveDate: this.runs.redrive(run, input.clientToken) / 1000 };
   }
 
   sendTaskSuccess(input: SendTaskSuccessInput): Record<string, never> {
@@ -259,6 +276,7 @@ export class LocalStepFunctions {
       ListExecutions: () => this.listExecutions(parseRequest(listExecutionsInput, body)),
       GetExecutionHistory: () => this.getExecutionHistory(parseRequest(getExecutionHistoryInput, body)),
       StopExecution: () => this.stopExecution(parseRequest(stopExecutionInput, body)),
+      RedriveExecution: () => this.redriveExecution(parseRequest(redriveExecutionInput, body)),
       SendTaskSuccess: () => this.sendTaskSuccess(parseRequest(sendTaskSuccessInput, body)),
       SendTaskFailure: () => this.sendTaskFailure(parseRequest(sendTaskFailureInput, body)),
       SendTaskHeartbeat: () => this.sendTaskHeartbeat(parseRequest(sendTaskHeartbeatInput, body)),
