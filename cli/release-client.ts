@@ -11,7 +11,7 @@ import { findService } from '../functions/lib/catalog-source.js';
 import { s3Client, sfnClient, documentClient } from '../functions/lib/clients.js';
 import { getConfig } from '../functions/lib/config.js';
 import { ChangeSchema, releaseIdFor, type Change, type ReleaseRequest } from '../functions/lib/release-request.js';
-import { validateRelease } from '../functions/lib/pipeline/validate-release.js';
+import { checkReleaseRequest } from '../functions/lib/release-request-check.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
@@ -96,7 +96,7 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
     changes,
   };
   try {
-    await validateRelease(request, {
+    await checkReleaseRequest(request, {
       service: (name) => findService(name),
       exists: async (_field, key) => existsSync(local[key]) && (await stat(local[key])).isFile(),
       read: (_field, key) => readFile(local[key], 'utf8'),

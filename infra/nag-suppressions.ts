@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { STATE_MACHINE_HANDLERS } from './handlers.js';
 import { interopGatewayGrants } from './interop-grants.js';
+import type { LaunchwayFunction } from './launchway-function.js';
 import type { ReleasePipeline } from './release-pipeline.js';
 
 /**
@@ -39,19 +40,19 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
     'GetObject on smoke reports only: the approval page links each release\'s JUnit and JSON reports through short-lived presigned URLs, and report keys contain the release id, so they cannot be listed ahead.',
   );
 
-  const writes = (prefix: string, what: string) => {
-    const fn = pipeline.functions[what === 'reports' ? 'smoke-test' : 'release-notes'];
+  const writes = (fn: LaunchwayFunction, prefix: string, what: string) => {
     acknowledge(fn.role!, `IAM5[Resource::${bucketArn}/${prefix}*]`, `Writes ${what} under ${prefix}; each release gets its own keys below the prefix.`);
     acknowledge(fn.role!, 'IAM5[Action::s3:Abort*]', `s3:AbortMultipartUpload under ${prefix} only, so an interrupted upload can be cleaned up.`);
   };
-  writes('reports/', 'reports');
-  writes('release-notes/', 'release notes');
+  writes(pipeline.functions['smoke-test-staging'], 'reports/', 'reports');
+  writes(pipeline.functions['validate-production'], 'reports/', 'reports');
+  writes(pipeline.functions['publish-release-notes'], 'release-notes/', 'release notes');
 
   const gatewayPaths = new Set(
     interopGatewayGrants(pipeline.domains?.interopDomainName).flatMap((g) => g.paths).filter((p) => p.includes('*')),
   );
   acknowledge(
-    pipeline.functions['smoke-test'].role!,
+    pipeline.functions['validate-production'].role!,
     'IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
     'ValidateProduction reads the value of the validation API key the provisioner created at run time (GetApiKey); key ids are unknown at deploy, and GET on /apikeys/* in this region is the only API Gateway permission it has.',
   );

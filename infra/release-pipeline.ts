@@ -19,7 +19,8 @@ import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';
 import { ApiDomains, validateDomainProps, type ReleasePipelineDomainProps } from './api-domains.js';
 import { METRICS_SERVICE, ReleaseDashboard } from './dashboard.js';
 import { GithubCiRole, type GithubOidcProps } from './github-ci-role.js';
-import { HANDLER_NAMES, STATE_MACHINE_HANDLERS, type HandlerName } from './handlers.js';
+import { STATE_MACHINE_HANDLERS } from './handlers.js';
+import { HANDLER_NAMES, type HandlerName } from '../functions/steps.js';
 import { interopGatewayStatements, validationKeyReadStatement } from './interop-grants.js';
 import { LaunchwayFunction, type LaunchwayLogLevel, type SesSender } from './launchway-function.js';
 import { suppressReviewedFindings } from './nag-suppressions.js';
@@ -159,7 +160,7 @@ export class ReleasePipeline extends Construct {
   readonly approvalApi: apigw.RestApi;
   /** `POST /releases/{releaseId}/decision` (AWS_IAM): decisions by IAM identity, `launchway approve|reject` on AWS. */
   readonly approvalDecisionMethod: apigw.Method;
-  /** The KMS HMAC_256 key that signs (request-approval) and verifies (approval-api) approval links. */
+  /** The KMS HMAC_256 key that signs (approval) and verifies (approval-api) approval links. */
   readonly signingKey: kms.Key;
   /** Puts the validated catalog at `config/catalog.json` on every deploy. */
   readonly catalogObject: cr.AwsCustomResource;
@@ -278,10 +279,12 @@ export class ReleasePipeline extends Construct {
     this.functions = functions;
     grantDeployTargets(this, this.catalog, functions);
 
-    functions['smoke-test'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.reportsPrefix);
-    functions['release-notes'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.releaseNotesPrefix);
-    functions['request-approval'].allowSigningKey(this.signingKey, 'kms:GenerateMac');
-    functions['request-approval'].allowSendEmailFrom(sender);
+    for (const name of ['smoke-test-staging', 'validate-production'] as const) {
+      functions[name].allowWritesUnder(this.bucket, BUCKET_LAYOUT.reportsPrefix);
+    }
+    functions['publish-release-notes'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.releaseNotesPrefix);
+    functions.approval.allowSigningKey(this.signingKey, 'kms:GenerateMac');
+    functions.approval.allowSendEmailFrom(sender);
     functions['finalize'].allowSendEmailFrom(sender);
     functions['approval-api'].allowSigningKey(this.signingKey, 'kms:VerifyMac');
     // The confirmation page re-signs its form so one page can offer both Approve and Reject to the same approver.
@@ -294,7 +297,7 @@ export class ReleasePipeline extends Construct {
       }
       if (props.domain?.interopDomainName) functions[name].addEnvironment('INTEROP_DOMAIN_NAME', props.domain.interopDomainName);
     }
-    functions['smoke-test'].addToRolePolicy(validationKeyReadStatement(this));
+    functions['validate-production'].addToRolePolicy(validationKeyReadStatement(this));
 
     const substitutions: Record<string, string> = {};
     for (const { name, placeholder } of STATE_MACHINE_HANDLERS) substitutions[placeholder] = functions[name].functionArn;
@@ -326,7 +329,7 @@ export class ReleasePipeline extends Construct {
     const approvalBaseUrl =
       this.domains?.approvalBaseUrl ??
       `https://${this.approvalApi.restApiId}.execute-api.${region}.${urlSuffix}/${APPROVAL_API_STAGE}`;
-    for (const name of ['request-approval', 'approval-api'] as const) {
+    for (const name of ['approval', 'approval-api'] as const) {
       functions[name].addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
     }
     // Only the approval API completes the waiting RequestApproval task, and only on this state machine.

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-// Newman is imported here and nowhere else: it is large (about 6 MB bundled), so only the smoke-test Lambda,
-// which bundles this module, pays for it.
+// Newman is imported here and nowhere else: it is large (about 6 MB bundled), so only the two Lambdas that run the
+// collection (smoke-test-staging, validate-production), which bundle this module, pay for it.
 import newman, { type NewmanRunOptions, type NewmanRunSummary } from 'newman';
 import type { ArtifactStore } from './artifact-store.js';
 import { parsePostmanCollection } from './postman.js';

@@ -1,7 +1,8 @@
 import { groupChanges, type ChangeInput, type ParsedChange } from './conventional-commits.js';
-// Type-only: the notes never load Newman, they only read the results the smoke-test step recorded.
+// Type-only: the notes never load Newman, they only read the results the test steps recorded.
 import type { SmokeResult } from './newman-runner.js';
-import { STEPS, type StepRecord } from './store/records.js';
+import { STEPS } from '../steps.js';
+import type { StepRecord } from './store/records.js';
 
 /**
  * Release notes, rendered once as Markdown for people and once as JSON for tools, from the same data.

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { DeploymentFailedError } from '../errors.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
-import type { CurrentRecord, Environment, ReleaseRecord, StepName } from '../store/records.js';
+import type { StepName } from '../../steps.js';
+import type { CurrentRecord, Environment, ReleaseRecord } from '../store/records.js';
 import type { ReleaseRequest } from '../release-request.js';
 import { serviceOf, type PipelineDeps } from './deps.js';
 

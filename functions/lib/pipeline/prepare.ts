@@ -3,7 +3,7 @@ import { ValidationError, describeError } from '../errors.js';
 import { approvalSchedule } from '../approvals/schedule.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
-import { validateRelease } from './validate-release.js';
+import { checkReleaseRequest } from '../release-request-check.js';
 
 export const PrepareEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -58,7 +58,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
   };
 
   try {
-    const { request, service } = await validateRelease(event.request, {
+    const { request, service } = await checkReleaseRequest(event.request, {
       service: (name) => deps.findService(name),
       exists: (_field, key) => artifacts.exists(key),
       read: (_field, key) => artifacts.getText(key),

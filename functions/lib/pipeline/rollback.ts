@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { RollbackFailedError, describeError } from '../errors.js';
 import { serviceOf, type PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
-import { recordStep } from './steps.js';
+import { recordStep } from './record-step.js';
 
 export const RollbackEventSchema = z.object({
   releaseId: z.string().min(1),

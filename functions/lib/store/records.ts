@@ -2,6 +2,7 @@ import type { Change, ReleaseRequest } from '../release-request.js';
 import type { FieldErrors } from '../errors.js';
 import type { ServiceConfig } from '../catalog.js';
 import type { ApprovalSummary } from '../approvals/records.js';
+import type { StepName } from '../../steps.js';
 
 /** Every status a release can have. The last five are terminal. */
 export const RELEASE_STATUSES = [
@@ -19,20 +20,6 @@ export const RELEASE_STATUSES = [
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'];
 
-/** The steps of a release, in order. The number keeps the step items sorted under one partition. */
-export const STEPS = [
-  'Prepare',
-  'AcquireLock',
-  'DeployStaging',
-  'SmokeTestStaging',
-  'Approval',
-  'DeployProduction',
-  'ProvisionInterop',
-  'ValidateProduction',
-  'PublishReleaseNotes',
-  'Rollback',
-] as const;
-export type StepName = (typeof STEPS)[number];
 export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export type Environment = 'staging' | 'production';

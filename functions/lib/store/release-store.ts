@@ -11,15 +11,14 @@ import { HISTORY_INDEX, isConditionFailure, keys, newestFirst, queryRelease, str
 import { ConflictError, NotFoundError } from '../errors.js';
 import { emitStepMetric } from '../metrics.js';
 import { summarize, type ApprovalItem, type ApprovalSummary } from '../approvals/records.js';
+import { STEPS, type StepName } from '../../steps.js';
 import {
-  STEPS,
   TERMINAL_STATUSES,
   type CurrentRecord,
   type Environment,
   type ReleaseRecord,
   type ReleaseStatus,
   type ReleaseView,
-  type StepName,
   type StepRecord,
   type StepStatus,
 } from './records.js';

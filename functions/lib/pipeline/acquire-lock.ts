@@ -3,7 +3,7 @@ import { LockTimeoutError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import { serviceOf } from './deps.js';
 
-export const LockEventSchema = z.object({
+export const AcquireLockEventSchema = z.object({
   releaseId: z.string().min(1),
   action: z.literal('acquire'),
 });

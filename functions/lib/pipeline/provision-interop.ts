@@ -4,9 +4,9 @@ import { parseOpenApi } from '../openapi.js';
 import type { ReleaseRequest } from '../release-request.js';
 import { serviceOf, type PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
-import { recordStep } from './steps.js';
+import { recordStep } from './record-step.js';
 
-export const InteropEventSchema = z.object({ releaseId: z.string().min(1) });
+export const ProvisionInteropEventSchema = z.object({ releaseId: z.string().min(1) });
 
 /** Publishes the release's OpenAPI contract on the partner gateway, proxying to the new production target. */
 export async function provisionInterop(deps: PipelineDeps, releaseId: string): Promise<{ deploymentId: string | null }> {

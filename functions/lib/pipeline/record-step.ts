@@ -1,5 +1,5 @@
 import { describeError } from '../errors.js';
-import type { StepName } from '../store/records.js';
+import type { StepName } from '../../steps.js';
 import type { ReleaseStore } from '../store/release-store.js';
 
 /**

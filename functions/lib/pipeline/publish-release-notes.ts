@@ -2,9 +2,9 @@ import * as z from 'zod';
 import type { SmokeResult } from '../newman-runner.js';
 import { renderReleaseNotes } from '../release-notes.js';
 import type { PipelineDeps } from './deps.js';
-import { recordStep } from './steps.js';
+import { recordStep } from './record-step.js';
 
-export const NotesEventSchema = z.object({ releaseId: z.string().min(1) });
+export const PublishReleaseNotesEventSchema = z.object({ releaseId: z.string().min(1) });
 
 /** The notes' S3 keys: one per release, under the service, named by version and commit through the release id. */
 export const notesKeys = (service: string, releaseId: string) => ({
