@@ -20,7 +20,8 @@ export interface ReleaseNotesInput {
     createdAt: string;
     changes: ChangeInput[];
   };
-  steps: Array<Pick<StepRecord, 'step' | 'status' | 'startedAt' | 'endedAt' | 'durationMs' | 'details'>>;
+  /** The steps' timings; each step's details go to the JSON as recorded. */
+  steps: Array<Pick<StepRecord, 'step' | 'status' | 'startedAt' | 'endedAt' | 'durationMs'> & { details?: Record<string, unknown> }>;
   /** Newman against staging; undefined when the step did not run. */
   staging?: SmokeResult;
   /** Newman against production (through the interop layer when it is enabled). */

@@ -1,14 +1,14 @@
 import type { SmokeResult } from '../newman-runner.js';
 
 /** What SmokeTestStaging and ValidateProduction return to the state machine. */
-export interface SmokeSummary {
+export interface TestCounts {
   total: number;
   passed: number;
   failed: number;
 }
 
 /** The counts of a Newman run of the service's collection. */
-export const summarize = (r: SmokeResult): SmokeSummary => ({ total: r.total, passed: r.passed, failed: r.failed });
+export const summarize = (r: SmokeResult): TestCounts => ({ total: r.total, passed: r.passed, failed: r.failed });
 
 /** A run that checked nothing proves nothing: a collection without assertions fails the step too. */
 export const failedRun = (r: SmokeResult) => r.failed > 0 || r.total === 0;

@@ -15,7 +15,7 @@ export const PrepareEventSchema = z.object({
 export type PrepareEvent = z.infer<typeof PrepareEventSchema>;
 
 /** What the state machine keeps about the release for later states. */
-export interface PreparedRelease {
+export interface PrepareOutput {
   release: {
     releaseId: string;
     service: string;
@@ -32,7 +32,7 @@ export interface PreparedRelease {
  * Validates the request against the catalog and the uploaded files, then records the release. An invalid request
  * leaves only its FAILED record (with field details) and ends the execution with ValidationError.
  */
-export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PreparedRelease> {
+export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PrepareOutput> {
   const { store, artifacts } = deps;
   const existing = await store.getRelease(event.releaseId);
   if (existing && existing.executionArn === event.executionArn && existing.status !== 'FAILED' && existing.catalog) {
@@ -102,7 +102,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
   }
 }
 
-function summary(r: ReleaseRecord): PreparedRelease {
+function summary(r: ReleaseRecord): PrepareOutput {
   const schedule = approvalSchedule({
     approvalTimeoutSeconds: r.catalog?.approvalTimeoutSeconds ?? 86_400,
     approvalReminderBeforeExpirySeconds: r.catalog?.approvalReminderBeforeExpirySeconds,

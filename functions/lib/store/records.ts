@@ -3,6 +3,7 @@ import type { FieldErrors } from '../errors.js';
 import type { ServiceConfig } from '../catalog.js';
 import type { ApprovalSummary } from '../approvals/records.js';
 import type { StepName } from '../../steps.js';
+import type { StepDetails } from './step-details.js';
 
 /** Every status a release can have. The last five are terminal. */
 export const RELEASE_STATUSES = [
@@ -50,17 +51,26 @@ export interface ReleaseRecord {
   links?: Record<string, string>;
 }
 
-/** One step under `RELEASE#<id>` / `STEP#<nn>#<name>`. */
-export interface StepRecord {
+/**
+ * A release that Prepare accepted: its request passed every check and its catalog entry is snapshotted. Every step
+ * after Prepare reads the release this way (ReleaseStore.requirePrepared).
+ */
+export type PreparedRelease = ReleaseRecord & { request: ReleaseRequest; catalog: ServiceConfig };
+
+/** One step under `RELEASE#<id>` / `STEP#<nn>#<name>`, with the details its step keeps (store/step-details.ts). */
+export interface StepRecordOf<S extends StepName> {
   releaseId: string;
-  step: StepName;
+  step: S;
   status: StepStatus;
   startedAt: string;
   endedAt?: string;
   durationMs?: number;
-  details?: Record<string, unknown>;
+  details?: StepDetails[S];
   error?: { error: string; cause: string };
 }
+
+/** A step record; without a step name, any step's, told apart by `step`. */
+export type StepRecord<S extends StepName = StepName> = S extends StepName ? StepRecordOf<S> : never;
 
 /** What is live in one environment of a service, so a rollback has a target. */
 export interface CurrentRecord {
