@@ -7,6 +7,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { ArtifactStore } from '../functions/lib/artifact-store.js';
+import { releaseUploadPrefix } from '../functions/lib/bucket-layout.js';
 import { findService } from '../functions/lib/catalog-source.js';
 import { s3Client, sfnClient, documentClient } from '../functions/lib/clients.js';
 import { getConfig } from '../functions/lib/config.js';
@@ -79,7 +80,7 @@ async function readChanges(file: string | undefined): Promise<Change[]> {
  */
 export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease> {
   const changes = await readChanges(opts.changesFile);
-  const prefix = `releases/${opts.service}/${opts.version}/${opts.commit}`;
+  const prefix = releaseUploadPrefix(opts.service, opts.version, opts.commit);
   const keyOf = (file: string) => `${prefix}/${path.basename(file)}`;
   const local: Record<string, string> = {
     [keyOf(opts.bundle)]: opts.bundle,

@@ -13,6 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import * as z from 'zod';
+import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib/catalog.js';
 import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';
@@ -29,18 +30,8 @@ import { RELEASE_ASL_PATH } from './paths.js';
 /** What a catalog may look like before zod fills in defaults (the shape of a catalog file). */
 export type CatalogInput = z.input<typeof CatalogSchema>;
 
-/**
- * Where things live in the artifacts bucket. The handlers read and write these keys; the IAM grants are scoped
- * to them, so a handler writing elsewhere gets AccessDenied on AWS.
- */
-export const BUCKET_LAYOUT = {
-  /** The deployed service catalog (CATALOG_KEY). */
-  catalogKey: 'config/catalog.json',
-  /** Newman JUnit and JSON reports of the smoke tests and the production validation. */
-  reportsPrefix: 'reports/',
-  /** Published release notes. */
-  releaseNotesPrefix: 'release-notes/',
-} as const;
+/** Where things live in the artifacts bucket; the grants below are scoped to it. */
+export { BUCKET_LAYOUT };
 
 /** The approval API's stage, the first path segment of every approval link. */
 export const APPROVAL_API_STAGE = 'v1';

@@ -35,7 +35,7 @@ export interface RunSmokeTestsOptions {
   artifacts: ArtifactStore;
   /** S3 key of the Postman collection. */
   collectionKey: string;
-  /** S3 prefix the reports go under, e.g. `releases/<id>/staging`. */
+  /** S3 prefix the reports go under, e.g. `reports/<service>/<releaseId>/staging` (bucket-layout.ts). */
   reportPrefix: string;
   /** Scheme, host and any path prefix of the target, e.g. `http://127.0.0.1:4010/greeter/v1`. */
   baseUrl: string;

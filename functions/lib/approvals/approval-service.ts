@@ -4,6 +4,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { BUCKET_LAYOUT } from '../bucket-layout.js';
 import { findService as findServiceInCatalog } from '../catalog-source.js';
 import type { ServiceConfig } from '../catalog.js';
 import { documentClient, s3Client, sfnClient } from '../clients.js';
@@ -43,9 +44,6 @@ export const REPORT_LINK_SECONDS = 900;
  * `remindAt`, so the first token times out up to this long before `remindAt` (cold start, invoke retries).
  */
 const REMINDER_GAP_SLACK_SECONDS = 120;
-
-/** Only report objects get a download link, whatever a step record claims. */
-const REPORTS_PREFIX = 'reports/';
 
 /** What the approval service needs; tests and the embedded runtime pass their own. */
 export interface ApprovalServiceDeps {
@@ -767,7 +765,8 @@ export class ApprovalService {
     if (!presign || !smoke) return undefined;
     const urls: Record<string, string> = {};
     for (const [kind, key] of Object.entries(smoke.reportKeys)) {
-      if (!key.startsWith(REPORTS_PREFIX) || key.split('/').includes('..')) continue;
+      // Only report objects get a download link, whatever a step record claims.
+      if (!key.startsWith(BUCKET_LAYOUT.reportsPrefix) || key.split('/').includes('..')) continue;
       try {
         urls[kind] = await presign(key);
       } catch (err) {

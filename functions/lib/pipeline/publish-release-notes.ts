@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { releaseNotesKeys } from '../bucket-layout.js';
 import { renderReleaseNotes } from '../release-notes.js';
 import type { StepRecord } from '../store/records.js';
 import { findStep, publishedInterop } from '../store/step-details.js';
@@ -6,12 +7,6 @@ import type { PipelineDeps } from './deps.js';
 import { recordStep } from './record-step.js';
 
 export const PublishReleaseNotesEventSchema = z.object({ releaseId: z.string().min(1) });
-
-/** The notes' S3 keys: one per release, under the service, named by version and commit through the release id. */
-export const notesKeys = (service: string, releaseId: string) => ({
-  markdownKey: `release-notes/${service}/${releaseId}.md`,
-  jsonKey: `release-notes/${service}/${releaseId}.json`,
-});
 
 /**
  * Writes the release notes: version, commit, changes grouped by conventional-commit type, staging and production
@@ -40,7 +35,7 @@ export async function publishReleaseNotes(deps: PipelineDeps, releaseId: string)
       previousVersion: findStep(view.steps, 'DeployProduction')?.details?.previous?.version,
       generatedAt: deps.now().toISOString(),
     });
-    const keys = notesKeys(view.service, releaseId);
+    const keys = releaseNotesKeys(view.service, releaseId);
     await artifacts.put(keys.markdownKey, markdown, 'text/markdown; charset=utf-8');
     await artifacts.put(keys.jsonKey, JSON.stringify(json, null, 2), 'application/json');
     await store.updateRelease(releaseId, { links: { ...(view.links ?? {}), releaseNotes: artifacts.uri(keys.markdownKey) } });

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { reportPrefix } from '../bucket-layout.js';
 import { SmokeTestsFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
 import { failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
@@ -18,7 +19,7 @@ export async function smokeTestStaging(deps: PipelineDeps, event: SmokeTestStagi
     const result = await runSmokeTests({
       artifacts: deps.artifacts,
       collectionKey: release.request.artifacts.collection,
-      reportPrefix: `reports/${release.service}/${release.releaseId}/staging`,
+      reportPrefix: reportPrefix(release.service, release.releaseId, 'staging'),
       baseUrl: deployed.endpoint,
       variables: { expectedVersion: release.version, service: release.service },
     });

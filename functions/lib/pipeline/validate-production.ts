@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { reportPrefix } from '../bucket-layout.js';
 import { ProductionValidationFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
 import { publishedInterop } from '../store/step-details.js';
@@ -36,7 +37,7 @@ export async function validateProduction(deps: PipelineDeps, event: ValidateProd
     const result = await runSmokeTests({
       artifacts: deps.artifacts,
       collectionKey: release.request.artifacts.collection,
-      reportPrefix: `reports/${release.service}/${release.releaseId}/production`,
+      reportPrefix: reportPrefix(release.service, release.releaseId, 'production'),
       baseUrl,
       apiKey,
       variables: { expectedVersion: release.version, service: release.service },
