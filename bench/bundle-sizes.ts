@@ -2,7 +2,8 @@
  * Bundle size of every Lambda handler, built exactly as the construct builds it: the default CDK app is
  * synthesized with bundling into a temporary directory and each function's asset is measured. Writes
  * bench/results/bundle-sizes.json and prints a table. For each bundle it also records whether newman is inside
- * (it must be in smoke-test's only), which AWS SDK clients are inside, and the packages that weigh the most.
+ * (it must be in smoke-test-staging's and validate-production's only), which AWS SDK clients are inside, and the
+ * packages that weigh the most.
  *
  *   npx tsx bench/bundle-sizes.ts
  *
@@ -18,7 +19,8 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as esbuild from 'esbuild';
 import { buildApp } from '../infra/build-app.js';
-import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../infra/handlers.js';
+import { HANDLERS, type HandlerSpec } from '../infra/handlers.js';
+import { HANDLER_NAMES, type HandlerName } from '../functions/steps.js';
 import { bundlingFor } from '../infra/launchway-function.js';
 import { REPO_ROOT, handlerEntry } from '../infra/paths.js';
 
@@ -123,7 +125,7 @@ const totalBytes = Object.values(reports).reduce((sum, r) => sum + r.bytes, 0);
 const report = {
   benchmark: 'bundle-sizes',
   description:
-    'Minified ESM bundle of each Lambda handler as `cdk synth` builds it (default app, examples/catalog.json); newman must be in smoke-test only',
+    'Minified ESM bundle of each Lambda handler as `cdk synth` builds it (default app, examples/catalog.json); newman must be in smoke-test-staging and validate-production only',
   date: new Date().toISOString(),
   machine: { node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
   esbuild: esbuild.version,

@@ -7,11 +7,12 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { ArtifactStore } from '../functions/lib/artifact-store.js';
+import { releaseUploadPrefix } from '../functions/lib/bucket-layout.js';
 import { findService } from '../functions/lib/catalog-source.js';
 import { s3Client, sfnClient, documentClient } from '../functions/lib/clients.js';
 import { getConfig } from '../functions/lib/config.js';
 import { ChangeSchema, releaseIdFor, type Change, type ReleaseRequest } from '../functions/lib/release-request.js';
-import { validateRelease } from '../functions/lib/pipeline/validate-release.js';
+import { checkReleaseRequest } from '../functions/lib/release-request-check.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
@@ -79,7 +80,7 @@ async function readChanges(file: string | undefined): Promise<Change[]> {
  */
 export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease> {
   const changes = await readChanges(opts.changesFile);
-  const prefix = `releases/${opts.service}/${opts.version}/${opts.commit}`;
+  const prefix = releaseUploadPrefix(opts.service, opts.version, opts.commit);
   const keyOf = (file: string) => `${prefix}/${path.basename(file)}`;
   const local: Record<string, string> = {
     [keyOf(opts.bundle)]: opts.bundle,
@@ -96,7 +97,7 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
     changes,
   };
   try {
-    await validateRelease(request, {
+    await checkReleaseRequest(request, {
       service: (name) => findService(name),
       exists: async (_field, key) => existsSync(local[key]) && (await stat(local[key])).isFile(),
       read: (_field, key) => readFile(local[key], 'utf8'),

@@ -5,7 +5,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';
-import { STEPS, TERMINAL_STATUSES } from '../functions/lib/store/records.js';
+import { TERMINAL_STATUSES } from '../functions/lib/store/records.js';
+import { STEPS } from '../functions/steps.js';
 
 /** The Powertools `service` dimension every Launchway metric carries (POWERTOOLS_SERVICE_NAME). */
 export const METRICS_SERVICE = 'launchway';

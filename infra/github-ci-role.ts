@@ -4,12 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 
 /** The issuer of GitHub Actions OIDC tokens. */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
-
-/** Where `launchway release` uploads a release's files (`releases/<service>/<version>/<commit>/…`). */
-export const RELEASE_UPLOADS_PREFIX = 'releases/';
 
 /** Who may start releases from GitHub Actions without long-lived keys. */
 export interface GithubOidcProps {
@@ -120,7 +118,7 @@ export class GithubCiRole extends Construct {
       new iam.PolicyStatement({
         sid: 'UploadReleaseFiles',
         actions: ['s3:PutObject'],
-        resources: [props.bucket.arnForObjects(`${RELEASE_UPLOADS_PREFIX}*`)],
+        resources: [props.bucket.arnForObjects(`${BUCKET_LAYOUT.releaseUploadsPrefix}*`)],
       }),
     );
     this.role.addToPrincipalPolicy(

@@ -48,7 +48,8 @@ export function interopGatewayStatements(scope: Construct, interopDomainName?: s
 
 /**
  * ValidateProduction calls the partner API the way partners do, with Launchway's own validation key, whose value
- * it reads with GetApiKey (includeValue). That one read is all the smoke-test function may do on API Gateway.
+ * it reads with GetApiKey (includeValue). That one read is all the validate-production function may do on API
+ * Gateway.
  */
 export const VALIDATION_KEY_READ: GatewayGrant = { sid: 'ValidationKeyRead', method: 'GET', paths: ['/apikeys/*'] };
 

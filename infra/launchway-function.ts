@@ -6,7 +6,8 @@ import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
+import { HANDLERS, type HandlerSpec } from './handlers.js';
+import type { HandlerName } from '../functions/steps.js';
 import { LOCK_FILE_PATH, REPO_ROOT, handlerEntry } from './paths.js';
 
 /**

@@ -1,9 +1,11 @@
 import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
+import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { STATE_MACHINE_HANDLERS } from './handlers.js';
 import { interopGatewayGrants } from './interop-grants.js';
+import type { LaunchwayFunction } from './launchway-function.js';
 import type { ReleasePipeline } from './release-pipeline.js';
 
 /**
@@ -34,23 +36,23 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   }
   acknowledge(
     pipeline.functions['approval-api'].role!,
-    `IAM5[Resource::${bucketArn}/reports/*]`,
+    `IAM5[Resource::${bucketArn}/${BUCKET_LAYOUT.reportsPrefix}*]`,
     'GetObject on smoke reports only: the approval page links each release\'s JUnit and JSON reports through short-lived presigned URLs, and report keys contain the release id, so they cannot be listed ahead.',
   );
 
-  const writes = (prefix: string, what: string) => {
-    const fn = pipeline.functions[what === 'reports' ? 'smoke-test' : 'release-notes'];
+  const writes = (fn: LaunchwayFunction, prefix: string, what: string) => {
     acknowledge(fn.role!, `IAM5[Resource::${bucketArn}/${prefix}*]`, `Writes ${what} under ${prefix}; each release gets its own keys below the prefix.`);
     acknowledge(fn.role!, 'IAM5[Action::s3:Abort*]', `s3:AbortMultipartUpload under ${prefix} only, so an interrupted upload can be cleaned up.`);
   };
-  writes('reports/', 'reports');
-  writes('release-notes/', 'release notes');
+  writes(pipeline.functions['smoke-test-staging'], BUCKET_LAYOUT.reportsPrefix, 'reports');
+  writes(pipeline.functions['validate-production'], BUCKET_LAYOUT.reportsPrefix, 'reports');
+  writes(pipeline.functions['publish-release-notes'], BUCKET_LAYOUT.releaseNotesPrefix, 'release notes');
 
   const gatewayPaths = new Set(
     interopGatewayGrants(pipeline.domains?.interopDomainName).flatMap((g) => g.paths).filter((p) => p.includes('*')),
   );
   acknowledge(
-    pipeline.functions['smoke-test'].role!,
+    pipeline.functions['validate-production'].role!,
     'IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
     'ValidateProduction reads the value of the validation API key the provisioner created at run time (GetApiKey); key ids are unknown at deploy, and GET on /apikeys/* in this region is the only API Gateway permission it has.',
   );
@@ -108,12 +110,13 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   acknowledge(
     pipeline.catalogObject.grantPrincipal as unknown as IConstruct,
     'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    'The CDK-managed provider function of the catalog upload (AwsCustomResource) is created with the basic execution policy; it runs only during deploys, and its own permissions are s3:PutObject on config/catalog.json.',
+    `The CDK-managed provider function of the catalog upload (AwsCustomResource) is created with the basic execution policy; it runs only during deploys, and its own permissions are s3:PutObject on ${BUCKET_LAYOUT.catalogKey}.`,
   );
 
   const ci = pipeline.githubCiRole;
   if (ci) {
-    acknowledge(ci.role, `IAM5[Resource::${bucketArn}/releases/*]`, 'CI uploads each release\'s files under releases/<service>/<version>/<commit>/, keys known only when the release is made.');
+    const uploads = BUCKET_LAYOUT.releaseUploadsPrefix;
+    acknowledge(ci.role, `IAM5[Resource::${bucketArn}/${uploads}*]`, `CI uploads each release's files under ${uploads}<service>/<version>/<commit>/, keys known only when the release is made.`);
     const machine = logicalIdOf(pipeline.stateMachine);
     acknowledge(
       ci.role,

@@ -1,56 +1,40 @@
 import { createHash } from 'node:crypto';
-import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as cr from 'aws-cdk-lib/custom-resources';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import * as z from 'zod';
+import type * as z from 'zod';
+import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib/catalog.js';
-import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';
+import type { HandlerName } from '../functions/steps.js';
+import { createAlarms } from './alarms.js';
 import { ApiDomains, validateDomainProps, type ReleasePipelineDomainProps } from './api-domains.js';
+import { APPROVAL_API_STAGE, createApprovalApi, validThrottle, type ApprovalApiThrottle } from './approval-api.js';
+import { deployCatalog } from './catalog-object.js';
 import { METRICS_SERVICE, ReleaseDashboard } from './dashboard.js';
 import { GithubCiRole, type GithubOidcProps } from './github-ci-role.js';
-import { HANDLER_NAMES, STATE_MACHINE_HANDLERS, type HandlerName } from './handlers.js';
-import { interopGatewayStatements, validationKeyReadStatement } from './interop-grants.js';
-import { LaunchwayFunction, type LaunchwayLogLevel, type SesSender } from './launchway-function.js';
+import type { LaunchwayFunction, LaunchwayLogLevel } from './launchway-function.js';
 import { suppressReviewedFindings } from './nag-suppressions.js';
-import { RELEASE_ASL_PATH } from './paths.js';
+import { createPipelineFunctions } from './pipeline-functions.js';
+import { sesSender, validRemovalPolicy } from './prop-checks.js';
+import { createReleaseStateMachine } from './release-state-machine.js';
 
 /** What a catalog may look like before zod fills in defaults (the shape of a catalog file). */
 export type CatalogInput = z.input<typeof CatalogSchema>;
 
-/**
- * Where things live in the artifacts bucket. The handlers read and write these keys; the IAM grants are scoped
- * to them, so a handler writing elsewhere gets AccessDenied on AWS.
- */
-export const BUCKET_LAYOUT = {
-  /** The deployed service catalog (CATALOG_KEY). */
-  catalogKey: 'config/catalog.json',
-  /** Newman JUnit and JSON reports of the smoke tests and the production validation. */
-  reportsPrefix: 'reports/',
-  /** Published release notes. */
-  releaseNotesPrefix: 'release-notes/',
-} as const;
-
-/** The approval API's stage, the first path segment of every approval link. */
-export const APPROVAL_API_STAGE = 'v1';
-
-/** Requests per second and burst allowed on the approval API stage. */
-export interface ApprovalApiThrottle {
-  /** Steady-state requests per second. */
-  readonly rateLimit: number;
-  /** Requests allowed in a burst. */
-  readonly burstLimit: number;
-}
+/** Where things live in the artifacts bucket; the grants are scoped to it. */
+export { BUCKET_LAYOUT };
+/** The approval API's stage and throttle, part of the construct's props. */
+export { APPROVAL_API_STAGE, type ApprovalApiThrottle };
 
 export interface ReleasePipelineProps {
   /**
@@ -159,7 +143,7 @@ export class ReleasePipeline extends Construct {
   readonly approvalApi: apigw.RestApi;
   /** `POST /releases/{releaseId}/decision` (AWS_IAM): decisions by IAM identity, `launchway approve|reject` on AWS. */
   readonly approvalDecisionMethod: apigw.Method;
-  /** The KMS HMAC_256 key that signs (request-approval) and verifies (approval-api) approval links. */
+  /** The KMS HMAC_256 key that signs (approval) and verifies (approval-api) approval links. */
   readonly signingKey: kms.Key;
   /** Puts the validated catalog at `config/catalog.json` on every deploy. */
   readonly catalogObject: cr.AwsCustomResource;
@@ -224,7 +208,7 @@ export class ReleasePipeline extends Construct {
       autoDeleteObjects: destroy,
     });
 
-    const catalogObject = this.deployCatalog(newLogGroup('CatalogObjectLogs'));
+    const catalogObject = deployCatalog(this, this.bucket, this.catalog, newLogGroup('CatalogObjectLogs'));
     this.catalogObject = catalogObject.resource;
 
     this.signingKey = new kms.Key(this, 'ApprovalSigningKey', {
@@ -249,74 +233,30 @@ export class ReleasePipeline extends Construct {
       // functions/lib/metrics.ts names the namespace too; the variable keeps any other Powertools Metrics in step.
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     };
-    const functions = {} as Record<HandlerName, LaunchwayFunction>;
-    for (const name of HANDLER_NAMES) {
-      const fn = new LaunchwayFunction(this, `${pascal(name)}Function`, {
-        handlerName: name,
-        environment,
-        logRetention,
-        removalPolicy,
-      });
-      // Every handler records its step and reads the catalog or the release's artifacts. The approval API reads only
-      // the catalog and signs short-lived links to smoke reports, so what it may read is exactly that: a presigned
-      // URL can do no more than the role that signed it.
-      this.table.grantReadWriteData(fn);
-      if (name === 'approval-api') {
-        fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:GetObject'],
-            resources: [this.bucket.arnForObjects(BUCKET_LAYOUT.catalogKey), this.bucket.arnForObjects(`${BUCKET_LAYOUT.reportsPrefix}*`)],
-          }),
-        );
-      } else {
-        this.bucket.grantRead(fn);
-      }
-      // A new catalog must be in the bucket before functions that will read it start.
-      fn.node.addDependency(catalogObject.resource);
-      functions[name] = fn;
-    }
-    this.functions = functions;
-    grantDeployTargets(this, this.catalog, functions);
+    this.functions = createPipelineFunctions(this, {
+      environment,
+      logRetention,
+      removalPolicy,
+      table: this.table,
+      bucket: this.bucket,
+      catalogObject: catalogObject.resource,
+      catalog: this.catalog,
+      signingKey: this.signingKey,
+      sender,
+      interopDomainName: props.domain?.interopDomainName,
+    });
+    const functions = this.functions;
 
-    functions['smoke-test'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.reportsPrefix);
-    functions['release-notes'].allowWritesUnder(this.bucket, BUCKET_LAYOUT.releaseNotesPrefix);
-    functions['request-approval'].allowSigningKey(this.signingKey, 'kms:GenerateMac');
-    functions['request-approval'].allowSendEmailFrom(sender);
-    functions['finalize'].allowSendEmailFrom(sender);
-    functions['approval-api'].allowSigningKey(this.signingKey, 'kms:VerifyMac');
-    // The confirmation page re-signs its form so one page can offer both Approve and Reject to the same approver.
-    functions['approval-api'].allowSigningKey(this.signingKey, 'kms:GenerateMac');
-    // The interop layer is API Gateway REST APIs created per service at run time, so no API id is known here;
-    // the grant is limited to the API Gateway resources and methods the provisioner uses.
-    for (const name of ['provision-interop', 'rollback'] as const) {
-      for (const statement of interopGatewayStatements(this, props.domain?.interopDomainName)) {
-        functions[name].addToRolePolicy(statement);
-      }
-      if (props.domain?.interopDomainName) functions[name].addEnvironment('INTEROP_DOMAIN_NAME', props.domain.interopDomainName);
-    }
-    functions['smoke-test'].addToRolePolicy(validationKeyReadStatement(this));
-
-    const substitutions: Record<string, string> = {};
-    for (const { name, placeholder } of STATE_MACHINE_HANDLERS) substitutions[placeholder] = functions[name].functionArn;
     // A generated name: a fixed one would collide with the retained group when a deleted stack is recreated.
     this.stateMachineLogGroup = newLogGroup('ReleaseStateMachineLogs');
-    this.stateMachine = new sfn.StateMachine(this, 'ReleaseStateMachine', {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(RELEASE_ASL_PATH),
-      definitionSubstitutions: substitutions,
-      tracingEnabled: true,
-      logs: {
-        destination: this.stateMachineLogGroup,
-        level: sfn.LogLevel.ALL,
-        // Execution data holds task tokens and release payloads; state transitions and errors are enough.
-        includeExecutionData: false,
-      },
-      removalPolicy,
-    });
-    // Nothing is inferred from an ASL file: each substituted function gets an explicit invoke grant.
-    for (const { name } of STATE_MACHINE_HANDLERS) functions[name].grantInvoke(this.stateMachine);
+    this.stateMachine = createReleaseStateMachine(this, functions, { logGroup: this.stateMachineLogGroup, removalPolicy });
 
-    const approvalApi = this.createApprovalApi(functions['approval-api'], throttle, props, newLogGroup);
+    const approvalApi = createApprovalApi(this, functions['approval-api'], {
+      throttle,
+      accessLogs: newLogGroup('ApprovalApiAccessLogs'),
+      customDomain: Boolean(props.domain?.approvalDomainName),
+      cloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
+    });
     this.approvalApi = approvalApi.api;
     this.approvalDecisionMethod = approvalApi.decisionMethod;
     if (props.domain) this.domains = new ApiDomains(this, 'Domains', { ...props.domain, approvalApi: this.approvalApi });
@@ -326,7 +266,7 @@ export class ReleasePipeline extends Construct {
     const approvalBaseUrl =
       this.domains?.approvalBaseUrl ??
       `https://${this.approvalApi.restApiId}.execute-api.${region}.${urlSuffix}/${APPROVAL_API_STAGE}`;
-    for (const name of ['request-approval', 'approval-api'] as const) {
+    for (const name of ['approval', 'approval-api'] as const) {
       functions[name].addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
     }
     // Only the approval API completes the waiting RequestApproval task, and only on this state machine.
@@ -337,7 +277,13 @@ export class ReleasePipeline extends Construct {
       }),
     );
 
-    this.alarms = this.createAlarms(props.alarmTopic);
+    this.alarms = createAlarms(this, {
+      stateMachine: this.stateMachine,
+      rollback: functions.rollback,
+      finalize: functions.finalize,
+      approvalApi: this.approvalApi,
+      topic: props.alarmTopic,
+    });
     this.dashboard = new ReleaseDashboard(this, 'Dashboard', {
       stateMachine: this.stateMachine,
       approvalApi: this.approvalApi,
@@ -366,106 +312,6 @@ export class ReleasePipeline extends Construct {
   }
 
   /**
-   * Puts the validated catalog at CATALOG_KEY on every deploy. An AwsCustomResource PutObject rather than
-   * BucketDeployment: it synthesizes offline without Docker or a staged asset, needs only s3:PutObject on that one
-   * key, and does not prune the rest of the prefix.
-   */
-  private deployCatalog(logGroup: logs.ILogGroup): { resource: cr.AwsCustomResource; body: string } {
-    const body = JSON.stringify(this.catalog, null, 2);
-    const putCatalog: cr.AwsSdkCall = {
-      service: 'S3',
-      action: 'putObject',
-      parameters: {
-        Bucket: this.bucket.bucketName,
-        Key: BUCKET_LAYOUT.catalogKey,
-        Body: body,
-        ContentType: 'application/json',
-      },
-      physicalResourceId: cr.PhysicalResourceId.of(BUCKET_LAYOUT.catalogKey),
-    };
-    const resource = new cr.AwsCustomResource(this, 'CatalogObject', {
-      onUpdate: putCatalog,
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({
-          actions: ['s3:PutObject'],
-          resources: [this.bucket.arnForObjects(BUCKET_LAYOUT.catalogKey)],
-        }),
-      ]),
-      installLatestAwsSdk: false,
-      logGroup,
-    });
-    return { resource, body };
-  }
-
-  private createApprovalApi(
-    handler: LaunchwayFunction,
-    throttle: ApprovalApiThrottle,
-    props: ReleasePipelineProps,
-    newLogGroup: (id: string) => logs.LogGroup,
-  ): { api: apigw.RestApi; decisionMethod: apigw.Method } {
-    const api = new apigw.RestApi(this, 'ApprovalApi', {
-      // API Gateway metrics are keyed by API name: a name unique to this pipeline keeps its alarms and dashboard
-      // from counting another stack's approval API in the same account.
-      restApiName: `${Names.uniqueResourceName(this, { maxLength: 54 })}-approvals`,
-      description: 'Launchway approval links: GET shows the release, POST records a decision',
-      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      // With a custom domain the links have one address; the execute-api one would bypass nothing but confuse.
-      disableExecuteApiEndpoint: Boolean(props.domain?.approvalDomainName),
-      cloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
-      deployOptions: {
-        stageName: APPROVAL_API_STAGE,
-        tracingEnabled: true,
-        // Execution logs of failures only; request and response bodies (signatures, comments) stay out of logs.
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        throttlingRateLimit: throttle.rateLimit,
-        throttlingBurstLimit: throttle.burstLimit,
-        accessLogDestination: new apigw.LogGroupLogDestination(newLogGroup('ApprovalApiAccessLogs')),
-        // The resource path is the template (/approvals/{approvalId}); query strings with signatures are not logged.
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
-          ip: true,
-          caller: false,
-          user: false,
-          requestTime: true,
-          httpMethod: true,
-          resourcePath: true,
-          status: true,
-          protocol: true,
-          responseLength: true,
-        }),
-      },
-    });
-    // The signed link is the credential: the handler verifies the HMAC and the expiry before a POST changes
-    // anything, and GET never changes anything. Approvers open links from email, so these routes have no IAM or
-    // Cognito authorizer.
-    const integration = new apigw.LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
-    const approval = api.root.addResource('approvals').addResource('{approvalId}');
-    // API Gateway refuses a request without the path parameter before the function runs; the handler validates
-    // the rest (signature, expiry, form) with zod.
-    const requestValidator = api.addRequestValidator('ApprovalRequestValidator', { validateRequestParameters: true });
-    for (const method of ['GET', 'POST']) {
-      approval.addMethod(method, integration, {
-        authorizationType: apigw.AuthorizationType.NONE,
-        requestParameters: { 'method.request.path.approvalId': true },
-        requestValidator,
-      });
-    }
-    // `launchway approve|reject` on AWS: API Gateway verifies the caller's SigV4 signature (AWS_IAM) and hands the
-    // handler `requestContext.identity.userArn`, which the catalog's approverIdentities map to one approver; the
-    // same rules as a link then apply. Callers need execute-api:Invoke on it (grantDecide).
-    const decisionMethod = api.root
-      .addResource('releases')
-      .addResource('{releaseId}')
-      .addResource('decision')
-      .addMethod('POST', integration, {
-        authorizationType: apigw.AuthorizationType.IAM,
-        requestParameters: { 'method.request.path.releaseId': true },
-        requestValidator,
-      });
-    return { api, decisionMethod };
-  }
-
-  /**
    * Lets an identity (an approvers' role, an IAM Identity Center permission set's role, a user) call the
    * IAM-authorized decision route that `launchway approve|reject` uses. Being allowed to call it decides nothing
    * by itself: the caller's ARN must also be mapped to an approver in the catalog's `approverIdentities`.
@@ -477,124 +323,4 @@ export class ReleasePipeline extends Construct {
       resourceArns: [this.approvalApi.arnForExecuteApi('POST', '/releases/*/decision', APPROVAL_API_STAGE)],
     });
   }
-
-  private createAlarms(topic: sns.ITopic | undefined): cloudwatch.Alarm[] {
-    const period = Duration.minutes(5);
-    const anyOf = (alarmId: string, metric: cloudwatch.IMetric, description: string) =>
-      new cloudwatch.Alarm(this, alarmId, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-    const alarms = [
-      anyOf(
-        'ReleaseFailedAlarm',
-        this.stateMachine.metricFailed({ period, statistic: 'Sum' }),
-        'A release execution failed. Rejected and expired approvals end in a Fail state too; the release record ' +
-          '(launchway status <id>) says which, and FAILED or ROLLED_BACK needs a look at the failed step.',
-      ),
-      anyOf(
-        'ReleaseTimedOutAlarm',
-        this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
-        'A release execution timed out; every Task has its own timeout, so this is a stuck workflow.',
-      ),
-      anyOf(
-        'RollbackErrorsAlarm',
-        this.functions.rollback.metricErrors({ period, statistic: 'Sum' }),
-        'A production rollback failed; production may be running a broken version.',
-      ),
-      anyOf(
-        'FinalizeErrorsAlarm',
-        this.functions.finalize.metricErrors({ period, statistic: 'Sum' }),
-        'Finalizing a release failed; its record, lock or outcome email may be missing.',
-      ),
-      anyOf(
-        'ApprovalApiServerErrorsAlarm',
-        this.approvalApi.metricServerError({ period, statistic: 'Sum' }),
-        'The approval API answered 5xx; approvers may be unable to approve or reject.',
-      ),
-    ];
-    if (topic) for (const alarm of alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
-    return alarms;
-  }
-}
-
-function validRemovalPolicy(policy: RemovalPolicy, scope: Construct): RemovalPolicy {
-  if (policy !== RemovalPolicy.RETAIN && policy !== RemovalPolicy.DESTROY) {
-    throw new Error(
-      `${scope.node.path}: removalPolicy expected RemovalPolicy.RETAIN or RemovalPolicy.DESTROY, got ${policy} (DynamoDB tables, S3 buckets and KMS keys have no snapshots)`,
-    );
-  }
-  return policy;
-}
-
-/**
- * Each catalog target's least privilege (functions/lib/deploy/iam.ts) for the functions that start and poll
- * deployments; the rollback function gets the production targets' only, since it rolls back production alone.
- */
-function grantDeployTargets(scope: Construct, catalog: Catalog, functions: Record<HandlerName, LaunchwayFunction>): void {
-  const { partition, region, account } = Stack.of(scope);
-  for (const service of Object.values(catalog.services)) {
-    const targets = [
-      { target: service.staging, holders: ['deploy', 'deploy-status'] as const },
-      { target: service.production, holders: ['deploy', 'deploy-status', 'rollback'] as const },
-    ];
-    for (const { target, holders } of targets) {
-      for (const permission of deployPermissions(target, { partition, region, account })) {
-        for (const name of holders) {
-          functions[name].addToRolePolicy(
-            new iam.PolicyStatement({ actions: permission.actions, resources: permission.resources, conditions: permission.conditions }),
-          );
-        }
-      }
-    }
-  }
-}
-
-function sesSender(mailFrom: string, sesIdentityArn: string | undefined, scope: Construct): SesSender {
-  if (Token.isUnresolved(mailFrom)) {
-    throw new Error(`${scope.node.path}: mailFrom must be a literal email address, not a token`);
-  }
-  const parsed = z.email().safeParse(mailFrom);
-  if (!parsed.success) {
-    throw new Error(`${scope.node.path}: mailFrom expected an email address, got "${mailFrom}"`);
-  }
-  const domain = mailFrom.slice(mailFrom.lastIndexOf('@') + 1);
-  if (sesIdentityArn !== undefined) {
-    if (!Token.isUnresolved(sesIdentityArn)) {
-      const identity = /^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/(.+)$/.exec(sesIdentityArn)?.[1];
-      if (!identity) {
-        throw new Error(
-          `${scope.node.path}: sesIdentityArn expected arn:aws:ses:<region>:<account>:identity/<address or domain>, got "${sesIdentityArn}"`,
-        );
-      }
-      if (identity !== mailFrom && identity !== domain) {
-        throw new Error(
-          `${scope.node.path}: sesIdentityArn is the identity "${identity}", which cannot send as mailFrom ${mailFrom}; expected the identity ${mailFrom} or ${domain}`,
-        );
-      }
-    }
-    return { address: mailFrom, identityArns: [sesIdentityArn] };
-  }
-  const stack = Stack.of(scope);
-  const identityArn = (identity: string) =>
-    stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity });
-  return { address: mailFrom, identityArns: [identityArn(mailFrom), identityArn(domain)] };
-}
-
-function validThrottle(throttle: ApprovalApiThrottle, scope: Construct): ApprovalApiThrottle {
-  for (const [field, value] of Object.entries(throttle)) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new Error(`${scope.node.path}: approvalApiThrottle.${field} expected a positive integer, got ${value}`);
-    }
-  }
-  return throttle;
-}
-
-/** `deploy-status` -> `DeployStatus`, for construct ids. */
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { BUCKET_LAYOUT } from './bucket-layout.js';
 
 /**
  * Configuration from the environment, parsed once by one zod schema. Every handler reads the same names, on AWS
@@ -9,7 +10,7 @@ const EnvSchema = z.object({
   RELEASES_TABLE: z.string().min(1),
   ARTIFACTS_BUCKET: z.string().min(1),
   /** S3 key of the service catalog (deployed with the stack). */
-  CATALOG_KEY: z.string().min(1).default('config/catalog.json'),
+  CATALOG_KEY: z.string().min(1).default(BUCKET_LAYOUT.catalogKey),
   /** Public base URL of the approval API, without a trailing slash. */
   APPROVAL_BASE_URL: z.url().transform((u) => u.replace(/\/+$/, '')).optional(),
   /** Embedded mode: the HMAC secret for approval links. On AWS a KMS HMAC key replaces it. */

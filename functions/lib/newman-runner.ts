@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-// Newman is imported here and nowhere else: it is large (about 6 MB bundled), so only the smoke-test Lambda,
-// which bundles this module, pays for it.
+// Newman is imported here and nowhere else: it is large (about 6 MB bundled), so only the two Lambdas that run the
+// collection (smoke-test-staging, validate-production), which bundle this module, pay for it.
 import newman, { type NewmanRunOptions, type NewmanRunSummary } from 'newman';
 import type { ArtifactStore } from './artifact-store.js';
 import { parsePostmanCollection } from './postman.js';
@@ -35,7 +35,7 @@ export interface RunSmokeTestsOptions {
   artifacts: ArtifactStore;
   /** S3 key of the Postman collection. */
   collectionKey: string;
-  /** S3 prefix the reports go under, e.g. `releases/<id>/staging`. */
+  /** S3 prefix the reports go under, e.g. `reports/<service>/<releaseId>/staging` (bucket-layout.ts). */
   reportPrefix: string;
   /** Scheme, host and any path prefix of the target, e.g. `http://127.0.0.1:4010/greeter/v1`. */
   baseUrl: string;

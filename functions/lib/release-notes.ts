@@ -1,7 +1,8 @@
 import { groupChanges, type ChangeInput, type ParsedChange } from './conventional-commits.js';
-// Type-only: the notes never load Newman, they only read the results the smoke-test step recorded.
+// Type-only: the notes never load Newman, they only read the results the test steps recorded.
 import type { SmokeResult } from './newman-runner.js';
-import { STEPS, type StepRecord } from './store/records.js';
+import { STEPS } from '../steps.js';
+import type { StepRecord } from './store/records.js';
 
 /**
  * Release notes, rendered once as Markdown for people and once as JSON for tools, from the same data.
@@ -19,7 +20,8 @@ export interface ReleaseNotesInput {
     createdAt: string;
     changes: ChangeInput[];
   };
-  steps: Array<Pick<StepRecord, 'step' | 'status' | 'startedAt' | 'endedAt' | 'durationMs' | 'details'>>;
+  /** The steps' timings; each step's details go to the JSON as recorded. */
+  steps: Array<Pick<StepRecord, 'step' | 'status' | 'startedAt' | 'endedAt' | 'durationMs'> & { details?: Record<string, unknown> }>;
   /** Newman against staging; undefined when the step did not run. */
   staging?: SmokeResult;
   /** Newman against production (through the interop layer when it is enabled). */

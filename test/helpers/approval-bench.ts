@@ -1,7 +1,7 @@
 import { startTestEmulators, type TestEmulators } from './emulators.js';
 import { LocalStepFunctions, type LambdaHandler } from '../../local/sfn/local-step-functions.js';
 import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
-import { handler as requestApprovalHandler } from '../../functions/request-approval/handler.js';
+import { handler as requestApprovalHandler } from '../../functions/approval/handler.js';
 import { documentClient, resetClients, s3Client } from '../../functions/lib/clients.js';
 import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { resetCatalog } from '../../functions/lib/catalog-source.js';

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Catalog } from '../../functions/lib/catalog.js';
 import type { ReleaseView } from '../../functions/lib/store/records.js';
+import { findStep } from '../../functions/lib/store/step-details.js';
+import type { StepName } from '../../functions/steps.js';
 import { FAST_WAITS, startEmbedded, type EmbeddedStack } from '../../local/runtime.js';
 import { decideFromOutbox } from '../../cli/approve.js';
 import { getReleaseView, startRelease, waitForRelease, type StartedRelease } from '../../cli/release-client.js';
@@ -101,8 +103,8 @@ export function finish(started: StartedRelease, timeoutMs = 90_000): Promise<Rel
   return waitForRelease(started.releaseId, { executionArn: started.executionArn, intervalMs: 100, timeoutMs });
 }
 
-export function step(view: ReleaseView, name: string) {
-  const found = view.steps.find((s) => s.step === name);
+export function step<S extends StepName>(view: ReleaseView, name: S) {
+  const found = findStep(view.steps, name);
   expect(found, `step ${name} on ${view.releaseId}`).toBeDefined();
   return found!;
 }

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { describe, expect, it } from 'vitest';
-import { HANDLER_NAMES, type HandlerName } from '../../infra/handlers.js';
+import { HANDLER_NAMES, type HandlerName } from '../../functions/steps.js';
 import type { ReleasePipelineDomainProps } from '../../infra/api-domains.js';
 import { LaunchwayStack } from '../../infra/stack.js';
 import { FIXTURE_CATALOG_PATH, allows, appContext, identityStatements, readJson, roleIdOf, type CfnResource } from './synth.js';
@@ -66,7 +66,7 @@ describe('custom domains', () => {
 
   it('points approval links at the custom domain and switches the execute-api endpoint off', () => {
     const { template, envOf } = synthBoth();
-    for (const name of ['request-approval', 'approval-api'] as const) expect(envOf(name).APPROVAL_BASE_URL, name).toBe('https://approvals.example.com');
+    for (const name of ['approval', 'approval-api'] as const) expect(envOf(name).APPROVAL_BASE_URL, name).toBe('https://approvals.example.com');
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
     template.hasOutput('ApprovalApiUrl', { Value: 'https://approvals.example.com' });
   });

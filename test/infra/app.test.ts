@@ -5,7 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build-app.js';
-import { HANDLER_NAMES } from '../../infra/handlers.js';
+import { HANDLER_NAMES } from '../../functions/steps.js';
 import { DEFAULT_CATALOG_PATH } from '../../infra/paths.js';
 import { FIXTURES, FIXTURE_CATALOG_PATH, appContext } from './synth.js';
 

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDLER_NAMES, HANDLERS, type HandlerName } from '../../infra/handlers.js';
+import { HANDLERS } from '../../infra/handlers.js';
+import { HANDLER_NAMES, type HandlerName } from '../../functions/steps.js';
 import { LaunchwayStack } from '../../infra/stack.js';
 import { FIXTURE_CATALOG_PATH, appContext, readJson } from './synth.js';
 
@@ -44,7 +45,7 @@ describe('handler bundles', () => {
     }
   });
 
-  it('puts newman in the smoke-test bundle and in no other', () => {
+  it('puts newman in the smoke-test-staging and validate-production bundles and in no other', () => {
     for (const name of HANDLER_NAMES) {
       const text = readFileSync(bundles[name], 'utf8');
       expect(text.includes(NEWMAN_MARKER), name).toBe(Boolean((HANDLERS[name] as { bundlesNewman?: boolean }).bundlesNewman));

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { HandlerName } from '../../infra/handlers.js';
+import type { HandlerName } from '../../functions/steps.js';
 import type { CatalogInput } from '../../infra/release-pipeline.js';
 import { identityStatements, roleIdOf, synthStack, type Statement, type Synthesized } from './synth.js';
 

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUCKET_LAYOUT } from '../../infra/release-pipeline.js';
-import { RELEASE_UPLOADS_PREFIX } from '../../infra/github-ci-role.js';
 import { allows, identityStatements, logicalIdOf, synthStack, type CfnResource, type Statement, type Synthesized } from './synth.js';
 
 /**
@@ -97,7 +96,7 @@ describe('GitHub OIDC role permissions', () => {
     expect(simplified).toHaveLength(5);
     expect(simplified).toEqual(
       expect.arrayContaining([
-        { Action: ['s3:PutObject'], Resource: [objects(`${RELEASE_UPLOADS_PREFIX}*`)], Condition: undefined },
+        { Action: ['s3:PutObject'], Resource: [objects(`${BUCKET_LAYOUT.releaseUploadsPrefix}*`)], Condition: undefined },
         { Action: ['s3:GetObject'], Resource: [objects(BUCKET_LAYOUT.catalogKey)], Condition: undefined },
         { Action: ['states:StartExecution'], Resource: [{ Ref: machineId }], Condition: undefined },
         {

@@ -4,8 +4,9 @@ import type { CfnLogGroup } from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../functions/lib/metrics.js';
-import { STEPS, TERMINAL_STATUSES } from '../../functions/lib/store/records.js';
-import { HANDLER_NAMES, type HandlerName } from '../../infra/handlers.js';
+import { TERMINAL_STATUSES } from '../../functions/lib/store/records.js';
+import { STEPS } from '../../functions/steps.js';
+import { HANDLER_NAMES, type HandlerName } from '../../functions/steps.js';
 import { ReleasePipeline } from '../../infra/release-pipeline.js';
 import {
   FIXTURE_CATALOG_PATH,

@@ -4,7 +4,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../functions/lib/catalog.js';
-import { HANDLER_NAMES, HANDLERS, type HandlerName } from '../../infra/handlers.js';
+import { HANDLERS } from '../../infra/handlers.js';
+import { HANDLER_NAMES, type HandlerName } from '../../functions/steps.js';
 import { interopGatewayGrants } from '../../infra/interop-grants.js';
 import { APPROVAL_API_STAGE, BUCKET_LAYOUT, ReleasePipeline } from '../../infra/release-pipeline.js';
 import {
@@ -202,7 +203,7 @@ describe('ReleasePipeline functions', () => {
     };
     for (const name of HANDLER_NAMES) {
       const env = envOf(name);
-      if (name === 'request-approval' || name === 'approval-api') {
+      if (name === 'approval' || name === 'approval-api') {
         expect(env.APPROVAL_SIGNING_KEY_ID, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
         expect(env.APPROVAL_BASE_URL, name).toEqual(baseUrl);
       } else {
@@ -262,7 +263,7 @@ describe('ReleasePipeline IAM', () => {
     }
   });
 
-  it('lets request-approval and the approval API sign, the approval API verify, and nobody else', () => {
+  it('lets approval and the approval API sign, the approval API verify, and nobody else', () => {
     const [keyId] = Object.keys(resources('AWS::KMS::Key'));
     const expectOnly = (action: string, names: HandlerName[]) => {
       const granting = identityStatements(template).filter((s) => allows(s, action));
@@ -270,13 +271,13 @@ describe('ReleasePipeline IAM', () => {
       for (const g of granting) expect(g.Resource, action).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
     };
     // The approval API re-signs the confirmation page's form (either decision, same approver and expiry).
-    expectOnly('kms:GenerateMac', ['request-approval', 'approval-api']);
+    expectOnly('kms:GenerateMac', ['approval', 'approval-api']);
     expectOnly('kms:VerifyMac', ['approval-api']);
   });
 
-  it('lets request-approval and finalize send email from the configured sender only', () => {
+  it('lets approval and finalize send email from the configured sender only', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'ses:SendEmail'));
-    expect(granting.map((s) => s.roles).flat().sort()).toEqual([roleOf('request-approval'), roleOf('finalize')].sort());
+    expect(granting.map((s) => s.roles).flat().sort()).toEqual([roleOf('approval'), roleOf('finalize')].sort());
     for (const s of granting) {
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });
       const identities = JSON.stringify(s.Resource);
@@ -286,22 +287,22 @@ describe('ReleasePipeline IAM', () => {
     }
   });
 
-  it('scopes object writes: smoke-test to reports/, release-notes to release-notes/, the catalog upload to its key', () => {
+  it('scopes object writes: smoke-test-staging and validate-production to reports/, publish-release-notes to release-notes/, the catalog upload to its key', () => {
     const [bucketId] = Object.keys(resources('AWS::S3::Bucket'));
     const objectsUnder = (suffix: string) => ({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, suffix]],
     });
     const writers = identityStatements(template).filter((s) => allows(s, 's3:PutObject'));
     const byRole = new Map(writers.map((s) => [s.roles.join(','), s.Resource]));
-    expect(byRole.get(roleOf('smoke-test'))).toEqual([objectsUnder('/reports/*')]);
-    expect(byRole.get(roleOf('release-notes'))).toEqual([objectsUnder('/release-notes/*')]);
-    const otherWriters = writers.filter(
-      (s) => !s.roles.includes(roleOf('smoke-test')) && !s.roles.includes(roleOf('release-notes')),
-    );
+    const reportWriters: HandlerName[] = ['smoke-test-staging', 'validate-production'];
+    for (const name of reportWriters) expect(byRole.get(roleOf(name)), name).toEqual([objectsUnder('/reports/*')]);
+    expect(byRole.get(roleOf('publish-release-notes'))).toEqual([objectsUnder('/release-notes/*')]);
+    const bucketWriters = [...reportWriters, 'publish-release-notes'];
+    const otherWriters = writers.filter((s) => !bucketWriters.some((name) => s.roles.includes(roleOf(name as HandlerName))));
     expect(otherWriters).toHaveLength(1);
     expect(otherWriters[0].Resource).toEqual([objectsUnder('/config/catalog.json')]);
     for (const name of HANDLER_NAMES) {
-      if (name === 'smoke-test' || name === 'release-notes') continue;
+      if (bucketWriters.includes(name)) continue;
       expect(statementsOfRole(template, roleOf(name)).some((s) => allows(s, 's3:PutObject')), name).toBe(false);
     }
   });
@@ -470,11 +471,11 @@ describe('ReleasePipeline alarms and props', () => {
 });
 
 describe('production validation through the interop layer', () => {
-  it('lets the smoke-test function read API key values and nothing else on API Gateway', () => {
+  it('lets the validate-production function read API key values and nothing else on API Gateway', () => {
     const statements = identityStatements(template).filter((s) =>
       ([] as string[]).concat(s.Action as string | string[]).some((a) => a.startsWith('apigateway:')),
     );
-    const smoke = statements.filter((s) => s.roles.includes(roleOf('smoke-test')));
+    const smoke = statements.filter((s) => s.roles.includes(roleOf('validate-production')));
     expect(smoke).toHaveLength(1);
     expect([smoke[0].Action].flat()).toEqual(['apigateway:GET']);
     expect(JSON.stringify(smoke[0].Resource)).toContain('::/apikeys/*');

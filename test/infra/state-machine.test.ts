@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HANDLERS, STATE_MACHINE_HANDLERS, type HandlerName } from '../../infra/handlers.js';
+import { HANDLERS, STATE_MACHINE_HANDLERS } from '../../infra/handlers.js';
+import { STEP_FUNCTION_IDS, STEP_TABLE, folderOf, placeholderOf, type HandlerName, type StepFunctionId } from '../../functions/steps.js';
 import { RELEASE_ASL_PATH } from '../../infra/paths.js';
 import { allows, identityStatements, synthStack, type CfnResource, type Synthesized } from './synth.js';
 
@@ -133,16 +134,38 @@ describe('release state machine', () => {
   });
 });
 
-describe('the handler list and the shared registry', () => {
-  it('deploys every step function of functions/registry.ts under its placeholder', async () => {
-    const { STEP_FUNCTIONS, placeholderFor } = await import('../../functions/registry.js');
-    const { HANDLERS } = await import('../../infra/handlers.js');
-    for (const [id, folder] of Object.entries(STEP_FUNCTIONS)) {
-      expect((HANDLERS as Record<string, { placeholder?: string }>)[folder]?.placeholder, folder).toBe(
-        placeholderFor(id as keyof typeof STEP_FUNCTIONS),
-      );
+describe('the step table and the ASL', () => {
+  const definition = JSON.parse(aslText) as { States: Record<string, AslState> };
+
+  it('has every state of functions/steps.ts in the ASL, invoking that row\'s function', () => {
+    for (const row of STEP_TABLE) {
+      for (const [stateName, fn] of Object.entries(row.states)) {
+        const state = definition.States[stateName];
+        expect(state, `${row.step}: state ${stateName}`).toBeDefined();
+        expect(state.Type, stateName).toBe('Task');
+        expect(state.Parameters?.FunctionName, stateName).toBe(`\${${placeholderOf(fn as StepFunctionId)}}`);
+      }
     }
-    const withPlaceholder = Object.entries(HANDLERS).filter(([, h]) => (h as { placeholder?: string }).placeholder);
-    expect(withPlaceholder.length).toBe(Object.keys(STEP_FUNCTIONS).length);
+  });
+
+  it('invokes functions only from Task states the table lists', () => {
+    const tableStates = new Set(STEP_TABLE.flatMap((row) => Object.keys(row.states)));
+    const invoking = allStates(definition).filter(([, state]) => state.Parameters?.FunctionName);
+    expect(invoking.length).toBeGreaterThan(5);
+    for (const [stateName] of invoking) expect(tableStates.has(stateName), stateName).toBe(true);
+  });
+
+  it('uses exactly the placeholders of the table\'s functions', () => {
+    expect(placeholdersInFile).toEqual(STEP_FUNCTION_IDS.map(placeholderOf).sort());
+    expect(STATE_MACHINE_HANDLERS.map((h) => h.placeholder).sort()).toEqual(placeholdersInFile);
+  });
+
+  it('gives the embedded runtime a substitution for every placeholder', async () => {
+    const { localSubstitutions } = await import('../../local/functions.js');
+    const substitutions = localSubstitutions('us-east-1');
+    expect(Object.keys(substitutions).sort()).toEqual(placeholdersInFile);
+    for (const id of STEP_FUNCTION_IDS) {
+      expect(substitutions[placeholderOf(id)]).toBe(`arn:aws:lambda:us-east-1:000000000000:function:launchway-${folderOf(id)}`);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { HANDLER_NAMES, type HandlerName } from '../../infra/handlers.js';
+import { HANDLER_NAMES, type HandlerName } from '../../functions/steps.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 import type { ReleasePipelineProps } from '../../infra/release-pipeline.js';
 import { LaunchwayStack } from '../../infra/stack.js';

@@ -193,7 +193,16 @@ async function release(over: Partial<ReleaseRecord> = {}): Promise<ReleaseRecord
   };
   expect(await store.createRelease(record)).toBe(true);
   await store.endStep(record.releaseId, 'SmokeTestStaging', 'SUCCEEDED', {
-    details: { total: 12, passed: 12, failed: 0, failures: [], reportKeys: { json: `reports/${record.releaseId}/staging.json`, junit: `reports/${record.releaseId}/staging.xml` } },
+    details: {
+      total: 12,
+      passed: 12,
+      failed: 0,
+      requests: 4,
+      durationMs: 300,
+      baseUrl: 'http://127.0.0.1:9/staging',
+      failures: [],
+      reportKeys: { json: `reports/${record.releaseId}/staging.json`, junit: `reports/${record.releaseId}/staging.xml` },
+    },
   });
   return record;
 }

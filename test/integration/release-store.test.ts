@@ -49,7 +49,8 @@ describe('ReleaseStore on dynalite', () => {
     const first = (await store.getSteps('r3')).find((s) => s.step === 'DeployStaging')!;
     await new Promise((r) => setTimeout(r, 15));
     await store.startStep('r3', 'DeployStaging');
-    const ended = await store.endStep('r3', 'DeployStaging', 'SUCCEEDED', { details: { port: 1 } });
+    const details = { version: '1.0.0', handle: { port: 1 }, previous: null };
+    const ended = await store.endStep('r3', 'DeployStaging', 'SUCCEEDED', { details });
     expect(ended.startedAt).toBe(first.startedAt);
     expect(ended.durationMs).toBeGreaterThanOrEqual(10);
     expect((await store.getSteps('r3')).map((s) => s.step)).toEqual(['Prepare', 'DeployStaging']);

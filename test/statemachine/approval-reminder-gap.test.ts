@@ -6,7 +6,7 @@ import type { TestEmulators } from '../helpers/emulators.js';
 import type { LocalStepFunctions, LambdaHandler } from '../../local/sfn/local-step-functions.js';
 import { findApprovalLink, listMessages } from '../../local/outbox.js';
 import { decideViaLink } from '../../cli/approval-client.js';
-import { handler as requestApprovalHandler } from '../../functions/request-approval/handler.js';
+import { handler as requestApprovalHandler } from '../../functions/approval/handler.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import type { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import { RELEASE_ASL_PATH } from '../../infra/paths.js';
@@ -33,7 +33,7 @@ function approvalMachine(): object {
     const state = structuredClone(asl.States[name]);
     expect(state, `state ${name} in the release ASL`).toBeDefined();
     const params = state.Parameters as { FunctionName?: string } | undefined;
-    if (params?.FunctionName) params.FunctionName = params.FunctionName.replace('${RequestApprovalFunctionArn}', 'request-approval');
+    if (params?.FunctionName) params.FunctionName = params.FunctionName.replace('${ApprovalFunctionArn}', 'request-approval');
     return state;
   };
   return {

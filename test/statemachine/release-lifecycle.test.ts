@@ -3,7 +3,8 @@ import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { s3Client, documentClient } from '../../functions/lib/clients.js';
 import { provisionerFromConfig } from '../../functions/lib/interop/index.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
-import { STEPS } from '../../functions/lib/store/records.js';
+import { publishedInterop } from '../../functions/lib/store/step-details.js';
+import { STEPS } from '../../functions/steps.js';
 import { decide, finish, get, releaseOf, service, startTestStack, step, type TestStack } from '../helpers/pipeline.js';
 
 /**
@@ -22,8 +23,8 @@ beforeAll(async () => {
 afterAll(async () => stack?.stopAll());
 
 async function gatewayKey(releaseId: string): Promise<string> {
-  const interop = (await store.getSteps(releaseId)).find((s) => s.step === 'ProvisionInterop')!;
-  return provisionerFromConfig().apiKeyValue('greeter', String(interop.details!.validationKeyId));
+  const interop = publishedInterop(await store.stepResult(releaseId, 'ProvisionInterop'))!;
+  return provisionerFromConfig().apiKeyValue('greeter', String(interop.validationKeyId));
 }
 
 describe('release lifecycle of one service', () => {

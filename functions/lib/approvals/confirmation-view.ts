@@ -1,3 +1,4 @@
+import { BUCKET_LAYOUT } from '../bucket-layout.js';
 import type { ServiceConfig } from '../catalog.js';
 import { logger } from '../logger.js';
 import type { ReleaseRecord, StepRecord } from '../store/records.js';
@@ -11,7 +12,7 @@ import { smokeSummaryOf, type SmokeSummary } from './smoke-summary.js';
 export const REPORT_LINK_SECONDS = 900;
 
 /** Only report objects get a download link, whatever a step record claims. */
-const REPORTS_PREFIX = 'reports/';
+const REPORTS_PREFIX = BUCKET_LAYOUT.reportsPrefix;
 
 /** What the confirmation page shows for a valid link. Never contains the task token. */
 export interface LinkDescription {

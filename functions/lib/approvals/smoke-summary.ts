@@ -1,4 +1,5 @@
 import type { StepRecord, StepStatus } from '../store/records.js';
+import { findStep } from '../store/step-details.js';
 
 /** One failed smoke assertion. */
 export interface SmokeFailure {
@@ -8,8 +9,8 @@ export interface SmokeFailure {
 }
 
 /**
- * What the approval email and page show of the staging smoke tests. Read defensively from the SmokeTestStaging
- * step's details, whose writer may leave fields out: whatever is present is shown.
+ * What the approval email and page show of the staging smoke tests. A step that failed before Newman ran (no
+ * staging endpoint) has no counts: whatever is present is shown.
  */
 export interface SmokeSummary {
   status: StepStatus;
@@ -21,24 +22,19 @@ export interface SmokeSummary {
   reportKeys: Record<string, string>;
 }
 
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
-
 /** The smoke summary of a release's steps, or undefined when the smoke step has not run. */
 export function smokeSummaryOf(steps: StepRecord[]): SmokeSummary | undefined {
-  const step = steps.find((s) => s.step === 'SmokeTestStaging');
+  const step = findStep(steps, 'SmokeTestStaging');
   if (!step) return undefined;
-  const d = (step.details ?? {}) as Record<string, unknown>;
-  const failures = Array.isArray(d.failures)
-    ? d.failures
-        .filter((f): f is Record<string, unknown> => typeof f === 'object' && f !== null)
-        .map((f) => ({ name: str(f.name), test: str(f.test), message: str(f.message) }))
-    : [];
-  const reportKeys: Record<string, string> = {};
-  if (typeof d.reportKeys === 'object' && d.reportKeys !== null) {
-    for (const [k, v] of Object.entries(d.reportKeys as Record<string, unknown>)) if (str(v)) reportKeys[k] = v as string;
-  }
-  return { status: step.status, total: num(d.total), passed: num(d.passed), failed: num(d.failed), failures, reportKeys };
+  const d = step.details;
+  return {
+    status: step.status,
+    total: d?.total,
+    passed: d?.passed,
+    failed: d?.failed,
+    failures: (d?.failures ?? []).map((f) => ({ name: f.name, test: f.test, message: f.message })),
+    reportKeys: { ...d?.reportKeys },
+  };
 }
 
 /** `12 passed, 0 failed of 12` with whatever counts exist, or the step status alone. */

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { DeploymentFailedError } from '../errors.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
-import type { CurrentRecord, Environment, ReleaseRecord, StepName } from '../store/records.js';
-import type { ReleaseRequest } from '../release-request.js';
-import { serviceOf, type PipelineDeps } from './deps.js';
+import type { CurrentRecord, Environment, PreparedRelease } from '../store/records.js';
+import type { DeploymentDetails } from '../store/step-details.js';
+import type { PipelineDeps } from './deps.js';
 
 export const DeployEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -11,16 +11,8 @@ export const DeployEventSchema = z.object({
 });
 export type DeployEvent = z.infer<typeof DeployEventSchema>;
 
-export const stepFor = (env: Environment): StepName => (env === 'staging' ? 'DeployStaging' : 'DeployProduction');
-
-/** What a deploy step keeps on its step record between the start and the status polls. */
-interface DeployStepDetails {
-  version: string;
-  handle: Record<string, unknown>;
-  endpoint?: string;
-  /** What was live before; the rollback target. */
-  previous?: LiveDeployment | null;
-}
+/** The deploy step of an environment. */
+export const stepFor = (env: Environment) => (env === 'staging' ? 'DeployStaging' : 'DeployProduction');
 
 function toLive(current: CurrentRecord | undefined): LiveDeployment | undefined {
   return current
@@ -28,15 +20,14 @@ function toLive(current: CurrentRecord | undefined): LiveDeployment | undefined 
     : undefined;
 }
 
-function requestFor(release: ReleaseRecord, env: Environment, current?: LiveDeployment): DeployRequest {
-  const request = release.request as ReleaseRequest;
+function requestFor(release: PreparedRelease, env: Environment, current?: LiveDeployment): DeployRequest {
   return {
     releaseId: release.releaseId,
     service: release.service,
     environment: env,
     version: release.version,
-    artifactKey: request.artifacts.bundle,
-    target: serviceOf(release)[env],
+    artifactKey: release.request.artifacts.bundle,
+    target: release.catalog[env],
     current,
   };
 }
@@ -44,7 +35,7 @@ function requestFor(release: ReleaseRecord, env: Environment, current?: LiveDepl
 /** Starts a deployment and keeps the provider's handle on the step record. */
 export async function startDeployment(deps: PipelineDeps, event: DeployEvent): Promise<{ state: DeployStatus['state'] }> {
   const { store } = deps;
-  const release = await store.requireRelease(event.releaseId);
+  const release = await store.requirePrepared(event.releaseId);
   const step = stepFor(event.environment);
   const previous = toLive(await store.getCurrent(release.service, event.environment));
   const req = requestFor(release, event.environment, previous);
@@ -57,10 +48,9 @@ export async function startDeployment(deps: PipelineDeps, event: DeployEvent): P
 /** Polls the provider once. SUCCEEDED makes the new version the live one; FAILED throws DeploymentFailed. */
 export async function checkDeployment(deps: PipelineDeps, event: DeployEvent): Promise<{ state: DeployStatus['state'] }> {
   const { store } = deps;
-  const release = await store.requireRelease(event.releaseId);
+  const release = await store.requirePrepared(event.releaseId);
   const step = stepFor(event.environment);
-  const stepRecord = (await store.getSteps(release.releaseId)).find((s) => s.step === step);
-  const details = stepRecord?.details as DeployStepDetails | undefined;
+  const details = (await store.stepResult(release.releaseId, step))?.details;
   if (!details?.handle) throw new DeploymentFailedError(`${step} has no deployment to check; it was never started`);
   const previous = details.previous ?? undefined;
   const req = requestFor(release, event.environment, previous);
@@ -70,7 +60,7 @@ export async function checkDeployment(deps: PipelineDeps, event: DeployEvent): P
 
 async function record(
   deps: PipelineDeps,
-  release: ReleaseRecord,
+  release: PreparedRelease,
   env: Environment,
   req: DeployRequest,
   status: DeployStatus,
@@ -78,7 +68,7 @@ async function record(
 ): Promise<{ state: DeployStatus['state'] }> {
   const { store } = deps;
   const step = stepFor(env);
-  const details: DeployStepDetails = {
+  const details: DeploymentDetails = {
     version: release.version,
     handle: status.handle,
     endpoint: status.endpoint,
@@ -110,9 +100,7 @@ async function record(
   return { state: status.state };
 }
 
-/** Reads what a finished or failed deploy step left: the new deployment and the previous one. */
-export async function deploymentOf(deps: PipelineDeps, releaseId: string, env: Environment) {
-  const step = (await deps.store.getSteps(releaseId)).find((s) => s.step === stepFor(env));
-  const details = step?.details as DeployStepDetails | undefined;
-  return { step, details };
+/** What a finished or failed deploy step left: the new deployment and the previous one. */
+export async function deploymentOf(deps: PipelineDeps, releaseId: string, env: Environment): Promise<DeploymentDetails | undefined> {
+  return (await deps.store.stepResult(releaseId, stepFor(env)))?.details;
 }

@@ -4,10 +4,8 @@ import type { DeployTarget, ServiceConfig } from '../catalog.js';
 import { documentClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { DeployProvider } from '../deploy/deploy-provider.js';
-import { NotFoundError } from '../errors.js';
 import type { InteropProvisioner } from '../interop/interop-provisioner.js';
 import type { Notifier } from '../notify/notifier.js';
-import type { ReleaseRecord } from '../store/records.js';
 import { ReleaseStore } from '../store/release-store.js';
 
 /** What the pipeline steps need. Built from the configuration; tests pass their own. */
@@ -63,10 +61,4 @@ export function defaultDeps(parts: StepParts = {}): PipelineDeps {
 /** Forgets the built dependencies (the embedded runtime calls this when it re-points the environment). */
 export function resetDeps(): void {
   base = undefined;
-}
-
-/** The catalog entry a release was prepared with. */
-export function serviceOf(release: ReleaseRecord): ServiceConfig {
-  if (!release.catalog) throw new NotFoundError(`release ${release.releaseId} has no catalog snapshot; was it prepared?`);
-  return release.catalog;
 }

@@ -3,7 +3,7 @@ import { ValidationError, describeError } from '../errors.js';
 import { approvalSchedule } from '../approvals/schedule.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
-import { validateRelease } from './validate-release.js';
+import { checkReleaseRequest } from '../release-request-check.js';
 
 export const PrepareEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -15,7 +15,7 @@ export const PrepareEventSchema = z.object({
 export type PrepareEvent = z.infer<typeof PrepareEventSchema>;
 
 /** What the state machine keeps about the release for later states. */
-export interface PreparedRelease {
+export interface PrepareOutput {
   release: {
     releaseId: string;
     service: string;
@@ -32,7 +32,7 @@ export interface PreparedRelease {
  * Validates the request against the catalog and the uploaded files, then records the release. An invalid request
  * leaves only its FAILED record (with field details) and ends the execution with ValidationError.
  */
-export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PreparedRelease> {
+export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PrepareOutput> {
   const { store, artifacts } = deps;
   const existing = await store.getRelease(event.releaseId);
   if (existing && existing.executionArn === event.executionArn && existing.status !== 'FAILED' && existing.catalog) {
@@ -58,7 +58,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
   };
 
   try {
-    const { request, service } = await validateRelease(event.request, {
+    const { request, service } = await checkReleaseRequest(event.request, {
       service: (name) => deps.findService(name),
       exists: (_field, key) => artifacts.exists(key),
       read: (_field, key) => artifacts.getText(key),
@@ -102,7 +102,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
   }
 }
 
-function summary(r: ReleaseRecord): PreparedRelease {
+function summary(r: ReleaseRecord): PrepareOutput {
   const schedule = approvalSchedule({
     approvalTimeoutSeconds: r.catalog?.approvalTimeoutSeconds ?? 86_400,
     approvalReminderBeforeExpirySeconds: r.catalog?.approvalReminderBeforeExpirySeconds,

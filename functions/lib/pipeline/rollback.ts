@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { RollbackFailedError, describeError } from '../errors.js';
-import { serviceOf, type PipelineDeps } from './deps.js';
+import { publishedInterop } from '../store/step-details.js';
+import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
-import { recordStep } from './steps.js';
+import { recordStep } from './record-step.js';
 
 export const RollbackEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -17,11 +18,11 @@ export type RollbackEvent = z.infer<typeof RollbackEventSchema>;
  */
 export async function rollbackProduction(deps: PipelineDeps, event: RollbackEvent): Promise<{ restoredVersion: string | null }> {
   const { store } = deps;
-  const release = await store.requireRelease(event.releaseId);
-  const service = serviceOf(release);
+  const release = await store.requirePrepared(event.releaseId);
+  const service = release.catalog;
   await store.updateRelease(release.releaseId, { status: 'ROLLING_BACK' });
   return recordStep(store, release.releaseId, 'Rollback', async () => {
-    const { details } = await deploymentOf(deps, release.releaseId, 'production');
+    const details = await deploymentOf(deps, release.releaseId, 'production');
     const previous = details?.previous ?? undefined;
     const failed = details?.handle && Object.keys(details.handle).length > 0
       ? { version: release.version, artifactKey: '', releaseId: release.releaseId, handle: details.handle }
@@ -48,10 +49,10 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
       });
     }
 
-    const interopStep = (await store.getSteps(release.releaseId)).find((s) => s.step === 'ProvisionInterop');
+    const interop = publishedInterop(await store.stepResult(release.releaseId, 'ProvisionInterop'));
     let gateway: string | null = null;
-    if (interopStep?.status === 'SUCCEEDED' && interopStep.details?.deploymentId) {
-      const prev = interopStep.details.previousDeploymentId as string | undefined;
+    if (interop?.deploymentId) {
+      const prev = interop.previousDeploymentId;
       await deps.provisioner().rollback(release.service, prev);
       gateway = prev ?? '(removed)';
     }

@@ -2,6 +2,8 @@ import type { Change, ReleaseRequest } from '../release-request.js';
 import type { FieldErrors } from '../errors.js';
 import type { ServiceConfig } from '../catalog.js';
 import type { ApprovalSummary } from '../approvals/records.js';
+import type { StepName } from '../../steps.js';
+import type { StepDetails } from './step-details.js';
 
 /** Every status a release can have. The last five are terminal. */
 export const RELEASE_STATUSES = [
@@ -19,20 +21,6 @@ export const RELEASE_STATUSES = [
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'];
 
-/** The steps of a release, in order. The number keeps the step items sorted under one partition. */
-export const STEPS = [
-  'Prepare',
-  'AcquireLock',
-  'DeployStaging',
-  'SmokeTestStaging',
-  'Approval',
-  'DeployProduction',
-  'ProvisionInterop',
-  'ValidateProduction',
-  'PublishReleaseNotes',
-  'Rollback',
-] as const;
-export type StepName = (typeof STEPS)[number];
 export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export type Environment = 'staging' | 'production';
@@ -63,17 +51,26 @@ export interface ReleaseRecord {
   links?: Record<string, string>;
 }
 
-/** One step under `RELEASE#<id>` / `STEP#<nn>#<name>`. */
-export interface StepRecord {
+/**
+ * A release that Prepare accepted: its request passed every check and its catalog entry is snapshotted. Every step
+ * after Prepare reads the release this way (ReleaseStore.requirePrepared).
+ */
+export type PreparedRelease = ReleaseRecord & { request: ReleaseRequest; catalog: ServiceConfig };
+
+/** One step under `RELEASE#<id>` / `STEP#<nn>#<name>`, with the details its step keeps (store/step-details.ts). */
+export interface StepRecordOf<S extends StepName> {
   releaseId: string;
-  step: StepName;
+  step: S;
   status: StepStatus;
   startedAt: string;
   endedAt?: string;
   durationMs?: number;
-  details?: Record<string, unknown>;
+  details?: StepDetails[S];
   error?: { error: string; cause: string };
 }
+
+/** A step record; without a step name, any step's, told apart by `step`. */
+export type StepRecord<S extends StepName = StepName> = S extends StepName ? StepRecordOf<S> : never;
 
 /** What is live in one environment of a service, so a rollback has a target. */
 export interface CurrentRecord {

@@ -11,19 +11,24 @@ import { ApprovalStore } from './approval-store.js';
 import { HISTORY_INDEX, isConditionFailure, keys, queryRelease, strip } from './table.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { emitStepMetric } from '../metrics.js';
+import { STEPS, type StepName } from '../../steps.js';
 import {
-  STEPS,
   TERMINAL_STATUSES,
   type CurrentRecord,
   type Environment,
   type ReleaseRecord,
+  type PreparedRelease,
   type ReleaseView,
-  type StepName,
   type StepRecord,
+  type StepRecordOf,
   type StepStatus,
 } from './records.js';
+import type { StepDetails } from './step-details.js';
 
 const stepKey = (id: string, step: StepName) => keys.step(id, STEPS.indexOf(step) + 1, step);
+
+/** Prepare writes the checked request and the catalog snapshot together; a release with them was prepared. */
+const isPrepared = (r: ReleaseRecord): r is PreparedRelease => r.catalog !== undefined;
 
 /**
  * Releases, their steps, the per-service lock and what is live, in one DynamoDB table. Writes are single-item and
@@ -35,7 +40,7 @@ export class ReleaseStore {
     private readonly table: string,
     private readonly now: () => Date = () => new Date(),
     /** Told of every step that ends; by default publishes the StepDuration metric. */
-    private readonly onStepEnd: (step: StepRecord) => void = emitStepMetric,
+    private readonly onStepEnd: (step: Pick<StepRecord, 'step' | 'status' | 'durationMs'>) => void = emitStepMetric,
   ) {}
 
   /** Creates the release unless it exists. Returns false when it already existed (a retried Prepare). */
@@ -69,6 +74,16 @@ export class ReleaseStore {
   async requireRelease(releaseId: string): Promise<ReleaseRecord> {
     const rec = await this.getRelease(releaseId);
     if (!rec) throw new NotFoundError(`release ${releaseId} does not exist`);
+    return rec;
+  }
+
+  /**
+   * The release as every step after Prepare reads it: with its checked request and catalog snapshot, which Prepare
+   * writes together. A release without them was never prepared (NotFoundError).
+   */
+  async requirePrepared(releaseId: string): Promise<PreparedRelease> {
+    const rec = await this.requireRelease(releaseId);
+    if (!isPrepared(rec)) throw new NotFoundError(`release ${releaseId} has no catalog snapshot; was it prepared?`);
     return rec;
   }
 
@@ -121,7 +136,7 @@ export class ReleaseStore {
   }
 
   /** Marks a step as running. Running it again (a retry) keeps the first start time. */
-  async startStep(releaseId: string, step: StepName, details?: Record<string, unknown>): Promise<void> {
+  async startStep<S extends StepName>(releaseId: string, step: S, details?: StepDetails[S]): Promise<void> {
     const startedAt = this.now().toISOString();
     await this.doc.send(
       new UpdateCommand({
@@ -144,31 +159,37 @@ export class ReleaseStore {
   }
 
   /** Ends a step with its status, duration and details. A step that was never started starts now. */
-  async endStep(
+  async endStep<S extends StepName>(
     releaseId: string,
-    step: StepName,
+    step: S,
     status: Exclude<StepStatus, 'RUNNING'>,
-    extra: { details?: Record<string, unknown>; error?: { error: string; cause: string } } = {},
-  ): Promise<StepRecord> {
+    extra: { details?: StepDetails[S]; error?: { error: string; cause: string } } = {},
+  ): Promise<StepRecordOf<S>> {
     const now = this.now();
-    const existing = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: stepKey(releaseId, step), ConsistentRead: true }),
-    );
-    const prev = strip<StepRecord>(existing.Item);
+    const prev = await this.stepResult(releaseId, step);
     const startedAt = prev?.startedAt ?? now.toISOString();
-    const record: StepRecord = {
+    const record: StepRecordOf<S> = {
       releaseId,
       step,
       status,
       startedAt,
       endedAt: now.toISOString(),
       durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
-      details: { ...(prev?.details ?? {}), ...(extra.details ?? {}) },
+      // A step's end adds to what its start kept (a deploy's handle, the approval id); the merge is that step's shape.
+      details: { ...(prev?.details ?? {}), ...(extra.details ?? {}) } as StepDetails[S],
       ...(extra.error ? { error: extra.error } : {}),
     };
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...stepKey(releaseId, step), ...record } }));
     this.onStepEnd(record);
     return record;
+  }
+
+  /** One step's record with its details typed by the step, or undefined when the step has not started. */
+  async stepResult<S extends StepName>(releaseId: string, step: S): Promise<StepRecordOf<S> | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: stepKey(releaseId, step), ConsistentRead: true }),
+    );
+    return strip<StepRecordOf<S>>(out.Item);
   }
 
   async getSteps(releaseId: string): Promise<StepRecord[]> {

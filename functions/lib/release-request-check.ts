@@ -1,20 +1,21 @@
-import type { ServiceConfig } from '../catalog.js';
-import { ValidationError, type FieldErrors } from '../errors.js';
-import { parseOpenApi } from '../openapi.js';
-import { parsePostmanCollection } from '../postman.js';
-import { ReleaseRequestSchema, fieldErrors, type ReleaseRequest } from '../release-request.js';
+import type { ServiceConfig } from './catalog.js';
+import { ValidationError, type FieldErrors } from './errors.js';
+import { parseOpenApi } from './openapi.js';
+import { parsePostmanCollection } from './postman.js';
+import { ReleaseRequestSchema, fieldErrors, type ReleaseRequest } from './release-request.js';
 
 /**
  * Where the files a request names are read from: S3 in Prepare, the local disk in `launchway release` (before
  * anything is uploaded). The same checks run in both places.
  */
-export interface ReleaseSources {
+export interface ReleaseRequestSources {
   service(name: string): Promise<ServiceConfig | undefined>;
   exists(field: string, ref: string): Promise<boolean>;
   read(field: string, ref: string): Promise<string>;
 }
 
-export interface ValidatedRelease {
+/** A request that passed every check, with its catalog entry and parsed contract. */
+export interface CheckedReleaseRequest {
   request: ReleaseRequest;
   service: ServiceConfig;
   openapi: Awaited<ReturnType<typeof parseOpenApi>>;
@@ -24,7 +25,7 @@ export interface ValidatedRelease {
  * Checks a release request completely and reports every problem at once, each under its field:
  * the shape, the service in the catalog, the deployable's presence, the Postman collection and the OpenAPI spec.
  */
-export async function validateRelease(raw: unknown, sources: ReleaseSources): Promise<ValidatedRelease> {
+export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestSources): Promise<CheckedReleaseRequest> {
   const parsed = ReleaseRequestSchema.safeParse(raw);
   if (!parsed.success) throw invalid(fieldErrors(parsed.error));
   const request = parsed.data;
@@ -53,7 +54,7 @@ export async function validateRelease(raw: unknown, sources: ReleaseSources): Pr
       Object.assign(fields, fieldsOf(err, 'artifacts.collection'));
     }
   }
-  let spec: ValidatedRelease['openapi'] | undefined;
+  let spec: CheckedReleaseRequest['openapi'] | undefined;
   const openapiText = await readOrNote('artifacts.openapi', openapi);
   if (openapiText !== undefined) {
     try {

@@ -1,9 +1,8 @@
 import * as z from 'zod';
 import { LockTimeoutError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
-import { serviceOf } from './deps.js';
 
-export const LockEventSchema = z.object({
+export const AcquireLockEventSchema = z.object({
   releaseId: z.string().min(1),
   action: z.literal('acquire'),
 });
@@ -17,8 +16,8 @@ const LEASE_MARGIN_SECONDS = 6 * 3600;
  */
 export async function acquireLock(deps: PipelineDeps, releaseId: string): Promise<{ acquired: boolean; holder: string | null }> {
   const { store } = deps;
-  const release = await store.requireRelease(releaseId);
-  const service = serviceOf(release);
+  const release = await store.requirePrepared(releaseId);
+  const service = release.catalog;
   const lease = service.approvalTimeoutSeconds + service.lockWaitSeconds + LEASE_MARGIN_SECONDS;
   await store.startStep(releaseId, 'AcquireLock');
   const result = await store.acquireLock(release.service, releaseId, lease);

@@ -1,16 +1,12 @@
 import * as z from 'zod';
-import type { SmokeResult } from '../newman-runner.js';
+import { releaseNotesKeys } from '../bucket-layout.js';
 import { renderReleaseNotes } from '../release-notes.js';
+import type { StepRecord } from '../store/records.js';
+import { findStep, publishedInterop } from '../store/step-details.js';
 import type { PipelineDeps } from './deps.js';
-import { recordStep } from './steps.js';
+import { recordStep } from './record-step.js';
 
-export const NotesEventSchema = z.object({ releaseId: z.string().min(1) });
-
-/** The notes' S3 keys: one per release, under the service, named by version and commit through the release id. */
-export const notesKeys = (service: string, releaseId: string) => ({
-  markdownKey: `release-notes/${service}/${releaseId}.md`,
-  jsonKey: `release-notes/${service}/${releaseId}.json`,
-});
+export const PublishReleaseNotesEventSchema = z.object({ releaseId: z.string().min(1) });
 
 /**
  * Writes the release notes: version, commit, changes grouped by conventional-commit type, staging and production
@@ -21,36 +17,33 @@ export async function publishReleaseNotes(deps: PipelineDeps, releaseId: string)
   return recordStep(store, releaseId, 'PublishReleaseNotes', async () => {
     const view = await store.getView(releaseId);
     if (!view) throw new Error(`release ${releaseId} does not exist`);
-    const step = (name: string) => view.steps.find((s) => s.step === name);
-    const smoke = (name: string) => (step(name)?.status === 'SUCCEEDED' ? (step(name)?.details as unknown as SmokeResult) : undefined);
-    const interop = step('ProvisionInterop');
-    const previous = step('DeployProduction')?.details?.previous as { version?: string } | null | undefined;
+    const interop = publishedInterop(findStep(view.steps, 'ProvisionInterop'));
     const { markdown, json } = renderReleaseNotes({
       release: view,
       steps: view.steps,
-      staging: smoke('SmokeTestStaging'),
-      production: smoke('ValidateProduction'),
+      staging: succeeded(findStep(view.steps, 'SmokeTestStaging')),
+      production: succeeded(findStep(view.steps, 'ValidateProduction')),
       approvals: (view.approval?.decisions ?? []).map((d) => ({
         approver: d.approver,
         decision: d.decision,
         comment: d.comment,
         decidedAt: d.decidedAt,
       })),
-      interop:
-        interop?.status === 'SUCCEEDED' && interop.details?.baseUrl
-          ? {
-              baseUrl: String(interop.details.baseUrl),
-              routeCount: Number(interop.details.routeCount ?? 0),
-              deploymentId: String(interop.details.deploymentId),
-            }
-          : undefined,
-      previousVersion: previous?.version,
+      interop: interop?.baseUrl
+        ? { baseUrl: interop.baseUrl, routeCount: interop.routeCount ?? 0, deploymentId: interop.deploymentId }
+        : undefined,
+      previousVersion: findStep(view.steps, 'DeployProduction')?.details?.previous?.version,
       generatedAt: deps.now().toISOString(),
     });
-    const keys = notesKeys(view.service, releaseId);
+    const keys = releaseNotesKeys(view.service, releaseId);
     await artifacts.put(keys.markdownKey, markdown, 'text/markdown; charset=utf-8');
     await artifacts.put(keys.jsonKey, JSON.stringify(json, null, 2), 'application/json');
     await store.updateRelease(releaseId, { links: { ...(view.links ?? {}), releaseNotes: artifacts.uri(keys.markdownKey) } });
     return { result: keys, details: { ...keys } };
   });
+}
+
+/** A test step's results for the notes: only a run that passed is reported as one. */
+function succeeded<S extends 'SmokeTestStaging' | 'ValidateProduction'>(step: StepRecord<S> | undefined) {
+  return step?.status === 'SUCCEEDED' ? step.details : undefined;
 }

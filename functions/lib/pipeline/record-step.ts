@@ -1,0 +1,39 @@
+import type { StepName } from '../../steps.js';
+import { describeError } from '../errors.js';
+import type { ReleaseStore } from '../store/release-store.js';
+import type { StepDetails } from '../store/step-details.js';
+
+/**
+ * How a step's run ended: a result for the state machine with the step's details, or a failure that keeps what the
+ * step found (the test results that failed it) on the record before the error reaches the state machine.
+ */
+export type StepOutcome<S extends StepName, T> =
+  | { result: T; details?: StepDetails[S]; status?: 'SUCCEEDED' | 'SKIPPED' }
+  | { failure: Error; details: StepDetails[S] };
+
+/**
+ * Runs one single-invocation step: marks it running, runs it, and records the outcome with its duration and the
+ * details of that step. A failure is recorded with its error and rethrown, so the state machine's Catch still sees
+ * the named error.
+ */
+export async function recordStep<S extends StepName, T>(
+  store: ReleaseStore,
+  releaseId: string,
+  step: S,
+  run: () => Promise<StepOutcome<S, T>>,
+): Promise<T> {
+  await store.startStep(releaseId, step);
+  let failure: { error: unknown; details?: StepDetails[S] };
+  try {
+    const outcome = await run();
+    if (!('failure' in outcome)) {
+      await store.endStep(releaseId, step, outcome.status ?? 'SUCCEEDED', { details: outcome.details });
+      return outcome.result;
+    }
+    failure = { error: outcome.failure, details: outcome.details };
+  } catch (err) {
+    failure = { error: err };
+  }
+  await store.endStep(releaseId, step, 'FAILED', { error: describeError(failure.error), details: failure.details });
+  throw failure.error;
+}

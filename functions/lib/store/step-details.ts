@@ -1,0 +1,98 @@
+import type { StepName } from '../../steps.js';
+import type { DecisionRecord } from '../approvals/records.js';
+import type { LiveDeployment } from '../deploy/deploy-provider.js';
+import type { FieldErrors } from '../errors.js';
+import type { InteropDeployment } from '../interop/interop-provisioner.js';
+// Type-only: reading a test step's results never loads Newman.
+import type { SmokeResult } from '../newman-runner.js';
+import type { ReleaseRequest } from '../release-request.js';
+import type { StepRecord } from './records.js';
+
+/**
+ * What each step keeps on its record (`details`), by step. Writers can only write their own step's shape and
+ * readers get it typed, so steps that read each other's results (a deploy's endpoint, the interop deployment, the
+ * smoke results) need no casts. Each shape is a type alias, not an interface, so a record's details still go to
+ * JSON (status --json, the notes' JSON) as a plain object.
+ */
+
+/** Prepare: the request's identity and files, or the fields that failed validation. */
+export type PrepareDetails =
+  | { service: string; version: string; artifacts: ReleaseRequest['artifacts'] }
+  | { fields: FieldErrors };
+
+/** AcquireLock: who holds the lock while this release waits, then how long it waited. */
+export type AcquireLockDetails = { waitingFor?: string | null; queuedAt?: string; waitedMs?: number };
+
+/** DeployStaging / DeployProduction: the provider's handle between the start and the polls, and the rollback target. */
+export type DeploymentDetails = {
+  version: string;
+  handle: Record<string, unknown>;
+  endpoint?: string;
+  /** What was live before; the rollback target. */
+  previous: LiveDeployment | null;
+  /** The provider's progress note or failure reason. */
+  message?: string;
+};
+
+/** One object type out of an intersection, so the details stay a plain JSON object to readers. */
+type Fields<T> = { [K in keyof T]: T[K] };
+
+/** SmokeTestStaging: the Newman run against staging. */
+export type SmokeDetails = Fields<SmokeResult & { baseUrl: string }>;
+
+/** ValidateProduction: the Newman run against production, through the interop layer when it is enabled. */
+export type ValidationDetails = Fields<SmokeResult & { baseUrl: string; healthUrl: string; viaInterop: boolean }>;
+
+/** Approval: the approval item while it waits, then who decided. */
+export type ApprovalDetails = {
+  approvalId: string;
+  approvers?: string[];
+  requiredApprovals?: number;
+  expiresAt?: number;
+  remindAt?: number;
+  /** Set when fewer approvers than required may approve (the trigger may not approve their own release). */
+  warning?: string;
+  approvedBy?: string[];
+  rejectedBy?: string;
+  decisions?: DecisionRecord[];
+};
+
+/** ProvisionInterop: the gateway deployment it published, or why it was skipped. */
+export type InteropDetails = Fields<InteropDeployment> | { reason: string };
+
+/** PublishReleaseNotes: where the notes are. */
+export type ReleaseNotesDetails = { markdownKey: string; jsonKey: string };
+
+/** Rollback: what was put back live, and the failure that caused it. */
+export type RollbackDetails = {
+  restoredVersion: string | null;
+  restoredEndpoint: string | null;
+  /** The gateway deployment put back, `(removed)` after a first release, or null when interop was not published. */
+  gatewayDeployment: string | null;
+  reason: { error: string; cause: string } | null;
+};
+
+/** Each recorded step's details. */
+export type StepDetails = {
+  Prepare: PrepareDetails;
+  AcquireLock: AcquireLockDetails;
+  DeployStaging: DeploymentDetails;
+  SmokeTestStaging: SmokeDetails;
+  Approval: ApprovalDetails;
+  DeployProduction: DeploymentDetails;
+  ProvisionInterop: InteropDetails;
+  ValidateProduction: ValidationDetails;
+  PublishReleaseNotes: ReleaseNotesDetails;
+  Rollback: RollbackDetails;
+};
+
+/** The gateway deployment ProvisionInterop published, when it did (undefined when skipped, failed or not run). */
+export function publishedInterop(record: StepRecord<'ProvisionInterop'> | undefined): InteropDeployment | undefined {
+  const details = record?.status === 'SUCCEEDED' ? record.details : undefined;
+  return details && 'deploymentId' in details ? details : undefined;
+}
+
+/** A step's record out of a release's list of steps, typed by the step. */
+export function findStep<S extends StepName>(steps: readonly StepRecord[], step: S): StepRecord<S> | undefined {
+  return steps.find((s) => s.step === step) as StepRecord<S> | undefined;
+}
