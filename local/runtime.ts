@@ -21,11 +21,12 @@ import {
 import { localLambdas, localSubstitutions, LOCAL_ACCOUNT } from './functions.js';
 import { startLocalGateway } from './gateway.js';
 import { LocalStepFunctions } from './sfn/local-step-functions.js';
+import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 
 export const STATE_MACHINE_NAME = 'launchway-release';
 export const TABLE_NAME = 'launchway-releases';
 export const BUCKET_NAME = 'launchway-artifacts';
-export const CATALOG_KEY = 'config/catalog.json';
+export const CATALOG_KEY = BUCKET_LAYOUT.catalogKey;
 
 /** How long the Wait states of the definition really wait in embedded mode, by state name (ms). */
 export const DEMO_WAITS = { WaitForLock: 1000, WaitStaging: 300, WaitProduction: 300 };

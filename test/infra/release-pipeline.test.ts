@@ -267,7 +267,7 @@ describe('ReleasePipeline IAM', () => {
     const [keyId] = Object.keys(resources('AWS::KMS::Key'));
     const expectOnly = (action: string, names: HandlerName[]) => {
       const granting = identityStatements(template).filter((s) => allows(s, action));
-      expect(granting.map((s) => s.roles).flat().sort(), action).toEqual(names.map(roleOf).sort());
+      expect(granting.flatMap((s) => s.roles).sort(), action).toEqual(names.map(roleOf).sort());
       for (const g of granting) expect(g.Resource, action).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
     };
     // The approval API re-signs the confirmation page's form (either decision, same approver and expiry).
@@ -277,7 +277,7 @@ describe('ReleasePipeline IAM', () => {
 
   it('lets approval and finalize send email from the configured sender only', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'ses:SendEmail'));
-    expect(granting.map((s) => s.roles).flat().sort()).toEqual([roleOf('approval'), roleOf('finalize')].sort());
+    expect(granting.flatMap((s) => s.roles).sort()).toEqual([roleOf('approval'), roleOf('finalize')].sort());
     for (const s of granting) {
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });
       const identities = JSON.stringify(s.Resource);
@@ -345,7 +345,7 @@ describe('ReleasePipeline IAM', () => {
 
   it('grants API Gateway management only to the interop provisioner and rollback, scoped to gateway resources', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'apigateway:POST'));
-    expect(granting.map((s) => s.roles).flat().sort()).toEqual(
+    expect(granting.flatMap((s) => s.roles).sort()).toEqual(
       [roleOf('provision-interop'), roleOf('rollback')].sort(),
     );
     for (const s of granting) {
