@@ -143,7 +143,10 @@ const rows = HANDLER_NAMES.map((name) => {
     mb(r.bytes),
     r.newman ? 'yes' : 'no',
     r.sdkClients.map((c) => c.replace(/Client$/, '')).join(' '),
-    r.largestPackages.slice(0, 3).map((p) => `${p.name} ${Math.round(p.bytes / 1024)}K`).join(', '),
+    r.largestPackages
+      .slice(0, 3)
+      .map((p) => `${p.name} ${Math.round(p.bytes / 1024)}K`)
+      .join(', '),
   ];
 });
 const header = ['function', 'bundle', 'newman', 'SDK clients', 'largest packages'];

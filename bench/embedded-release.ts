@@ -33,7 +33,9 @@ async function approveWhenAsked(outbox: string, releaseId: string): Promise<void
 }
 
 const dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-bench-'));
-const catalog = parseCatalog(JSON.parse(await (await import('node:fs/promises')).readFile(path.join(root, 'examples/catalog.json'), 'utf8')));
+const catalog = parseCatalog(
+  JSON.parse(await (await import('node:fs/promises')).readFile(path.join(root, 'examples/catalog.json'), 'utf8')),
+);
 process.env.LOG_LEVEL ??= 'ERROR';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const bootStart = performance.now();
@@ -73,7 +75,8 @@ try {
 const totals = results.map((r) => r.totalMs).sort((a, b) => a - b);
 const report = {
   benchmark: 'embedded-release',
-  description: 'Boot of the embedded stack and whole releases of examples/greeter 1.0.0 (approval automated, Wait states shortened to FAST_WAITS)',
+  description:
+    'Boot of the embedded stack and whole releases of examples/greeter 1.0.0 (approval automated, Wait states shortened to FAST_WAITS)',
   date: new Date().toISOString(),
   machine: { node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
   bootMs: Math.round(bootMs),
@@ -84,4 +87,6 @@ const report = {
 await mkdir(path.join(root, 'bench/results'), { recursive: true });
 const out = path.join(root, 'bench/results/embedded-release.json');
 await writeFile(out, JSON.stringify(report, null, 2) + '\n');
-console.log(`wrote ${path.relative(root, out)}: boot ${report.bootMs} ms, median release ${report.medianReleaseMs} ms, max RSS ${report.maxRssMiB} MiB`);
+console.log(
+  `wrote ${path.relative(root, out)}: boot ${report.bootMs} ms, median release ${report.medianReleaseMs} ms, max RSS ${report.maxRssMiB} MiB`,
+);

@@ -50,7 +50,9 @@ function attributes(tag: string): Record<string, string> {
 
 function textOf(html: string | undefined): string | undefined {
   if (html === undefined) return undefined;
-  return unescapeHtml(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+  return unescapeHtml(html.replace(/<[^>]*>/g, ''))
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Reads the decision form of a confirmation page. Throws, quoting the page's notice, when there is none. */
@@ -93,7 +95,8 @@ async function errorMessage(res: Response): Promise<string> {
   const text = await res.text();
   try {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string; requestId?: string } };
-    if (body.error?.message) return `${body.error.code ?? 'ERROR'}: ${body.error.message}${body.error.requestId ? ` (request ${body.error.requestId})` : ''}`;
+    if (body.error?.message)
+      return `${body.error.code ?? 'ERROR'}: ${body.error.message}${body.error.requestId ? ` (request ${body.error.requestId})` : ''}`;
   } catch {
     /* an HTML page */
   }
@@ -107,10 +110,7 @@ async function errorMessage(res: Response): Promise<string> {
  * hidden fields with the chosen decision and the comment, asking for JSON. Returns the POST's status and JSON body;
  * throws with the API's error message on any non-2xx answer.
  */
-export async function decideViaLink(
-  url: string,
-  options: DecideOptions = {},
-): Promise<{ status: number; body: unknown }> {
+export async function decideViaLink(url: string, options: DecideOptions = {}): Promise<{ status: number; body: unknown }> {
   const fetchImpl = options.fetchImpl ?? globalThis.fetch;
   const page = await fetchImpl(url, { headers: { Accept: 'text/html' }, redirect: 'error' });
   if (!page.ok) throw new Error(`opening the approval link failed with ${page.status}: ${await errorMessage(page)}`);
@@ -201,7 +201,11 @@ export async function decideWithIam(options: IamDecisionOptions): Promise<{ stat
   const url = new URL(`${base}/releases/${encodeURIComponent(options.releaseId)}/decision`);
   const region = options.region ?? regionOfApiUrl(url.toString()) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error(`cannot tell the AWS region of ${base}; set AWS_REGION`);
-  const body = JSON.stringify({ decision: options.decision, approver: options.approver, ...(options.comment ? { comment: options.comment } : {}) });
+  const body = JSON.stringify({
+    decision: options.decision,
+    approver: options.approver,
+    ...(options.comment ? { comment: options.comment } : {}),
+  });
   const signer = new SignatureV4({
     service: 'execute-api',
     region,

@@ -35,9 +35,16 @@ export async function runApprovalCommand(opts: {
   const result =
     route.kind === 'outbox'
       ? await decideFromOutbox(route.outboxDir, opts)
-      : await decideWithIam({ apiUrl: route.apiUrl, releaseId: opts.releaseId, decision: opts.decision, approver: opts.approver, comment: opts.comment });
+      : await decideWithIam({
+          apiUrl: route.apiUrl,
+          releaseId: opts.releaseId,
+          decision: opts.decision,
+          approver: opts.approver,
+          comment: opts.comment,
+        });
   const status = (result.body as { status?: string } | undefined)?.status;
-  if (opts.json) console.log(JSON.stringify({ releaseId: opts.releaseId, decision: opts.decision, approver: opts.approver, via: route.kind, status }));
+  if (opts.json)
+    console.log(JSON.stringify({ releaseId: opts.releaseId, decision: opts.decision, approver: opts.approver, via: route.kind, status }));
   else {
     const waiting = status === 'PENDING' ? ' (more approvals are needed)' : '';
     console.log(`${green('✔')} ${opts.decision === 'approve' ? 'Approved' : 'Rejected'} ${opts.releaseId} as ${opts.approver}${waiting}`);

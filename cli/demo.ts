@@ -24,7 +24,9 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
   const stack = await startEmbedded({ catalog: path.join(EXAMPLES, 'catalog.json'), dataDir: opts.dataDir });
   let last: ReleaseView | undefined;
   try {
-    log(`${green('✔')} embedded stack up: Step Functions ${stack.endpoints.sfn}, approvals ${stack.endpoints.approval}, gateway ${stack.endpoints.gateway}`);
+    log(
+      `${green('✔')} embedded stack up: Step Functions ${stack.endpoints.sfn}, approvals ${stack.endpoints.approval}, gateway ${stack.endpoints.gateway}`,
+    );
     for (const demo of DEMO_RELEASES) {
       const dir = path.join(EXAMPLES, 'greeter', demo.version);
       log(`\n${bold(`Releasing greeter ${demo.version}`)}`);
@@ -52,8 +54,12 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
                 approving ??= approve(stack.outboxDir, started.releaseId, opts.approveAs, log).catch((err: Error) =>
                   approvalFailed.abort(new Error(`could not approve as ${opts.approveAs}: ${err.message}`)),
                 );
-              }
-              else log(bold(`Waiting for an approver: open an Approve link above (or run: npx launchway approve ${started.releaseId} --as lead@example.com)`));
+              } else
+                log(
+                  bold(
+                    `Waiting for an approver: open an Approve link above (or run: npx launchway approve ${started.releaseId} --as lead@example.com)`,
+                  ),
+                );
             }
           } else log(stepLine(e.step));
         },

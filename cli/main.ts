@@ -109,7 +109,10 @@ for (const decision of ['approve', 'reject'] as const) {
       `${decision} a release waiting for approval: embedded, through your signed link from the outbox; on AWS ` +
         '(LAUNCHWAY_APPROVAL_API_URL), as your IAM identity with a SigV4-signed request',
     )
-    .requiredOption('--as <email>', 'the approver you act as: embedded, whose emailed link to follow; on AWS, who your IAM identity maps to (else 403)')
+    .requiredOption(
+      '--as <email>',
+      'the approver you act as: embedded, whose emailed link to follow; on AWS, who your IAM identity maps to (else 403)',
+    )
     .option('--comment <text>', 'a comment kept with the decision')
     .option('--json', 'print JSON')
     .action(async (releaseId: string, opts) => {
@@ -129,5 +132,3 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (process.env.LAUNCHWAY_DEBUG) console.error(err);
   process.exitCode = 1;
 });
-
-

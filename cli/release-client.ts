@@ -1,11 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DescribeExecutionCommand,
-  ExecutionDoesNotExist,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ArtifactStore } from '../functions/lib/artifact-store.js';
 import { releaseUploadPrefix } from '../functions/lib/bucket-layout.js';
 import { findService } from '../functions/lib/catalog-source.js';
@@ -108,7 +104,9 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
       for (const [field, message] of Object.entries(err.fields)) {
         for (const [key, file] of Object.entries(local)) err.fields[field] = message.replaceAll(key, file);
       }
-      err.message = `release request is invalid: ${Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ')}`;
+      err.message = `release request is invalid: ${Object.entries(err.fields)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`;
     }
     throw err;
   }
@@ -120,9 +118,7 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
 
   const artifacts = new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
   for (const [key, file] of Object.entries(local)) await artifacts.put(key, await readFile(file), contentType(file));
-  const out = await sfnClient().send(
-    new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input: JSON.stringify(request) }),
-  );
+  const out = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input: JSON.stringify(request) }));
   return { releaseId, executionArn: out.executionArn!, started: true };
 }
 

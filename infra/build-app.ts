@@ -43,7 +43,9 @@ export function buildApp(app: App = new App(), env: NodeJS.ProcessEnv = process.
   };
   const wantsDomain = Boolean(domain.approvalDomainName || domain.interopDomainName);
   if (wantsDomain && !domain.certificateArn) {
-    throw new Error('approvalDomainName or interopDomainName is set, but certificateArn is not: a custom domain needs an ACM certificate in the same region');
+    throw new Error(
+      'approvalDomainName or interopDomainName is set, but certificateArn is not: a custom domain needs an ACM certificate in the same region',
+    );
   }
   if (Boolean(domain.hostedZoneId) !== Boolean(domain.hostedZoneName)) {
     throw new Error('hostedZoneId and hostedZoneName go together: set both (the zone is not looked up, so synth stays offline)');

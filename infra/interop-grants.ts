@@ -21,9 +21,17 @@ export function interopGatewayGrants(interopDomainName?: string): GatewayGrant[]
   const mapping = mappings.map((m) => `${m}/*`);
   return [
     // GetRestApis, GetDeployment(s), GetStage, GetApiKey(s), GetUsagePlans, GetBasePathMapping.
-    { sid: 'InteropRead', method: 'GET', paths: ['/restapis', '/restapis/*', '/apikeys', '/apikeys/*', '/usageplans', '/usageplans/*', ...mapping] },
+    {
+      sid: 'InteropRead',
+      method: 'GET',
+      paths: ['/restapis', '/restapis/*', '/apikeys', '/apikeys/*', '/usageplans', '/usageplans/*', ...mapping],
+    },
     // CreateRestApi, CreateDeployment, CreateApiKey, CreateUsagePlan, CreateUsagePlanKey, CreateBasePathMapping.
-    { sid: 'InteropCreate', method: 'POST', paths: ['/restapis', '/restapis/*/deployments', '/apikeys', '/usageplans', '/usageplans/*/keys', ...mappings] },
+    {
+      sid: 'InteropCreate',
+      method: 'POST',
+      paths: ['/restapis', '/restapis/*/deployments', '/apikeys', '/usageplans', '/usageplans/*/keys', ...mappings],
+    },
     // PutRestApi (mode=overwrite); tags given on create are written through the tags resource.
     { sid: 'InteropImport', method: 'PUT', paths: ['/restapis/*', '/tags/*'] },
     // UpdateStage (point the stage at a deployment, or back at the previous one), UpdateUsagePlan.

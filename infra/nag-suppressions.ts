@@ -22,13 +22,26 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   const bucketArn = arnOf(pipeline.bucket);
 
   for (const fn of Object.values(pipeline.functions)) {
-    acknowledge(fn, 'L1', 'nodejs22.x is pinned on purpose: the bundles are built for it (esbuild target node22) and tested on it; the runtime moves with that target, not whenever Lambda adds a version.');
+    acknowledge(
+      fn,
+      'L1',
+      'nodejs22.x is pinned on purpose: the bundles are built for it (esbuild target node22) and tested on it; the runtime moves with that target, not whenever Lambda adds a version.',
+    );
     const role = fn.role!;
-    acknowledge(role, 'IAM5[Resource::*]', 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions.');
-    acknowledge(role, `IAM5[Resource::${tableArn}/index/*]`, 'The history index (gsi1) of the releases table: index names are not known to grantReadWriteData, and gsi1 is the only index.');
+    acknowledge(
+      role,
+      'IAM5[Resource::*]',
+      'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions.',
+    );
+    acknowledge(
+      role,
+      `IAM5[Resource::${tableArn}/index/*]`,
+      'The history index (gsi1) of the releases table: index names are not known to grantReadWriteData, and gsi1 is the only index.',
+    );
     // Only where the role holds the bucket-wide read grant (the approval API reads two prefixes instead).
     if (grantsAction(role, 's3:GetBucket*')) {
-      const reads = 'Read-only grant on the artifacts bucket: the handler reads the deployed catalog and the release\'s own artifacts, reports and notes, whose keys contain the release id and so cannot be listed ahead.';
+      const reads =
+        "Read-only grant on the artifacts bucket: the handler reads the deployed catalog and the release's own artifacts, reports and notes, whose keys contain the release id and so cannot be listed ahead.";
       for (const finding of ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `Resource::${bucketArn}/*`]) {
         acknowledge(role, `IAM5[${finding}]`, reads);
       }
@@ -37,19 +50,29 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   acknowledge(
     pipeline.functions['approval-api'].role!,
     `IAM5[Resource::${bucketArn}/${BUCKET_LAYOUT.reportsPrefix}*]`,
-    'GetObject on smoke reports only: the approval page links each release\'s JUnit and JSON reports through short-lived presigned URLs, and report keys contain the release id, so they cannot be listed ahead.',
+    "GetObject on smoke reports only: the approval page links each release's JUnit and JSON reports through short-lived presigned URLs, and report keys contain the release id, so they cannot be listed ahead.",
   );
 
   const writes = (fn: LaunchwayFunction, prefix: string, what: string) => {
-    acknowledge(fn.role!, `IAM5[Resource::${bucketArn}/${prefix}*]`, `Writes ${what} under ${prefix}; each release gets its own keys below the prefix.`);
-    acknowledge(fn.role!, 'IAM5[Action::s3:Abort*]', `s3:AbortMultipartUpload under ${prefix} only, so an interrupted upload can be cleaned up.`);
+    acknowledge(
+      fn.role!,
+      `IAM5[Resource::${bucketArn}/${prefix}*]`,
+      `Writes ${what} under ${prefix}; each release gets its own keys below the prefix.`,
+    );
+    acknowledge(
+      fn.role!,
+      'IAM5[Action::s3:Abort*]',
+      `s3:AbortMultipartUpload under ${prefix} only, so an interrupted upload can be cleaned up.`,
+    );
   };
   writes(pipeline.functions['smoke-test-staging'], BUCKET_LAYOUT.reportsPrefix, 'reports');
   writes(pipeline.functions['validate-production'], BUCKET_LAYOUT.reportsPrefix, 'reports');
   writes(pipeline.functions['publish-release-notes'], BUCKET_LAYOUT.releaseNotesPrefix, 'release notes');
 
   const gatewayPaths = new Set(
-    interopGatewayGrants(pipeline.domains?.interopDomainName).flatMap((g) => g.paths).filter((p) => p.includes('*')),
+    interopGatewayGrants(pipeline.domains?.interopDomainName)
+      .flatMap((g) => g.paths)
+      .filter((p) => p.includes('*')),
   );
   acknowledge(
     pipeline.functions['validate-production'].role!,
@@ -82,29 +105,58 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   }
 
   const machineRole = pipeline.stateMachine.role;
-  acknowledge(machineRole, 'IAM5[Resource::*]', 'X-Ray tracing and the CloudWatch Logs delivery actions Step Functions logging needs have no resource-level permissions.');
+  acknowledge(
+    machineRole,
+    'IAM5[Resource::*]',
+    'X-Ray tracing and the CloudWatch Logs delivery actions Step Functions logging needs have no resource-level permissions.',
+  );
   for (const { name } of STATE_MACHINE_HANDLERS) {
-    acknowledge(machineRole, `IAM5[Resource::${arnOf(pipeline.functions[name])}:*]`, `Invoke of ${name} through a qualified ARN (a version or alias) of that one function.`);
+    acknowledge(
+      machineRole,
+      `IAM5[Resource::${arnOf(pipeline.functions[name])}:*]`,
+      `Invoke of ${name} through a qualified ARN (a version or alias) of that one function.`,
+    );
   }
 
   const api = pipeline.approvalApi;
-  acknowledge(api, 'APIG2', 'API Gateway validates the required approvalId path parameter. The POST body is an HTML form (application/x-www-form-urlencoded), which API Gateway models cannot describe; the handler validates it with zod.');
-  acknowledge(api.deploymentStage, 'APIG3', 'No WAF web ACL by default: the stage is throttled (5 rps, burst 10), every link is HMAC-signed with an expiry, and GET changes nothing. Associate an account web ACL with the stage where policy requires one.');
+  acknowledge(
+    api,
+    'APIG2',
+    'API Gateway validates the required approvalId path parameter. The POST body is an HTML form (application/x-www-form-urlencoded), which API Gateway models cannot describe; the handler validates it with zod.',
+  );
+  acknowledge(
+    api.deploymentStage,
+    'APIG3',
+    'No WAF web ACL by default: the stage is throttled (5 rps, burst 10), every link is HMAC-signed with an expiry, and GET changes nothing. Associate an account web ACL with the stage where policy requires one.',
+  );
   for (const method of api.methods) {
     if (method === pipeline.approvalDecisionMethod) {
-      acknowledge(method, 'COG4', 'AWS_IAM authorization, not Cognito: `launchway approve|reject` signs with the approver\'s own AWS identity (SigV4), and the handler maps the caller ARN to an approver through the catalog.');
+      acknowledge(
+        method,
+        'COG4',
+        "AWS_IAM authorization, not Cognito: `launchway approve|reject` signs with the approver's own AWS identity (SigV4), and the handler maps the caller ARN to an approver through the catalog.",
+      );
       continue;
     }
-    const reason = 'The signed link is the credential: approvers open it from email, without an AWS or Cognito identity. POST verifies the KMS HMAC signature, the expiry and the approver before it records a decision; GET changes nothing.';
+    const reason =
+      'The signed link is the credential: approvers open it from email, without an AWS or Cognito identity. POST verifies the KMS HMAC signature, the expiry and the approver before it records a decision; GET changes nothing.';
     acknowledge(method, 'APIG4', reason);
     acknowledge(method, 'COG4', reason);
   }
   const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
   if (cloudWatchRole) {
-    acknowledge(cloudWatchRole, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', 'The account-level role API Gateway assumes to write access and execution logs; AWS documents this managed policy for it. Set apiGatewayCloudWatchRole: false where the account already has one.');
+    acknowledge(
+      cloudWatchRole,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'The account-level role API Gateway assumes to write access and execution logs; AWS documents this managed policy for it. Set apiGatewayCloudWatchRole: false where the account already has one.',
+    );
   }
 
-  acknowledge(pipeline.bucket, 'S1', 'No server access logs: the bucket holds release artifacts written by CI and the pipeline through IAM-scoped roles, and CloudTrail records the API calls. Add CloudTrail S3 data events where object-level audit is required.');
+  acknowledge(
+    pipeline.bucket,
+    'S1',
+    'No server access logs: the bucket holds release artifacts written by CI and the pipeline through IAM-scoped roles, and CloudTrail records the API calls. Add CloudTrail S3 data events where object-level audit is required.',
+  );
 
   // The AwsCustomResource provider function that uploads the catalog (its role is the custom resource's principal).
   acknowledge(
@@ -116,7 +168,11 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   const ci = pipeline.githubCiRole;
   if (ci) {
     const uploads = BUCKET_LAYOUT.releaseUploadsPrefix;
-    acknowledge(ci.role, `IAM5[Resource::${bucketArn}/${uploads}*]`, `CI uploads each release's files under ${uploads}<service>/<version>/<commit>/, keys known only when the release is made.`);
+    acknowledge(
+      ci.role,
+      `IAM5[Resource::${bucketArn}/${uploads}*]`,
+      `CI uploads each release's files under ${uploads}<service>/<version>/<commit>/, keys known only when the release is made.`,
+    );
     const machine = logicalIdOf(pipeline.stateMachine);
     acknowledge(
       ci.role,

@@ -43,7 +43,6 @@ export function sesSender(mailFrom: string, sesIdentityArn: string | undefined, 
     return { address: mailFrom, identityArns: [sesIdentityArn] };
   }
   const stack = Stack.of(scope);
-  const identityArn = (identity: string) =>
-    stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity });
+  const identityArn = (identity: string) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity });
   return { address: mailFrom, identityArns: [identityArn(mailFrom), identityArn(domain)] };
 }

@@ -264,8 +264,7 @@ export class ReleasePipeline extends Construct {
     // depends on the methods and so on the approval-api function, and the function needs this URL itself.
     const { region, urlSuffix } = Stack.of(this);
     const approvalBaseUrl =
-      this.domains?.approvalBaseUrl ??
-      `https://${this.approvalApi.restApiId}.execute-api.${region}.${urlSuffix}/${APPROVAL_API_STAGE}`;
+      this.domains?.approvalBaseUrl ?? `https://${this.approvalApi.restApiId}.execute-api.${region}.${urlSuffix}/${APPROVAL_API_STAGE}`;
     for (const name of ['approval', 'approval-api'] as const) {
       functions[name].addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
     }

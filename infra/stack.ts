@@ -41,10 +41,16 @@ export class LaunchwayStack extends Stack {
     const domains = pipeline.domains;
     if (domains && !pipelineProps.domain?.hostedZone) {
       if (domains.approvalDomain) {
-        outputs.ApprovalDomainTarget = { value: domains.approvalDomain.domainNameAliasDomainName, description: `DNS target of ${pipelineProps.domain?.approvalDomainName}` };
+        outputs.ApprovalDomainTarget = {
+          value: domains.approvalDomain.domainNameAliasDomainName,
+          description: `DNS target of ${pipelineProps.domain?.approvalDomainName}`,
+        };
       }
       if (domains.interopDomain) {
-        outputs.InteropDomainTarget = { value: domains.interopDomain.domainNameAliasDomainName, description: `DNS target of ${pipelineProps.domain?.interopDomainName}` };
+        outputs.InteropDomainTarget = {
+          value: domains.interopDomain.domainNameAliasDomainName,
+          description: `DNS target of ${pipelineProps.domain?.interopDomainName}`,
+        };
       }
     }
     for (const [name, output] of Object.entries(outputs)) if (output) new CfnOutput(this, name, output);

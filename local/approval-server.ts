@@ -253,9 +253,10 @@ export function sigV4Authorizer(options: {
   return async (req, body) => {
     const authorization = req.headers.authorization;
     if (!authorization) return { refused: 'Missing Authentication Token' };
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
-      authorization,
-    );
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
+        authorization,
+      );
     if (!m) return { refused: 'Authorization header requires Credential, SignedHeaders and Signature (AWS4-HMAC-SHA256)' };
     const [, accessKeyId, day, region, service, signedHeaderList, signature] = m;
     const identity = Object.hasOwn(options.identities, accessKeyId) ? options.identities[accessKeyId] : undefined;
@@ -274,11 +275,15 @@ export function sigV4Authorizer(options: {
     }
     const payloadHash = sha256Hex(body);
     const declared = req.headers['x-amz-content-sha256'];
-    if (typeof declared === 'string' && declared !== payloadHash) return { refused: 'The request body does not match x-amz-content-sha256' };
+    if (typeof declared === 'string' && declared !== payloadHash)
+      return { refused: 'The request body does not match x-amz-content-sha256' };
 
     const url = new URL(req.url ?? '/', 'http://placeholder');
     // Every service but S3 escapes each (already escaped) path segment once more.
-    const canonicalUri = url.pathname.split('/').map((seg) => sigV4Escape(seg)).join('/');
+    const canonicalUri = url.pathname
+      .split('/')
+      .map((seg) => sigV4Escape(seg))
+      .join('/');
     const canonicalQuery = [...url.searchParams]
       .map(([k, v]) => [sigV4Escape(k), sigV4Escape(v)])
       .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
@@ -289,7 +294,9 @@ export function sigV4Authorizer(options: {
       return (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).trim().replace(/\s+/g, ' ');
     };
     const canonicalHeaders = signedHeaders.map((h) => `${h}:${headerValue(h)}\n`).join('');
-    const canonicalRequest = [req.method ?? 'GET', canonicalUri, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
+    const canonicalRequest = [req.method ?? 'GET', canonicalUri, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join(
+      '\n',
+    );
     const scope = `${day}/${region}/${service}/aws4_request`;
     const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
     const key = hmac(hmac(hmac(hmac(`AWS4${identity.secretAccessKey}`, day), region), service), 'aws4_request');

@@ -37,7 +37,9 @@ export async function startDynalite(opts: { port?: number; path?: string } = {})
 
 /** Starts s3rver (S3 wire API) on 127.0.0.1 with its data under `directory`. */
 export async function startS3rver(opts: { directory: string; port?: number }): Promise<RunningServer> {
-  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => {
+  const S3rver = require('s3rver') as new (
+    o: Record<string, unknown>,
+  ) => {
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   };

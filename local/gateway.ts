@@ -154,7 +154,11 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     const fail = (status: number, code: string, message: string, details?: Record<string, string>) =>
       sendJson(res, status, { error: { code, message, ...(details ? { details } : {}), requestId } });
     const notAllowed = () => fail(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${req.url}`);
-    const parts = decodeSegments(splitQuery(req.url ?? '/')[0].split('/').slice(2));
+    const parts = decodeSegments(
+      splitQuery(req.url ?? '/')[0]
+        .split('/')
+        .slice(2),
+    );
     if (!parts) return fail(400, 'VALIDATION_ERROR', `${req.url} is not a valid percent-encoded path`);
 
     if (parts.length === 0 || (parts.length === 1 && parts[0] === '')) {
@@ -206,7 +210,10 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
       }
       if (resource === 'stages' && id !== undefined) {
         if (method !== 'PUT') return notAllowed();
-        if (!STAGE_NAME.test(id)) return fail(400, 'VALIDATION_ERROR', `invalid stage name "${id}"`, { stage: 'expected 1-64 letters, digits, dashes or underscores' });
+        if (!STAGE_NAME.test(id))
+          return fail(400, 'VALIDATION_ERROR', `invalid stage name "${id}"`, {
+            stage: 'expected 1-64 letters, digits, dashes or underscores',
+          });
         const input = await body(SetStageSchema);
         if (!input) return;
         const previousDeploymentId = await state.setStage(service, id, input.deploymentId);

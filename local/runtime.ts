@@ -122,7 +122,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
     await s3client.send(
-      new PutObjectCommand({ Bucket: BUCKET_NAME, Key: CATALOG_KEY, Body: JSON.stringify(catalog, null, 2), ContentType: 'application/json' }),
+      new PutObjectCommand({
+        Bucket: BUCKET_NAME,
+        Key: CATALOG_KEY,
+        Body: JSON.stringify(catalog, null, 2),
+        ContentType: 'application/json',
+      }),
     );
     s3client.destroy();
 
@@ -164,7 +169,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
 /** `export NAME='value'` lines for a shell: `source .launchway/endpoints.env`. */
 export function toEnvFile(env: Record<string, string>): string {
   const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  return Object.entries(env)
-    .map(([k, v]) => `export ${k}=${quote(v)}`)
-    .join('\n') + '\n';
+  return (
+    Object.entries(env)
+      .map(([k, v]) => `export ${k}=${quote(v)}`)
+      .join('\n') + '\n'
+  );
 }

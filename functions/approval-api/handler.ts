@@ -85,10 +85,20 @@ function errorResponses(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRe
       if (apiError.status >= 500) {
         logger.error('approval request failed', { requestId: format.requestId, error: request.error as Error });
       } else {
-        logger.info('approval request refused', { requestId: format.requestId, status: apiError.status, code: apiError.code, message: apiError.message });
+        logger.info('approval request refused', {
+          requestId: format.requestId,
+          status: apiError.status,
+          code: apiError.code,
+          message: apiError.message,
+        });
       }
       const body: ApiErrorBody = {
-        error: { code: apiError.code, message: apiError.message, ...(apiError.details ? { details: apiError.details } : {}), requestId: format.requestId },
+        error: {
+          code: apiError.code,
+          message: apiError.message,
+          ...(apiError.details ? { details: apiError.details } : {}),
+          requestId: format.requestId,
+        },
       };
       request.response = format.json
         ? jsonResponse(apiError.status, body, apiError.headers)

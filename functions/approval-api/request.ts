@@ -162,7 +162,10 @@ function parseIdentityDecision(event: APIGatewayProxyEvent): ApprovalHttpRequest
   if (method !== 'POST') throw new MethodNotAllowedError(method || '(none)', ['POST']);
   const callerArn = event.requestContext?.identity?.userArn;
   if (!callerArn) {
-    throw new ApprovalForbiddenError('this route needs a SigV4-signed request from an IAM identity; none was authenticated', 'unknown-identity');
+    throw new ApprovalForbiddenError(
+      'this route needs a SigV4-signed request from an IAM identity; none was authenticated',
+      'unknown-identity',
+    );
   }
   const id = ReleaseIdSchema.safeParse(event.pathParameters?.releaseId ?? '');
   if (!id.success) invalid(id.error, 'path.releaseId');

@@ -54,7 +54,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ValidationError) {
     return { status: 400, code: 'VALIDATION_ERROR', message: err.message, details: { fields: err.fields } };
   }
-  if (err instanceof ApprovalForbiddenError) return { status: 403, code: 'FORBIDDEN', message: err.message, details: { reason: err.reason } };
+  if (err instanceof ApprovalForbiddenError)
+    return { status: 403, code: 'FORBIDDEN', message: err.message, details: { reason: err.reason } };
   if (err instanceof NotFoundError) return { status: 404, code: 'NOT_FOUND', message: err.message };
   if (err instanceof MethodNotAllowedError) {
     return { status: 405, code: 'METHOD_NOT_ALLOWED', message: err.message, headers: { Allow: err.allow.join(', ') } };
@@ -107,7 +108,11 @@ export function prefersJson(accept: string | undefined): boolean {
   let json = 0;
   let html = 0;
   for (const range of accept.split(',')) {
-    const [type, ...params] = range.trim().toLowerCase().split(';').map((s) => s.trim());
+    const [type, ...params] = range
+      .trim()
+      .toLowerCase()
+      .split(';')
+      .map((s) => s.trim());
     const qParam = params.find((p) => p.startsWith('q='));
     const q = qParam ? Number(qParam.slice(2)) : 1;
     if (!Number.isFinite(q)) continue;

@@ -12,7 +12,10 @@ const EnvSchema = z.object({
   /** S3 key of the service catalog (deployed with the stack). */
   CATALOG_KEY: z.string().min(1).default(BUCKET_LAYOUT.catalogKey),
   /** Public base URL of the approval API, without a trailing slash. */
-  APPROVAL_BASE_URL: z.url().transform((u) => u.replace(/\/+$/, '')).optional(),
+  APPROVAL_BASE_URL: z
+    .url()
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
   /** Embedded mode: the HMAC secret for approval links. On AWS a KMS HMAC key replaces it. */
   APPROVAL_SIGNING_SECRET: z.string().min(32).optional(),
   /** On AWS: id or ARN of the KMS HMAC_256 key that signs approval links (GenerateMac / VerifyMac). */

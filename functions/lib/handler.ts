@@ -16,7 +16,12 @@ export function parseEvent<S extends z.ZodType>(schema: S): MiddlewareObj<unknow
       const result = schema.safeParse(request.event);
       if (!result.success) {
         const fields = fieldErrors(result.error, 'event');
-        throw new ValidationError(`invalid event: ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('; ')}`, fields);
+        throw new ValidationError(
+          `invalid event: ${Object.entries(fields)
+            .map(([k, v]) => `${k} ${v}`)
+            .join('; ')}`,
+          fields,
+        );
       }
       request.event = result.data;
       const releaseId = (result.data as { releaseId?: unknown })?.releaseId;
@@ -29,10 +34,7 @@ export function parseEvent<S extends z.ZodType>(schema: S): MiddlewareObj<unknow
  * Builds a step handler: the middy chain (logger context, zod parsing) around a domain function. The domain
  * function is exported alongside so tests call it without Lambda.
  */
-export function stepHandler<S extends z.ZodType, R>(
-  schema: S,
-  fn: (event: z.infer<S>, context: Context) => Promise<R>,
-) {
+export function stepHandler<S extends z.ZodType, R>(schema: S, fn: (event: z.infer<S>, context: Context) => Promise<R>) {
   return middy<z.infer<S>, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(parseEvent(schema) as MiddlewareObj<z.infer<S>, R>)

@@ -198,10 +198,7 @@ type Summary = NewmanRunSummary;
  */
 function runNewman(runOptions: RunOptions, watchdogMs: number): Promise<{ summary: Summary; error?: Error }> {
   return new Promise((resolve, reject) => {
-    const watchdog = setTimeout(
-      () => reject(new Error(`Newman did not finish within ${watchdogMs} ms`)),
-      watchdogMs,
-    );
+    const watchdog = setTimeout(() => reject(new Error(`Newman did not finish within ${watchdogMs} ms`)), watchdogMs);
     watchdog.unref();
     try {
       newman.run(runOptions, (err, summary) => {

@@ -42,7 +42,10 @@ export async function parseOpenApi(text: string, field = 'artifacts.openapi'): P
     const where = first.linePos?.[0];
     // prettyErrors appends the position and a code frame to the message; we state the position ourselves.
     const reason = first.message.split(' at line ')[0].split('\n')[0];
-    throw invalid(field, where ? `YAML does not parse at line ${where.line}, column ${where.col}: ${reason}` : `YAML does not parse: ${reason}`);
+    throw invalid(
+      field,
+      where ? `YAML does not parse at line ${where.line}, column ${where.col}: ${reason}` : `YAML does not parse: ${reason}`,
+    );
   }
   return validateOpenApiDocument(doc.toJS(), field);
 }
@@ -65,18 +68,25 @@ export async function validateOpenApiDocument(input: unknown, field = 'artifacts
   const external = findExternalRef(document, '');
   if (external) {
     // Resolving it would read local files or fetch URLs named by the release input; contracts must be bundled.
-    throw invalid(field, `${kind}: ${external.at} refers to "${external.ref}"; only references inside the document (#/...) are supported, bundle the spec first`);
+    throw invalid(
+      field,
+      `${kind}: ${external.at} refers to "${external.ref}"; only references inside the document (#/...) are supported, bundle the spec first`,
+    );
   }
   const paths = document.paths;
   if (paths === undefined || paths === null) throw invalid(field, `expected at least one path: ${kind} without paths publishes nothing`);
-  if (typeof paths !== 'object' || Array.isArray(paths)) throw invalid(field, `${kind}: paths must be an object of path items, got ${describe(paths)}`);
+  if (typeof paths !== 'object' || Array.isArray(paths))
+    throw invalid(field, `${kind}: paths must be an object of path items, got ${describe(paths)}`);
   if (Object.keys(paths).length === 0) throw invalid(field, 'expected at least one path: paths is empty');
 
   let resolved: Record<string, unknown>;
   try {
-    resolved = (await SwaggerParser.validate(structuredClone(document) as never, {
-      resolve: { external: false },
-    } as SwaggerParser.Options)) as unknown as Record<string, unknown>;
+    resolved = (await SwaggerParser.validate(
+      structuredClone(document) as never,
+      {
+        resolve: { external: false },
+      } as SwaggerParser.Options,
+    )) as unknown as Record<string, unknown>;
   } catch (err) {
     throw invalid(field, `expected ${kind}: ${describeParserError(err)}`, err);
   }
@@ -143,9 +153,7 @@ function describeParserError(err: unknown): string {
   }
   // Combinators only say "must match a schema in oneOf"; the deepest problems are the ones a person can fix.
   const useful = details.filter((d) => !['oneOf', 'anyOf', 'if', 'not', '$ref'].includes(d.keyword));
-  const ranked = (useful.length > 0 ? useful : details).sort(
-    (a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length,
-  );
+  const ranked = (useful.length > 0 ? useful : details).sort((a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length);
   const sentences: string[] = [];
   for (const d of ranked) {
     const sentence = problemSentence(d);

@@ -26,9 +26,7 @@ const RequestSchema = z.union(
 
 const EventSchema = z.looseObject({
   listen: z.string().min(1, 'expected the event name (test or prerequest)'),
-  script: z
-    .looseObject({ exec: z.union([z.string(), z.array(z.string())]).optional() })
-    .optional(),
+  script: z.looseObject({ exec: z.union([z.string(), z.array(z.string())]).optional() }).optional(),
 });
 
 /** An entry of `item`: a request (has `request`) or a folder (has its own `item`). */
@@ -57,11 +55,10 @@ const CollectionSchema = z.looseObject({
   info: z.looseObject(
     {
       name: z.string({ error: 'expected the collection name' }).min(1, 'expected a non-empty collection name'),
-      schema: z
-        .string({ error: 'expected the schema URL of Postman collection v2.1' })
-        .regex(SCHEMA_URL, {
-          error: (iss) => `expected the schema URL of Postman collection v2.0 or v2.1, got ${JSON.stringify(String(iss.input).slice(0, 120))}`,
-        }),
+      schema: z.string({ error: 'expected the schema URL of Postman collection v2.1' }).regex(SCHEMA_URL, {
+        error: (iss) =>
+          `expected the schema URL of Postman collection v2.0 or v2.1, got ${JSON.stringify(String(iss.input).slice(0, 120))}`,
+      }),
     },
     { error: 'expected an info object with name and schema' },
   ),

@@ -209,7 +209,9 @@ function approvalsSection(approvals: ReleaseNotesInput['approvals']): string[] {
   if (approvals.length === 0) return [...out, 'No approval decisions were recorded.', ''];
   out.push('| Approver | Decision | When | Comment |', '|---|---|---|---|');
   for (const a of approvals) {
-    out.push(`| ${inline(a.approver)} | ${inline(decisionLabel(a.decision))} | ${inline(a.decidedAt)} | ${a.comment ? inline(a.comment) : ''} |`);
+    out.push(
+      `| ${inline(a.approver)} | ${inline(decisionLabel(a.decision))} | ${inline(a.decidedAt)} | ${a.comment ? inline(a.comment) : ''} |`,
+    );
   }
   return [...out, ''];
 }

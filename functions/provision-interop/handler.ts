@@ -4,4 +4,6 @@ import { defaultDeps } from '../lib/pipeline/deps.js';
 import { ProvisionInteropEventSchema, provisionInterop } from '../lib/pipeline/provision-interop.js';
 
 /** ProvisionInterop: publish the OpenAPI contract on the partner gateway. */
-export const handler = stepHandler(ProvisionInteropEventSchema, (event) => provisionInterop(defaultDeps({ provisioner: provisionerFromConfig }), event.releaseId));
+export const handler = stepHandler(ProvisionInteropEventSchema, (event) =>
+  provisionInterop(defaultDeps({ provisioner: provisionerFromConfig }), event.releaseId),
+);

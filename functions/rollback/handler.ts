@@ -5,4 +5,6 @@ import { defaultDeps } from '../lib/pipeline/deps.js';
 import { RollbackEventSchema, rollbackProduction } from '../lib/pipeline/rollback.js';
 
 /** Rollback: the previous production version and gateway deployment back in place. */
-export const handler = stepHandler(RollbackEventSchema, (event) => rollbackProduction(defaultDeps({ providerFor, provisioner: provisionerFromConfig }), event));
+export const handler = stepHandler(RollbackEventSchema, (event) =>
+  rollbackProduction(defaultDeps({ providerFor, provisioner: provisionerFromConfig }), event),
+);

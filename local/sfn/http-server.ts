@@ -22,11 +22,7 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024;
  * same type in `x-amzn-ErrorType`, which is how both the AWS SDK v3 and the AWS CLI read the error code.
  * Signatures are not checked: any credentials work.
  */
-export async function startJsonProtocolServer(
-  targetPrefix: string,
-  handle: OperationHandler,
-  port = 0,
-): Promise<JsonProtocolServer> {
+export async function startJsonProtocolServer(targetPrefix: string, handle: OperationHandler, port = 0): Promise<JsonProtocolServer> {
   const server = createServer((req, res) => {
     void serve(targetPrefix, handle, req, res);
   });

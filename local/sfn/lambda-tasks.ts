@@ -142,10 +142,16 @@ export function taskOverride(task: TaskStateInfo, deps: TaskDeps, run: TaskRunSc
     const parameters = wrapped ? wrapped[WRAPPED.params] : engineInput;
     const timeoutSeconds = task.timeoutSeconds ?? (wrapped?.[WRAPPED.timeout] as number | undefined);
     const heartbeatSeconds = task.heartbeatSeconds ?? (wrapped?.[WRAPPED.heartbeat] as number | undefined);
-    for (const [field, seconds] of [['TimeoutSecondsPath', timeoutSeconds], ['HeartbeatSecondsPath', heartbeatSeconds]] as const) {
+    for (const [field, seconds] of [
+      ['TimeoutSecondsPath', timeoutSeconds],
+      ['HeartbeatSecondsPath', heartbeatSeconds],
+    ] as const) {
       // The engine's timer would fire at once instead of waiting; say so rather than time out silently.
       if (wrapped && typeof seconds === 'number' && seconds > MAX_TIMER_SECONDS) {
-        throw namedError('States.Runtime', `Task state ${task.name}: ${field} gives ${seconds} s; the local engine can time at most ${MAX_TIMER_SECONDS} s`);
+        throw namedError(
+          'States.Runtime',
+          `Task state ${task.name}: ${field} gives ${seconds} s; the local engine can time at most ${MAX_TIMER_SECONDS} s`,
+        );
       }
     }
     const now = Date.now();
@@ -250,5 +256,5 @@ function lambdaContext(target: ResolvedFunction, timeoutMs: number): LambdaLikeC
 /** A plain Error carrying the thrown error's name and message: the Error and Cause Step Functions reports. */
 function asTaskError(error: unknown): Error {
   if (error instanceof Error) return namedError(error.name || 'Error', error.message);
-  return namedError('Error', typeof error === 'string' ? error : JSON.stringify(error) ?? String(error));
+  return namedError('Error', typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)));
 }

@@ -36,12 +36,22 @@ beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), 'launchway-browser-'));
   await mkdir(ARTIFACTS, { recursive: true });
   stack = await startTestStack({
-    greeter: service({ interop: { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' }, approvalReminderBeforeExpirySeconds: 0 }),
+    greeter: service({
+      interop: { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' },
+      approvalReminderBeforeExpirySeconds: 0,
+    }),
   });
   context = await chromium.launchPersistentContext(path.join(workDir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     // The page must work without JavaScript; the browser runs with it off.
     javaScriptEnabled: false,
     viewport: { width: 1000, height: 1400 },
@@ -127,11 +137,15 @@ describe('approving in a browser', () => {
 
     expect(await page.locator('h1').innerText()).toBe(`You approved ${started.releaseId}`);
     expect(await page.locator('#outcome').innerText()).toBe('The release has all the approvals it needs and continues to production.');
-    expect(await page.locator('#decisions li').first().innerText()).toMatch(/^lead@example\.com chose to approve at .+: “Looks good in the browser”$/);
+    expect(await page.locator('#decisions li').first().innerText()).toMatch(
+      /^lead@example\.com chose to approve at .+: “Looks good in the browser”$/,
+    );
     await page.close();
 
     const view = await finish(started);
     expect(view.status).toBe('SUCCEEDED');
-    expect(view.approval?.decisions).toEqual([expect.objectContaining({ approver: LEAD, decision: 'approve', comment: 'Looks good in the browser' })]);
+    expect(view.approval?.decisions).toEqual([
+      expect.objectContaining({ approver: LEAD, decision: 'approve', comment: 'Looks good in the browser' }),
+    ]);
   });
 });

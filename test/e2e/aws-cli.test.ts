@@ -63,9 +63,11 @@ describe('a release driven by real clients against the local endpoints', () => {
       await aws(s3Url, 's3', 'cp', file, `s3://${bucket}/${prefix}/${name}`, '--only-show-errors');
     }
     const listed = await aws(s3Url, 's3api', 'list-objects-v2', '--bucket', bucket, '--prefix', prefix);
-    expect(listed.Contents.map((o: { Key: string }) => o.Key).sort()).toEqual(
-      [`${prefix}/collection.postman.json`, `${prefix}/openapi.yaml`, `${prefix}/service.mjs`],
-    );
+    expect(listed.Contents.map((o: { Key: string }) => o.Key).sort()).toEqual([
+      `${prefix}/collection.postman.json`,
+      `${prefix}/openapi.yaml`,
+      `${prefix}/service.mjs`,
+    ]);
 
     const inputFile = path.join(stack.dataDir, 'input.json');
     await writeFile(
@@ -80,7 +82,17 @@ describe('a release driven by real clients against the local endpoints', () => {
       }),
     );
     const releaseId = 'greeter-1.0.0-cafe123';
-    const started = await aws(sfnUrl, 'stepfunctions', 'start-execution', '--state-machine-arn', stack.stateMachineArn, '--name', releaseId, '--input', `file://${inputFile}`);
+    const started = await aws(
+      sfnUrl,
+      'stepfunctions',
+      'start-execution',
+      '--state-machine-arn',
+      stack.stateMachineArn,
+      '--name',
+      releaseId,
+      '--input',
+      `file://${inputFile}`,
+    );
     expect(started.executionArn).toContain(`:execution:launchway-release:${releaseId}`);
 
     const key = JSON.stringify({ pk: { S: `RELEASE#${releaseId}` }, sk: { S: 'META' } });
@@ -100,23 +112,73 @@ describe('a release driven by real clients against the local endpoints', () => {
 
     const executions = await aws(sfnUrl, 'stepfunctions', 'list-executions', '--state-machine-arn', stack.stateMachineArn);
     expect(executions.executions).toEqual([expect.objectContaining({ name: releaseId, status: 'SUCCEEDED' })]);
-    const history = await aws(sfnUrl, 'stepfunctions', 'get-execution-history', '--execution-arn', started.executionArn, '--max-items', '1000');
+    const history = await aws(
+      sfnUrl,
+      'stepfunctions',
+      'get-execution-history',
+      '--execution-arn',
+      started.executionArn,
+      '--max-items',
+      '1000',
+    );
     const entered = history.events.filter((e: any) => e.stateEnteredEventDetails).map((e: any) => e.stateEnteredEventDetails.name);
-    expect(entered).toEqual(expect.arrayContaining(['Prepare', 'DeployStaging', 'SmokeTestStaging', 'RequestApproval', 'DeployProduction', 'ProvisionInterop', 'ValidateProduction', 'PublishReleaseNotes', 'Finalize']));
+    expect(entered).toEqual(
+      expect.arrayContaining([
+        'Prepare',
+        'DeployStaging',
+        'SmokeTestStaging',
+        'RequestApproval',
+        'DeployProduction',
+        'ProvisionInterop',
+        'ValidateProduction',
+        'PublishReleaseNotes',
+        'Finalize',
+      ]),
+    );
     expect(history.events.at(-1).type).toBe('ExecutionSucceeded');
 
-    const steps = await aws(ddbUrl, 'dynamodb', 'query', '--table-name', table, '--key-condition-expression', 'pk = :p AND begins_with(sk, :s)',
-      '--expression-attribute-values', JSON.stringify({ ':p': { S: `RELEASE#${releaseId}` }, ':s': { S: 'STEP#' } }));
+    const steps = await aws(
+      ddbUrl,
+      'dynamodb',
+      'query',
+      '--table-name',
+      table,
+      '--key-condition-expression',
+      'pk = :p AND begins_with(sk, :s)',
+      '--expression-attribute-values',
+      JSON.stringify({ ':p': { S: `RELEASE#${releaseId}` }, ':s': { S: 'STEP#' } }),
+    );
     expect(steps.Items.map((i: any) => `${i.step.S}:${i.status.S}`)).toEqual([
-      'Prepare:SUCCEEDED', 'AcquireLock:SUCCEEDED', 'DeployStaging:SUCCEEDED', 'SmokeTestStaging:SUCCEEDED', 'Approval:SUCCEEDED',
-      'DeployProduction:SUCCEEDED', 'ProvisionInterop:SUCCEEDED', 'ValidateProduction:SUCCEEDED', 'PublishReleaseNotes:SUCCEEDED',
+      'Prepare:SUCCEEDED',
+      'AcquireLock:SUCCEEDED',
+      'DeployStaging:SUCCEEDED',
+      'SmokeTestStaging:SUCCEEDED',
+      'Approval:SUCCEEDED',
+      'DeployProduction:SUCCEEDED',
+      'ProvisionInterop:SUCCEEDED',
+      'ValidateProduction:SUCCEEDED',
+      'PublishReleaseNotes:SUCCEEDED',
     ]);
-    const history2 = await aws(ddbUrl, 'dynamodb', 'query', '--table-name', table, '--index-name', 'gsi1',
-      '--key-condition-expression', 'gsi1pk = :p', '--expression-attribute-values', JSON.stringify({ ':p': { S: 'SERVICE#greeter' } }));
+    const history2 = await aws(
+      ddbUrl,
+      'dynamodb',
+      'query',
+      '--table-name',
+      table,
+      '--index-name',
+      'gsi1',
+      '--key-condition-expression',
+      'gsi1pk = :p',
+      '--expression-attribute-values',
+      JSON.stringify({ ':p': { S: 'SERVICE#greeter' } }),
+    );
     expect(history2.Items.map((i: any) => i.releaseId.S)).toEqual([releaseId]);
 
     const notes = await aws(s3Url, 's3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'release-notes/greeter/');
-    expect(notes.Contents.map((o: { Key: string }) => o.Key).sort()).toEqual([`release-notes/greeter/${releaseId}.json`, `release-notes/greeter/${releaseId}.md`]);
+    expect(notes.Contents.map((o: { Key: string }) => o.Key).sort()).toEqual([
+      `release-notes/greeter/${releaseId}.json`,
+      `release-notes/greeter/${releaseId}.md`,
+    ]);
     const notesFile = path.join(stack.dataDir, 'notes.md');
     await aws(s3Url, 's3', 'cp', `s3://${bucket}/release-notes/greeter/${releaseId}.md`, notesFile, '--only-show-errors');
     const { readFile } = await import('node:fs/promises');

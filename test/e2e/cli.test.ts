@@ -48,11 +48,22 @@ function parseEnvFile(text: string): Record<string, string> {
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-cli-'));
   env = {};
-  dev = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), 'dev', '--data-dir', path.join(dataDir, '.launchway'), '--catalog', path.join(ROOT, 'examples/catalog.json')], {
-    cwd: dataDir,
-    env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  dev = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/launchway.js'),
+      'dev',
+      '--data-dir',
+      path.join(dataDir, '.launchway'),
+      '--catalog',
+      path.join(ROOT, 'examples/catalog.json'),
+    ],
+    {
+      cwd: dataDir,
+      env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let devErr = '';
   dev.stderr!.on('data', (d) => (devErr += d));
   const envFile = path.join(dataDir, '.launchway', 'endpoints.env');
@@ -76,7 +87,15 @@ afterAll(async () => {
 
 describe('launchway CLI against launchway dev', () => {
   it('dev writes the endpoints the other commands need', () => {
-    for (const name of ['AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET', 'OUTBOX_DIR']) {
+    for (const name of [
+      'AWS_ENDPOINT_URL_SFN',
+      'AWS_ENDPOINT_URL_DYNAMODB',
+      'AWS_ENDPOINT_URL_S3',
+      'LAUNCHWAY_STATE_MACHINE_ARN',
+      'RELEASES_TABLE',
+      'ARTIFACTS_BUCKET',
+      'OUTBOX_DIR',
+    ]) {
       expect(env[name], name).toBeTruthy();
     }
     expect(env.APPROVAL_SIGNING_SECRET).toBeUndefined();
@@ -84,8 +103,21 @@ describe('launchway CLI against launchway dev', () => {
 
   it('release --wait follows a release that approve lets through; status and list read it', async () => {
     const releasing = cli([
-      'release', '--service', 'greeter', '--version', '1.0.0', '--commit', 'c0ffee1', '--triggered-by', 'ci@example.com',
-      '--bundle', EX('1.0.0', 'service.mjs'), '--collection', EX('1.0.0', 'collection.postman.json'), '--openapi', EX('1.0.0', 'openapi.yaml'),
+      'release',
+      '--service',
+      'greeter',
+      '--version',
+      '1.0.0',
+      '--commit',
+      'c0ffee1',
+      '--triggered-by',
+      'ci@example.com',
+      '--bundle',
+      EX('1.0.0', 'service.mjs'),
+      '--collection',
+      EX('1.0.0', 'collection.postman.json'),
+      '--openapi',
+      EX('1.0.0', 'openapi.yaml'),
       '--wait',
     ]);
     const releaseId = 'greeter-1.0.0-c0ffee1';
@@ -105,14 +137,31 @@ describe('launchway CLI against launchway dev', () => {
     expect(released.stdout).toContain('SUCCEEDED');
 
     const status = JSON.parse((await cli(['status', releaseId, '--json'])).stdout);
-    expect(status).toMatchObject({ releaseId, status: 'SUCCEEDED', approval: { decisions: [expect.objectContaining({ comment: 'from the CLI test' })] } });
+    expect(status).toMatchObject({
+      releaseId,
+      status: 'SUCCEEDED',
+      approval: { decisions: [expect.objectContaining({ comment: 'from the CLI test' })] },
+    });
     const list = JSON.parse((await cli(['list', '--service', 'greeter', '--json'])).stdout);
     expect(list.map((r: { releaseId: string }) => r.releaseId)).toContain(releaseId);
 
     // The same service, version and commit again: nothing new starts, the existing release is reported.
     const again = await cli([
-      'release', '--service', 'greeter', '--version', '1.0.0', '--commit', 'c0ffee1', '--triggered-by', 'ci@example.com',
-      '--bundle', EX('1.0.0', 'service.mjs'), '--collection', EX('1.0.0', 'collection.postman.json'), '--openapi', EX('1.0.0', 'openapi.yaml'),
+      'release',
+      '--service',
+      'greeter',
+      '--version',
+      '1.0.0',
+      '--commit',
+      'c0ffee1',
+      '--triggered-by',
+      'ci@example.com',
+      '--bundle',
+      EX('1.0.0', 'service.mjs'),
+      '--collection',
+      EX('1.0.0', 'collection.postman.json'),
+      '--openapi',
+      EX('1.0.0', 'openapi.yaml'),
       '--json',
     ]);
     expect(JSON.parse(again.stdout)).toMatchObject({ releaseId, started: false });
@@ -120,8 +169,21 @@ describe('launchway CLI against launchway dev', () => {
 
   it('bad input stops before anything starts, exits 2 and names the field', async () => {
     const out = await cli([
-      'release', '--service', 'greeter', '--version', 'v1', '--commit', 'c0ffee2', '--triggered-by', 'ci@example.com',
-      '--bundle', EX('1.0.0', 'service.mjs'), '--collection', EX('1.0.0', 'collection.postman.json'), '--openapi', EX('1.0.0', 'openapi.yaml'),
+      'release',
+      '--service',
+      'greeter',
+      '--version',
+      'v1',
+      '--commit',
+      'c0ffee2',
+      '--triggered-by',
+      'ci@example.com',
+      '--bundle',
+      EX('1.0.0', 'service.mjs'),
+      '--collection',
+      EX('1.0.0', 'collection.postman.json'),
+      '--openapi',
+      EX('1.0.0', 'openapi.yaml'),
     ]);
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/version: expected a semantic version/);

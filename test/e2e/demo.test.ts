@@ -20,7 +20,14 @@ function runCli(args: string[], timeoutMs = 120_000): Promise<{ code: number | n
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR', AWS_ENDPOINT_URL_SFN: '', AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL_DYNAMODB: '' },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        LOG_LEVEL: 'ERROR',
+        AWS_ENDPOINT_URL_SFN: '',
+        AWS_ENDPOINT_URL_S3: '',
+        AWS_ENDPOINT_URL_DYNAMODB: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -65,7 +65,11 @@ export async function startApprovalBench(opts: {
   resetConfig();
   resetClients();
   const store = new ReleaseStore(documentClient(), emu.table);
-  await new ArtifactStore(s3Client(), emu.bucket).put('config/catalog.json', JSON.stringify({ services: opts.services }), 'application/json');
+  await new ArtifactStore(s3Client(), emu.bucket).put(
+    'config/catalog.json',
+    JSON.stringify({ services: opts.services }),
+    'application/json',
+  );
   resetCatalog();
   return {
     emu,

@@ -40,8 +40,21 @@ export interface TestStack extends EmbeddedStack {
 export async function startTestStack(services: Catalog['services']): Promise<TestStack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-scenario-'));
   const retryIntervals = Object.fromEntries(
-    ['Prepare', 'AcquireLock', 'DeployStaging', 'CheckStaging', 'SmokeTestStaging', 'RequestApproval', 'DeployProduction',
-      'CheckProduction', 'ProvisionInterop', 'ValidateProduction', 'PublishReleaseNotes', 'Rollback', 'Finalize'].map((s) => [s, 50]),
+    [
+      'Prepare',
+      'AcquireLock',
+      'DeployStaging',
+      'CheckStaging',
+      'SmokeTestStaging',
+      'RequestApproval',
+      'DeployProduction',
+      'CheckProduction',
+      'ProvisionInterop',
+      'ValidateProduction',
+      'PublishReleaseNotes',
+      'Rollback',
+      'Finalize',
+    ].map((s) => [s, 50]),
   );
   const stack = await startEmbedded({ catalog: { services }, dataDir, waits: FAST_WAITS, retryIntervals });
   return {
@@ -86,9 +99,12 @@ export async function waitForStatus(releaseId: string, statuses: string[], timeo
     const view = await getReleaseView(releaseId);
     if (view && statuses.includes(view.status)) return view;
     if (view && ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'].includes(view.status)) {
-      throw new Error(`release ${releaseId} ended ${view.status} (${view.error?.error}: ${view.error?.cause}) while waiting for ${statuses.join('|')}`);
+      throw new Error(
+        `release ${releaseId} ended ${view.status} (${view.error?.error}: ${view.error?.cause}) while waiting for ${statuses.join('|')}`,
+      );
     }
-    if (Date.now() > deadline) throw new Error(`release ${releaseId} not ${statuses.join('|')} within ${timeoutMs} ms (is ${view?.status})`);
+    if (Date.now() > deadline)
+      throw new Error(`release ${releaseId} not ${statuses.join('|')} within ${timeoutMs} ms (is ${view?.status})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

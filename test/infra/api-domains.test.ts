@@ -22,13 +22,16 @@ function synthWithDomain(domain: (stack: Stack) => Partial<ReleasePipelineDomain
     }),
   });
   const template = Template.fromStack(stack);
-  const functionId = (name: HandlerName) => stack.resolve(stack.getLogicalId(stack.pipeline.functions[name].node.defaultChild as never)) as string;
+  const functionId = (name: HandlerName) =>
+    stack.resolve(stack.getLogicalId(stack.pipeline.functions[name].node.defaultChild as never)) as string;
   const envOf = (name: HandlerName) =>
-    ((template.toJSON().Resources[functionId(name)] as CfnResource).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    ((template.toJSON().Resources[functionId(name)] as CfnResource).Properties.Environment as { Variables: Record<string, unknown> })
+      .Variables;
   return { stack, template, functionId, envOf };
 }
 
-const zoneOf = (s: Stack) => route53.HostedZone.fromHostedZoneAttributes(s, 'Zone', { hostedZoneId: 'Z0123456789', zoneName: 'example.com' });
+const zoneOf = (s: Stack) =>
+  route53.HostedZone.fromHostedZoneAttributes(s, 'Zone', { hostedZoneId: 'Z0123456789', zoneName: 'example.com' });
 const both = (s: Stack) => ({ approvalDomainName: 'approvals.example.com', interopDomainName: 'api.example.com', hostedZone: zoneOf(s) });
 /** Both names and a zone, synthesized once for the tests that only read it. */
 let withBoth: ReturnType<typeof synthWithDomain> | undefined;
@@ -53,7 +56,10 @@ describe('custom domains', () => {
     const [apiId] = Object.keys(template.findResources('AWS::ApiGateway::RestApi'));
     const [stageId] = Object.keys(template.findResources('AWS::ApiGateway::Stage'));
     const domainIds = Object.fromEntries(
-      Object.entries(template.findResources('AWS::ApiGateway::DomainName')).map(([id, d]) => [(d as CfnResource).Properties.DomainName, id]),
+      Object.entries(template.findResources('AWS::ApiGateway::DomainName')).map(([id, d]) => [
+        (d as CfnResource).Properties.DomainName,
+        id,
+      ]),
     );
     const mappings = Object.values(template.findResources('AWS::ApiGateway::BasePathMapping')) as CfnResource[];
     expect(mappings).toHaveLength(1);
@@ -66,7 +72,8 @@ describe('custom domains', () => {
 
   it('points approval links at the custom domain and switches the execute-api endpoint off', () => {
     const { template, envOf } = synthBoth();
-    for (const name of ['approval', 'approval-api'] as const) expect(envOf(name).APPROVAL_BASE_URL, name).toBe('https://approvals.example.com');
+    for (const name of ['approval', 'approval-api'] as const)
+      expect(envOf(name).APPROVAL_BASE_URL, name).toBe('https://approvals.example.com');
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
     template.hasOutput('ApprovalApiUrl', { Value: 'https://approvals.example.com' });
   });
@@ -81,7 +88,9 @@ describe('custom domains', () => {
     const mappingGrants = identityStatements(template).filter((s) => JSON.stringify(s.Resource).includes('/domainnames/'));
     const roles = [roleIdOf(template, functionId('provision-interop')), roleIdOf(template, functionId('rollback'))].sort();
     expect([...new Set(mappingGrants.flatMap((s) => s.roles))].sort()).toEqual(roles);
-    const domainResources = mappingGrants.flatMap((s) => s.Resource.map((r) => JSON.stringify(r))).filter((r) => r.includes('/domainnames/'));
+    const domainResources = mappingGrants
+      .flatMap((s) => s.Resource.map((r) => JSON.stringify(r)))
+      .filter((r) => r.includes('/domainnames/'));
     for (const r of domainResources) expect(r).toMatch(/::\/domainnames\/api\.example\.com\/basepathmappings(\/\*)?"\]\]\}$/);
     const methods = (action: string) => mappingGrants.some((s) => allows(s, action));
     expect(['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'].every(methods)).toBe(true);
@@ -93,7 +102,10 @@ describe('custom domains', () => {
     const records = Object.values(template.findResources('AWS::Route53::RecordSet')) as CfnResource[];
     expect(records.map((r) => r.Properties.Name).sort()).toEqual(['api.example.com.', 'approvals.example.com.']);
     const domainIds = Object.fromEntries(
-      Object.entries(template.findResources('AWS::ApiGateway::DomainName')).map(([id, d]) => [`${(d as CfnResource).Properties.DomainName}.`, id]),
+      Object.entries(template.findResources('AWS::ApiGateway::DomainName')).map(([id, d]) => [
+        `${(d as CfnResource).Properties.DomainName}.`,
+        id,
+      ]),
     );
     for (const r of records) {
       const domainId = domainIds[r.Properties.Name as string];
@@ -129,10 +141,16 @@ describe('custom domains', () => {
 
   it.each([
     [() => ({}), /domain needs approvalDomainName, interopDomainName or both/],
-    [() => ({ approvalDomainName: 'https://approvals.example.com' }), /domain\.approvalDomainName expected a lowercase host name.*got "https:\/\/approvals\.example\.com"/],
+    [
+      () => ({ approvalDomainName: 'https://approvals.example.com' }),
+      /domain\.approvalDomainName expected a lowercase host name.*got "https:\/\/approvals\.example\.com"/,
+    ],
     [() => ({ interopDomainName: 'API.example.com' }), /domain\.interopDomainName expected a lowercase host name/],
     [() => ({ approvalDomainName: 'x.example.com', interopDomainName: 'x.example.com' }), /are both "x\.example\.com".*must differ/],
-    [(s: Stack) => ({ approvalDomainName: 'approvals.example.org', hostedZone: zoneOf(s) }), /domain\.approvalDomainName "approvals\.example\.org" is not in the hosted zone example\.com/],
+    [
+      (s: Stack) => ({ approvalDomainName: 'approvals.example.org', hostedZone: zoneOf(s) }),
+      /domain\.approvalDomainName "approvals\.example\.org" is not in the hosted zone example\.com/,
+    ],
   ])('refuses incompatible domain props (%#) with a message naming the field', (domain, message) => {
     expect(() => synthWithDomain(domain as (s: Stack) => Partial<ReleasePipelineDomainProps>)).toThrow(message);
   });

@@ -107,7 +107,10 @@ describe('CDK app', () => {
 
   it.each([
     [{ interopDomainName: 'api.example.com' }, /certificateArn is not: a custom domain needs an ACM certificate/],
-    [{ approvalDomainName: 'a.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc', hostedZoneId: 'Z1' }, /hostedZoneId and hostedZoneName go together/],
+    [
+      { approvalDomainName: 'a.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc', hostedZoneId: 'Z1' },
+      /hostedZoneId and hostedZoneName go together/,
+    ],
     [{ removalPolicy: 'snapshot' }, /removalPolicy expected "retain" or "destroy", got "snapshot"/],
   ])('refuses inconsistent settings %j', (context, message) => {
     expect(() => buildApp(appWith({ catalog: FIXTURE_CATALOG_PATH, ...context }), {})).toThrow(message);

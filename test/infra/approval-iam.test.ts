@@ -3,7 +3,18 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ReleasePipeline } from '../../infra/release-pipeline.js';
-import { allows, appContext, FIXTURE_CATALOG_PATH, identityStatements, readJson, roleIdOf, statementsOfRole, synthStack, type CfnResource, type Synthesized } from './synth.js';
+import {
+  allows,
+  appContext,
+  FIXTURE_CATALOG_PATH,
+  identityStatements,
+  readJson,
+  roleIdOf,
+  statementsOfRole,
+  synthStack,
+  type CfnResource,
+  type Synthesized,
+} from './synth.js';
 
 /**
  * The approval API's IAM-authorized decision route (`launchway approve|reject` on AWS) and the approval function's
@@ -95,7 +106,9 @@ describe('approval function reads', () => {
   it('leaves the step functions their read of the whole bucket (artifacts, collections, specs)', () => {
     const [bucketId] = Object.keys(resources('AWS::S3::Bucket'));
     const everything = JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] });
-    const readers = identityStatements(synth.template).filter((s) => allows(s, 's3:GetObject') && s.Resource.some((r) => JSON.stringify(r) === everything));
+    const readers = identityStatements(synth.template).filter(
+      (s) => allows(s, 's3:GetObject') && s.Resource.some((r) => JSON.stringify(r) === everything),
+    );
     const readerRoles = new Set(readers.flatMap((s) => s.roles));
     expect(readerRoles.has(roleIdOf(synth.template, synth.functionIds['prepare']))).toBe(true);
     expect(readerRoles.has(roleIdOf(synth.template, synth.functionIds['approval-api']))).toBe(false);

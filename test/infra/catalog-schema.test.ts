@@ -21,12 +21,16 @@ const fromSchema = z.fromJSONSchema(committed as never);
 
 describe('catalog JSON Schema', () => {
   it('is what `npm run schema` generates now (run it and commit the file when this fails)', () => {
-    expect(committedText === catalogJsonSchemaText(), 'schemas/catalog.schema.json is stale: run `npm run schema` and commit it').toBe(true);
+    expect(committedText === catalogJsonSchemaText(), 'schemas/catalog.schema.json is stale: run `npm run schema` and commit it').toBe(
+      true,
+    );
   });
 
   it('describes the input shape: only fields without a default are required', () => {
     expect(committed.definitions.Service.required?.sort()).toEqual(['approvers', 'production', 'staging']);
-    expect(Object.keys(committed.definitions.Service.properties ?? {})).toEqual(expect.arrayContaining(['requiredApprovals', 'approvalTimeoutSeconds', 'interop']));
+    expect(Object.keys(committed.definitions.Service.properties ?? {})).toEqual(
+      expect.arrayContaining(['requiredApprovals', 'approvalTimeoutSeconds', 'interop']),
+    );
   });
 
   it('offers every deploy target type the catalog accepts', () => {

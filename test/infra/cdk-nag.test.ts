@@ -90,10 +90,14 @@ describe('cdk-nag AwsSolutions', () => {
   it('does report a finding the pipeline has not reviewed (the check is not a no-op)', () => {
     const { stack, pipeline } = pipelineIn();
     // An extra wildcard on a handler role, as a careless grant would add.
-    pipeline.functions['acquire-lock'].addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteTable'], resources: ['arn:aws:dynamodb:*:*:table/*'] }));
+    pipeline.functions['acquire-lock'].addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:DeleteTable'], resources: ['arn:aws:dynamodb:*:*:table/*'] }),
+    );
     const found = findings(stack);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatch(/^error AwsSolutions-IAM5\[Resource::arn:aws:dynamodb:\*:\*:table\/\*\] at Nag\/Pipeline\/AcquireLockFunctionRole\/DefaultPolicy\/Resource/);
+    expect(found[0]).toMatch(
+      /^error AwsSolutions-IAM5\[Resource::arn:aws:dynamodb:\*:\*:table\/\*\] at Nag\/Pipeline\/AcquireLockFunctionRole\/DefaultPolicy\/Resource/,
+    );
   });
 
   it('acknowledges on specific resources only, each with a reason, never on the stack or the pipeline as a whole', () => {
@@ -102,7 +106,8 @@ describe('cdk-nag AwsSolutions', () => {
     const visit = (c: IConstruct) => {
       for (const entry of c.node.metadata) {
         if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) acknowledged.push({ path: c.node.path, id, reason });
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>))
+          acknowledged.push({ path: c.node.path, id, reason });
       }
       for (const child of c.node.children) visit(child);
     };
@@ -119,11 +124,18 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged.filter((a) => /AwsSolutions-IAM5$/.test(a.id))).toEqual([]);
     expect(acknowledged.filter((a) => /AwsSolutions-IAM4$/.test(a.id))).toEqual([]);
     // The examples the brief names: reports/* on smoke-test-staging, API authorization on the methods.
-    expect(acknowledged).toContainEqual(expect.objectContaining({
-      path: 'Nag/Pipeline/SmokeTestStagingFunctionRole',
-      id: expect.stringMatching(/IAM5\[Resource::<PipelineArtifacts[0-9A-F]+\.Arn>\/reports\/\*\]$/),
-    }));
-    expect(acknowledged.filter((a) => a.id.endsWith('-APIG4')).map((a) => a.path).sort()).toEqual([
+    expect(acknowledged).toContainEqual(
+      expect.objectContaining({
+        path: 'Nag/Pipeline/SmokeTestStagingFunctionRole',
+        id: expect.stringMatching(/IAM5\[Resource::<PipelineArtifacts[0-9A-F]+\.Arn>\/reports\/\*\]$/),
+      }),
+    );
+    expect(
+      acknowledged
+        .filter((a) => a.id.endsWith('-APIG4'))
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual([
       'Nag/Pipeline/ApprovalApi/Default/approvals/{approvalId}/GET',
       'Nag/Pipeline/ApprovalApi/Default/approvals/{approvalId}/POST',
     ]);

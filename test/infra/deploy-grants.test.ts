@@ -75,7 +75,14 @@ describe('deploy target grants', () => {
   const expectHolders = (action: string, names: HandlerName[]) => expect(holders(action)).toEqual(names.map((n) => roleOf(n)).sort());
 
   it('gives the lambda-alias permissions on that function and its alias to deploy and deploy-status only', () => {
-    for (const action of ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:GetAlias', 'lambda:GetFunctionConfiguration', 'lambda:GetFunctionUrlConfig']) {
+    for (const action of [
+      'lambda:UpdateFunctionCode',
+      'lambda:PublishVersion',
+      'lambda:UpdateAlias',
+      'lambda:GetAlias',
+      'lambda:GetFunctionConfiguration',
+      'lambda:GetFunctionUrlConfig',
+    ]) {
       expectHolders(action, ['deploy', 'deploy-status']);
     }
     const [statement] = withAction('lambda:UpdateFunctionCode');
@@ -90,7 +97,13 @@ describe('deploy target grants', () => {
   });
 
   it('gives the production cloudformation permissions on that stack, in its region, to the rollback function too', () => {
-    for (const action of ['cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents']) {
+    for (const action of [
+      'cloudformation:CreateChangeSet',
+      'cloudformation:DescribeChangeSet',
+      'cloudformation:ExecuteChangeSet',
+      'cloudformation:DescribeStacks',
+      'cloudformation:DescribeStackEvents',
+    ]) {
       expectHolders(action, ['deploy', 'deploy-status', 'rollback']);
     }
     expect(withAction('cloudformation:ExecuteChangeSet')[0].Resource.map(text)).toEqual([
@@ -105,7 +118,8 @@ describe('deploy target grants', () => {
     const toCfn = passRole.filter((s) => passedTo(s) === 'cloudformation.amazonaws.com');
     const toEcs = passRole.filter((s) => passedTo(s) === 'ecs-tasks.amazonaws.com');
     for (const s of toCfn) expect(s.Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/orders-cfn`]);
-    for (const s of toEcs) expect(sortedText(s.Resource)).toEqual([`arn:aws:iam::${ACCOUNT}:role/billing-exec`, `arn:aws:iam::${ACCOUNT}:role/billing-task`]);
+    for (const s of toEcs)
+      expect(sortedText(s.Resource)).toEqual([`arn:aws:iam::${ACCOUNT}:role/billing-exec`, `arn:aws:iam::${ACCOUNT}:role/billing-task`]);
     // The staging ECS target's roles are passed only where staging deploys happen; the production stack's role in rollback too.
     const rolesOf = (list: Statement[]) => [...new Set(list.flatMap((s) => s.roles))].sort();
     expect(rolesOf(toEcs)).toEqual([roleOf('deploy'), roleOf('deploy-status')].sort());
@@ -116,9 +130,16 @@ describe('deploy target grants', () => {
     expectHolders('ecs:UpdateService', ['deploy', 'deploy-status']);
     expect(withAction('ecs:UpdateService')[0].Resource.map(text)).toEqual([`arn:aws:ecs:us-west-2:${ACCOUNT}:service/staging/billing`]);
     // CDK may merge them with other "*" statements of the same role (X-Ray), so only deploy actions are compared.
-    const star = statements.filter((s) => s.Resource.includes('*')).flatMap((s) => s.Action.filter((a) => DEPLOY_ACTION.test(a)).map((a) => `${s.roles.join(',')} ${a}`));
+    const star = statements
+      .filter((s) => s.Resource.includes('*'))
+      .flatMap((s) => s.Action.filter((a) => DEPLOY_ACTION.test(a)).map((a) => `${s.roles.join(',')} ${a}`));
     expect(star.sort()).toEqual(
-      ['deploy', 'deploy-status'].flatMap((n) => [`${roleOf(n as HandlerName)} ecs:DescribeTaskDefinition`, `${roleOf(n as HandlerName)} ecs:RegisterTaskDefinition`]).sort(),
+      ['deploy', 'deploy-status']
+        .flatMap((n) => [
+          `${roleOf(n as HandlerName)} ecs:DescribeTaskDefinition`,
+          `${roleOf(n as HandlerName)} ecs:RegisterTaskDefinition`,
+        ])
+        .sort(),
     );
   });
 
@@ -137,7 +158,10 @@ describe('deploy target grants', () => {
     const elsewhere = statements.filter((s) => s.Action.some((a) => DEPLOY_ACTION.test(a)) && s.roles.some((r) => !allowed.has(r)));
     expect(elsewhere.map((s) => ({ holder: s.holder, actions: s.Action.filter((a) => DEPLOY_ACTION.test(a)) }))).toEqual([]);
     for (const s of statements) {
-      expect(s.Action.filter((a) => a === '*' || a.endsWith(':*')), `${s.holder} ${s.Action.join(',')}`).toEqual([]);
+      expect(
+        s.Action.filter((a) => a === '*' || a.endsWith(':*')),
+        `${s.holder} ${s.Action.join(',')}`,
+      ).toEqual([]);
     }
   });
 

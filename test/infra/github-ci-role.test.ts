@@ -80,7 +80,10 @@ describe('GitHub OIDC role trust', () => {
     [{ repository: 'orders-service' }, /githubOidc\.repository expected "owner\/repo".*got "orders-service"/],
     [{ repository: 'acme/orders', branch: '*' }, /githubOidc\.branch expected a literal branch name without wildcards.*got "\*"/],
     [{ repository: 'acme/orders', branch: 'feature/*' }, /githubOidc\.branch expected a literal branch name/],
-    [{ repository: 'acme/orders', providerArn: 'arn:aws:iam::123456789012:oidc-provider/accounts.google.com' }, /githubOidc\.providerArn expected the ARN of the token\.actions\.githubusercontent\.com OIDC provider/],
+    [
+      { repository: 'acme/orders', providerArn: 'arn:aws:iam::123456789012:oidc-provider/accounts.google.com' },
+      /githubOidc\.providerArn expected the ARN of the token\.actions\.githubusercontent\.com OIDC provider/,
+    ],
   ])('refuses %j with a message naming the field', (githubOidc, message) => {
     expect(() => synthStack({ githubOidc })).toThrow(message);
   });
@@ -117,8 +120,19 @@ describe('GitHub OIDC role permissions', () => {
 
   it('allows every call `launchway release --wait` makes and nothing of the pipeline beyond them', () => {
     // What cli/release-client.ts sends, as IAM actions.
-    const calls = ['s3:GetObject', 's3:PutObject', 'states:StartExecution', 'states:DescribeExecution', 'dynamodb:GetItem', 'dynamodb:Query'];
-    for (const action of calls) expect(statements.some((s) => allows(s, action)), action).toBe(true);
+    const calls = [
+      's3:GetObject',
+      's3:PutObject',
+      'states:StartExecution',
+      'states:DescribeExecution',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ];
+    for (const action of calls)
+      expect(
+        statements.some((s) => allows(s, action)),
+        action,
+      ).toBe(true);
     for (const action of [
       's3:DeleteObject',
       's3:ListBucket',
@@ -129,7 +143,10 @@ describe('GitHub OIDC role permissions', () => {
       'lambda:InvokeFunction',
       'kms:GenerateMac',
     ]) {
-      expect(statements.some((s) => allows(s, action)), action).toBe(false);
+      expect(
+        statements.some((s) => allows(s, action)),
+        action,
+      ).toBe(false);
     }
   });
 });

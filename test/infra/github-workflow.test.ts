@@ -49,7 +49,7 @@ describe('GitHub Actions release workflow', () => {
     expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
   });
 
-  it('assumes the Launchway role through OIDC for at most the role\'s 6-hour session, with no stored keys', () => {
+  it("assumes the Launchway role through OIDC for at most the role's 6-hour session, with no stored keys", () => {
     const configure = steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'))!;
     expect(configure.with).toMatchObject({ 'role-to-assume': '${{ vars.LAUNCHWAY_ROLE_ARN }}', 'aws-region': '${{ vars.AWS_REGION }}' });
     expect(Number(configure.with!['role-duration-seconds'])).toBeLessThanOrEqual(6 * 3600);
@@ -90,7 +90,12 @@ describe('GitHub Actions release workflow', () => {
       });
       const changes = z.array(ChangeSchema).parse(JSON.parse(readFileSync(path.join(scratch, 'changes.json'), 'utf8')));
       expect(changes).toEqual([
-        { title: 'feat: greet in French', sha: 'a1b2c3d', author: 'ana@example.com', url: 'https://github.com/acme/greeter/commit/a1b2c3d' },
+        {
+          title: 'feat: greet in French',
+          sha: 'a1b2c3d',
+          author: 'ana@example.com',
+          url: 'https://github.com/acme/greeter/commit/a1b2c3d',
+        },
         { title: 'fix: trim names', sha: 'e4f5a6b', author: 'bo@example.com', url: 'https://github.com/acme/greeter/commit/e4f5a6b' },
       ]);
     });

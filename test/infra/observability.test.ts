@@ -79,7 +79,9 @@ describe('logs and traces', () => {
 
   it('names the Powertools service and metrics namespace in every function', () => {
     for (const name of HANDLER_NAMES) {
-      const env = (resources('AWS::Lambda::Function')[synth.functionIds[name]].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const env = (
+        resources('AWS::Lambda::Function')[synth.functionIds[name]].Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
       expect(env, name).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'launchway', POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE });
     }
   });
@@ -93,7 +95,14 @@ describe('alarms', () => {
     expect(found, `${namespace} ${metricName}`).toHaveLength(1);
     return found[0].Properties;
   };
-  const firesOnAny = { Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', Statistic: 'Sum', Period: 300 };
+  const firesOnAny = {
+    Threshold: 1,
+    EvaluationPeriods: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    Statistic: 'Sum',
+    Period: 300,
+  };
 
   it('alarms on failed and on timed-out executions of this state machine', () => {
     const machineId = idOf('AWS::StepFunctions::StateMachine');
@@ -172,7 +181,7 @@ describe('dashboard', () => {
   });
 
   it('graphs release outcomes by terminal status from the Launchway metrics, every service included', () => {
-    const expressions = metricsOf(/outcomes/i).map((m) => (m[0] as { expression: string; label: string }));
+    const expressions = metricsOf(/outcomes/i).map((m) => m[0] as { expression: string; label: string });
     expect(expressions.map((e) => e.label)).toEqual([...TERMINAL_STATUSES]);
     for (const e of expressions) {
       expect(e.expression).toBe(
@@ -195,7 +204,9 @@ describe('dashboard', () => {
       expect(apiMetrics).toContainEqual(['AWS/ApiGateway', name, 'ApiName', api.Properties.Name]);
     }
     const lambdaErrors = metricsOf(/lambda errors/i).map((m) => m.slice(0, 4));
-    expect(lambdaErrors).toEqual(HANDLER_NAMES.map((name: HandlerName) => ['AWS/Lambda', 'Errors', 'FunctionName', `<${synth.functionIds[name]}>`]));
+    expect(lambdaErrors).toEqual(
+      HANDLER_NAMES.map((name: HandlerName) => ['AWS/Lambda', 'Errors', 'FunctionName', `<${synth.functionIds[name]}>`]),
+    );
   });
 
   it('shows the state of every alarm', () => {

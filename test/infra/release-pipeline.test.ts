@@ -33,9 +33,11 @@ beforeAll(() => {
 const resources = (type: string) => template.findResources(type) as Record<string, CfnResource>;
 const roleOf = (name: HandlerName) => roleIdOf(template, synth.functionIds[name]);
 const envOf = (name: HandlerName) =>
-  (resources('AWS::Lambda::Function')[synth.functionIds[name]].Properties.Environment as {
-    Variables: Record<string, unknown>;
-  }).Variables;
+  (
+    resources('AWS::Lambda::Function')[synth.functionIds[name]].Properties.Environment as {
+      Variables: Record<string, unknown>;
+    }
+  ).Variables;
 
 describe('ReleasePipeline table', () => {
   it('keys releases by pk/sk strings, on demand, with the gsi1 history index projecting everything', () => {
@@ -92,9 +94,9 @@ describe('ReleasePipeline bucket', () => {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
       },
-      LifecycleConfiguration: { Rules: Match.arrayWith([
-        Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
-      ]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 90 } })]),
+      },
     });
   });
 
@@ -136,8 +138,8 @@ describe('ReleasePipeline functions', () => {
   it('has one function per handler, each Node.js 22 on arm64 with tracing and its own log group', () => {
     const ours = Object.entries(resources('AWS::Lambda::Function')).filter(
       ([, fn]) =>
-        (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
-          ?.POWERTOOLS_SERVICE_NAME === 'launchway',
+        (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME ===
+        'launchway',
     );
     expect(ours.map(([id]) => id).sort()).toEqual(Object.values(synth.functionIds).sort());
     expect(ours).toHaveLength(HANDLER_NAMES.length);
@@ -154,9 +156,7 @@ describe('ReleasePipeline functions', () => {
   });
 
   it('adds no Lambda function beyond the handlers except the catalog upload provider', () => {
-    const others = Object.keys(resources('AWS::Lambda::Function')).filter(
-      (id) => !Object.values(synth.functionIds).includes(id),
-    );
+    const others = Object.keys(resources('AWS::Lambda::Function')).filter((id) => !Object.values(synth.functionIds).includes(id));
     const [catalogCall] = Object.values(resources('Custom::AWS'));
     const providerId = (catalogCall.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     expect(others).toEqual([providerId]);
@@ -198,7 +198,15 @@ describe('ReleasePipeline functions', () => {
     const baseUrl = {
       'Fn::Join': [
         '',
-        ['https://', { Ref: apiId }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, `/${stage.Properties.StageName}`],
+        [
+          'https://',
+          { Ref: apiId },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          `/${stage.Properties.StageName}`,
+        ],
       ],
     };
     for (const name of HANDLER_NAMES) {
@@ -219,12 +227,13 @@ describe('ReleasePipeline functions', () => {
     changed.services.orders.approvers.push('third@example.com');
     const other = synthStack({ catalog: changed as never });
     const sha = (s: Synthesized) =>
-      (s.template.toJSON().Resources[s.functionIds.prepare].Properties.Environment.Variables as Record<string, string>)
-        .CATALOG_SHA256;
+      (s.template.toJSON().Resources[s.functionIds.prepare].Properties.Environment.Variables as Record<string, string>).CATALOG_SHA256;
     expect(sha(synth)).toMatch(/^[0-9a-f]{64}$/);
     expect(sha(other)).not.toBe(sha(synth));
     expect(sha(synth)).toBe(
-      createHash('sha256').update(JSON.stringify(parseCatalog(base), null, 2)).digest('hex'),
+      createHash('sha256')
+        .update(JSON.stringify(parseCatalog(base), null, 2))
+        .digest('hex'),
     );
   });
 });
@@ -303,7 +312,10 @@ describe('ReleasePipeline IAM', () => {
     expect(otherWriters[0].Resource).toEqual([objectsUnder('/config/catalog.json')]);
     for (const name of HANDLER_NAMES) {
       if (bucketWriters.includes(name)) continue;
-      expect(statementsOfRole(template, roleOf(name)).some((s) => allows(s, 's3:PutObject')), name).toBe(false);
+      expect(
+        statementsOfRole(template, roleOf(name)).some((s) => allows(s, 's3:PutObject')),
+        name,
+      ).toBe(false);
     }
   });
 
@@ -345,9 +357,7 @@ describe('ReleasePipeline IAM', () => {
 
   it('grants API Gateway management only to the interop provisioner and rollback, scoped to gateway resources', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'apigateway:POST'));
-    expect(granting.flatMap((s) => s.roles).sort()).toEqual(
-      [roleOf('provision-interop'), roleOf('rollback')].sort(),
-    );
+    expect(granting.flatMap((s) => s.roles).sort()).toEqual([roleOf('provision-interop'), roleOf('rollback')].sort());
     for (const s of granting) {
       for (const r of s.Resource) expect(JSON.stringify(r)).toMatch(/:apigateway:.*::\/(restapis|apikeys|usageplans|tags)/);
     }
@@ -455,7 +465,10 @@ describe('ReleasePipeline alarms and props', () => {
   it.each([
     [{ mailFrom: 'not-an-address' }, /mailFrom expected an email address, got "not-an-address"/],
     [{ removalPolicy: RemovalPolicy.SNAPSHOT }, /removalPolicy expected RemovalPolicy\.RETAIN or RemovalPolicy\.DESTROY, got snapshot/],
-    [{ sesIdentityArn: 'launchway.example.com' }, /sesIdentityArn expected arn:aws:ses:<region>:<account>:identity\/<address or domain>, got "launchway\.example\.com"/],
+    [
+      { sesIdentityArn: 'launchway.example.com' },
+      /sesIdentityArn expected arn:aws:ses:<region>:<account>:identity\/<address or domain>, got "launchway\.example\.com"/,
+    ],
     [
       { sesIdentityArn: 'arn:aws:ses:eu-west-1:123456789012:identity/other.example.com' },
       /sesIdentityArn is the identity "other\.example\.com", which cannot send as mailFrom releases@launchway\.example\.com/,

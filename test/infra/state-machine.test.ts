@@ -29,7 +29,11 @@ function allStates(definition: { States: Record<string, AslState> }): [string, A
   const visit = (states: Record<string, AslState>) => {
     for (const [name, state] of Object.entries(states)) {
       out.push([name, state]);
-      const nested = state as { Branches?: { States: Record<string, AslState> }[]; ItemProcessor?: { States: Record<string, AslState> }; Iterator?: { States: Record<string, AslState> } };
+      const nested = state as {
+        Branches?: { States: Record<string, AslState> }[];
+        ItemProcessor?: { States: Record<string, AslState> };
+        Iterator?: { States: Record<string, AslState> };
+      };
       for (const b of nested.Branches ?? []) visit(b.States);
       if (nested.ItemProcessor) visit(nested.ItemProcessor.States);
       if (nested.Iterator) visit(nested.Iterator.States);
@@ -85,9 +89,11 @@ describe('release state machine', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
     });
-    const destination = (machine.Properties.LoggingConfiguration as {
-      Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[];
-    }).Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    const destination = (
+      machine.Properties.LoggingConfiguration as {
+        Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[];
+      }
+    ).Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
     const logGroup = synth.template.toJSON().Resources[destination] as CfnResource;
     expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup.Properties.RetentionInDays).toBe(90);
@@ -117,10 +123,7 @@ describe('release state machine', () => {
   it('is still valid with real ARNs substituted for the placeholders', () => {
     let substituted = aslText;
     for (const { placeholder } of STATE_MACHINE_HANDLERS) {
-      substituted = substituted.replaceAll(
-        `\${${placeholder}}`,
-        `arn:aws:lambda:us-east-1:123456789012:function:Launchway-${placeholder}`,
-      );
+      substituted = substituted.replaceAll(`\${${placeholder}}`, `arn:aws:lambda:us-east-1:123456789012:function:Launchway-${placeholder}`);
     }
     expect(substituted).not.toMatch(/\$\{[A-Za-z0-9_]+\}/);
     const { isValid, errorsText } = aslValidator(JSON.parse(substituted), { checkPaths: true, checkArn: true });
@@ -137,7 +140,7 @@ describe('release state machine', () => {
 describe('the step table and the ASL', () => {
   const definition = JSON.parse(aslText) as { States: Record<string, AslState> };
 
-  it('has every state of functions/steps.ts in the ASL, invoking that row\'s function', () => {
+  it("has every state of functions/steps.ts in the ASL, invoking that row's function", () => {
     for (const row of STEP_TABLE) {
       for (const [stateName, fn] of Object.entries(row.states)) {
         const state = definition.States[stateName];
@@ -155,7 +158,7 @@ describe('the step table and the ASL', () => {
     for (const [stateName] of invoking) expect(tableStates.has(stateName), stateName).toBe(true);
   });
 
-  it('uses exactly the placeholders of the table\'s functions', () => {
+  it("uses exactly the placeholders of the table's functions", () => {
     expect(placeholdersInFile).toEqual(STEP_FUNCTION_IDS.map(placeholderOf).sort());
     expect(STATE_MACHINE_HANDLERS.map((h) => h.placeholder).sort()).toEqual(placeholdersInFile);
   });

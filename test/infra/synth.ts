@@ -104,7 +104,7 @@ export function identityStatements(template: Template): Statement[] {
 /** The logical id of a function's execution role (`Role: {Fn::GetAtt: [id, 'Arn']}`). */
 export function roleIdOf(template: Template, functionId: string): string {
   const fn = template.toJSON().Resources[functionId] as CfnResource;
-  return ((fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+  return (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 }
 
 /** Statements attached to one role. */

@@ -180,7 +180,9 @@ describe('approval API over HTTP', () => {
 
     const done = await sfn.waitForExecution(executionArn, 10_000);
     expect(done.status).toBe('SUCCEEDED');
-    const output = JSON.parse(done.output!) as { approval: { approvalId: string; approvedBy: string[]; decisions: { approver: string; comment?: string }[] } };
+    const output = JSON.parse(done.output!) as {
+      approval: { approvalId: string; approvedBy: string[]; decisions: { approver: string; comment?: string }[] };
+    };
     expect(output.approval.approvedBy).toEqual([BOB]);
     expect(output.approval.decisions).toEqual([expect.objectContaining({ approver: BOB, decision: 'approve', comment: 'looks good' })]);
     expect((await store.getSteps(rel.releaseId)).find((s) => s.step === 'Approval')?.status).toBe('SUCCEEDED');
@@ -318,7 +320,12 @@ describe('approval API over HTTP', () => {
     const approvalId = decodeURIComponent(u.pathname.split('/').pop()!);
     const expires = Number(u.searchParams.get('expires'));
     const selfApprove = await handSigned({ approvalId, approver: ALICE, expires, decision: 'approve' });
-    const error = await expectJsonError(await postForm(selfApprove, formOf(selfApprove)), 403, 'FORBIDDEN', /triggered this release and cannot approve it/);
+    const error = await expectJsonError(
+      await postForm(selfApprove, formOf(selfApprove)),
+      403,
+      'FORBIDDEN',
+      /triggered this release and cannot approve it/,
+    );
     expect(error.details).toEqual({ reason: 'self-approval' });
 
     const mallory = await handSigned({ approvalId, approver: 'mallory@example.com', expires, decision: 'approve' });
@@ -354,7 +361,9 @@ describe('approval API over HTTP', () => {
     await expectJsonError(tooBig, 413, 'PAYLOAD_TOO_LARGE');
 
     const badJson = await postForm(url, '{"decision": "approve",', { 'Content-Type': 'application/json' });
-    expect((await expectJsonError(badJson, 400, 'VALIDATION_ERROR', /not valid JSON/)).details).toEqual({ fields: { body: 'expected a JSON object' } });
+    expect((await expectJsonError(badJson, 400, 'VALIDATION_ERROR', /not valid JSON/)).details).toEqual({
+      fields: { body: 'expected a JSON object' },
+    });
 
     const wrongType = await postForm(url, 'hello', { 'Content-Type': 'text/plain' });
     await expectJsonError(wrongType, 400, 'VALIDATION_ERROR', /unsupported body type/);
@@ -374,7 +383,9 @@ describe('approval API over HTTP', () => {
     });
 
     const twice = await fetch(`${url}&decision=reject`, { headers: { Accept: 'application/json' } });
-    expect((await expectJsonError(twice, 400, 'VALIDATION_ERROR')).details).toEqual({ fields: { 'query.decision': 'expected a single value' } });
+    expect((await expectJsonError(twice, 400, 'VALIDATION_ERROR')).details).toEqual({
+      fields: { 'query.decision': 'expected a single value' },
+    });
 
     const badId = await fetch(`${origin}/approvals/not-an-id?decision=approve`, { headers: { Accept: 'application/json' } });
     expect((await expectJsonError(badId, 400, 'VALIDATION_ERROR')).details?.fields).toHaveProperty('path.approvalId');

@@ -59,7 +59,13 @@ beforeAll(async () => {
   bench = await startApprovalBench({
     secret: SECRET,
     services: {
-      greeter: { approvers: [LEAD, QA], requiredApprovals: 1, approverIdentities: { [LEAD]: identities[LEAD], [QA]: identities[QA] }, staging: target, production: target },
+      greeter: {
+        approvers: [LEAD, QA],
+        requiredApprovals: 1,
+        approverIdentities: { [LEAD]: identities[LEAD], [QA]: identities[QA] },
+        staging: target,
+        production: target,
+      },
       payments: { approvers: [LEAD, QA, OPS], requiredApprovals: 2, approverIdentities: identities, staging: target, production: target },
     },
     server: {
@@ -148,7 +154,11 @@ function iamEvent(releaseId: string, userArn: string | null, body: unknown): API
   };
 }
 
-const lambdaContext = { awsRequestId: 'lambda-req', functionName: 'approval-api', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+const lambdaContext = {
+  awsRequestId: 'lambda-req',
+  functionName: 'approval-api',
+  getRemainingTimeInMillis: () => 30_000,
+} as unknown as Context;
 
 async function callIam(releaseId: string, userArn: string | null, body: unknown) {
   const res = await approvalApiHandler(iamEvent(releaseId, userArn, body), lambdaContext);
@@ -166,7 +176,13 @@ describe('IAM-authorized decision route (handler with API Gateway requestContext
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ status: 'APPROVED', approver: LEAD, approvals: 1, requiredApprovals: 1 });
     const item = await approvalItem(rel.releaseId);
-    expect(item.decisions[LEAD]).toMatchObject({ approver: LEAD, decision: 'approve', comment: 'signed in', via: 'iam', identity: LEAD_ARN });
+    expect(item.decisions[LEAD]).toMatchObject({
+      approver: LEAD,
+      decision: 'approve',
+      comment: 'signed in',
+      via: 'iam',
+      identity: LEAD_ARN,
+    });
     expect(Date.parse(item.decisions[LEAD].decidedAt)).not.toBeNaN();
     expect((await waitForExecution(executionArn)).status).toBe('SUCCEEDED');
   });
@@ -249,7 +265,11 @@ describe('IAM-authorized decision route (handler with API Gateway requestContext
 });
 
 /** Runs the real `launchway` command in a directory without an embedded stack, with only the given environment. */
-function launchway(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function launchway(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
       cwd,
@@ -276,18 +296,26 @@ describe('launchway approve on AWS: a SigV4-signed request the server verifies',
     const { rel, executionArn } = await awaitingApproval();
     const cwd = await mkdtemp(path.join(tmpdir(), 'launchway-iam-cli-'));
     try {
-      const run = await launchway(['approve', rel.releaseId, '--as', LEAD, '--comment', 'from my laptop', '--json'], {
-        LAUNCHWAY_APPROVAL_API_URL: `${server.url}/`,
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: KEYS.lead.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: KEYS.lead.secretAccessKey,
-      }, cwd);
+      const run = await launchway(
+        ['approve', rel.releaseId, '--as', LEAD, '--comment', 'from my laptop', '--json'],
+        {
+          LAUNCHWAY_APPROVAL_API_URL: `${server.url}/`,
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: KEYS.lead.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: KEYS.lead.secretAccessKey,
+        },
+        cwd,
+      );
       expect(run.code, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toMatchObject({ releaseId: rel.releaseId, via: 'iam', status: 'APPROVED' });
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
-    expect((await approvalItem(rel.releaseId)).decisions[LEAD]).toMatchObject({ via: 'iam', identity: LEAD_ARN, comment: 'from my laptop' });
+    expect((await approvalItem(rel.releaseId)).decisions[LEAD]).toMatchObject({
+      via: 'iam',
+      identity: LEAD_ARN,
+      comment: 'from my laptop',
+    });
     expect((await waitForExecution(executionArn)).status).toBe('SUCCEEDED');
   });
 
@@ -296,12 +324,16 @@ describe('launchway approve on AWS: a SigV4-signed request the server verifies',
     const before = await approvalItem(rel.releaseId);
     const cwd = await mkdtemp(path.join(tmpdir(), 'launchway-iam-cli-'));
     try {
-      const run = await launchway(['approve', rel.releaseId, '--as', QA], {
-        LAUNCHWAY_APPROVAL_API_URL: server.url,
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: KEYS.lead.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: KEYS.lead.secretAccessKey,
-      }, cwd);
+      const run = await launchway(
+        ['approve', rel.releaseId, '--as', QA],
+        {
+          LAUNCHWAY_APPROVAL_API_URL: server.url,
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: KEYS.lead.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: KEYS.lead.secretAccessKey,
+        },
+        cwd,
+      );
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/refused with 403: FORBIDDEN: .*approver lead@example.com, not qa@example.com/);
     } finally {
@@ -316,7 +348,10 @@ describe('launchway approve on AWS: a SigV4-signed request the server verifies',
     const common = { apiUrl: server.url, releaseId: rel.releaseId, decision: 'approve' as const, approver: LEAD, region: REGION };
 
     await expect(
-      decideWithIam({ ...common, credentials: { accessKeyId: KEYS.lead.accessKeyId, secretAccessKey: 'not-the-secret-0000000000000000000000000' } }),
+      decideWithIam({
+        ...common,
+        credentials: { accessKeyId: KEYS.lead.accessKeyId, secretAccessKey: 'not-the-secret-0000000000000000000000000' },
+      }),
     ).rejects.toThrow(/403: API Gateway: The request signature we calculated does not match/);
 
     // A man in the middle turns the approve into a reject: the signed payload hash no longer matches the body…
@@ -327,13 +362,19 @@ describe('launchway approve on AWS: a SigV4-signed request the server verifies',
     );
     // …and dropping that header too leaves a signature over a different request.
     const stripping: typeof fetch = (url, init) => {
-      const headers = Object.fromEntries(Object.entries(init!.headers as Record<string, string>).filter(([k]) => k.toLowerCase() !== 'x-amz-content-sha256'));
+      const headers = Object.fromEntries(
+        Object.entries(init!.headers as Record<string, string>).filter(([k]) => k.toLowerCase() !== 'x-amz-content-sha256'),
+      );
       return fetch(url, { ...init, headers, body: injected });
     };
-    await expect(decideWithIam({ ...common, credentials: KEYS.lead, fetchImpl: stripping })).rejects.toThrow(/403: API Gateway: The request signature/);
+    await expect(decideWithIam({ ...common, credentials: KEYS.lead, fetchImpl: stripping })).rejects.toThrow(
+      /403: API Gateway: The request signature/,
+    );
 
     // A signature from another region's scope is refused too.
-    await expect(decideWithIam({ ...common, region: 'us-east-1', credentials: KEYS.lead })).rejects.toThrow(/403: API Gateway: Credential should be scoped/);
+    await expect(decideWithIam({ ...common, region: 'us-east-1', credentials: KEYS.lead })).rejects.toThrow(
+      /403: API Gateway: Credential should be scoped/,
+    );
 
     const unsigned = await fetch(`${server.url}/releases/${rel.releaseId}/decision`, {
       method: 'POST',

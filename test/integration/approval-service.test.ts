@@ -276,7 +276,8 @@ async function taskOutcomes(executionArn: string): Promise<TaskOutcome[]> {
   const outcomes: TaskOutcome[] = [];
   for (const event of await history(executionArn)) {
     if (event.type === 'TaskStateEntered') state = event.stateEnteredEventDetails!.name!;
-    if (event.type === 'TaskSucceeded') outcomes.push({ state, type: event.type, output: JSON.parse(event.taskSucceededEventDetails!.output!) });
+    if (event.type === 'TaskSucceeded')
+      outcomes.push({ state, type: event.type, output: JSON.parse(event.taskSucceededEventDetails!.output!) });
     if (event.type === 'TaskFailed') outcomes.push({ state, type: event.type, ...event.taskFailedEventDetails });
     if (event.type === 'TaskTimedOut') outcomes.push({ state, type: event.type, ...event.taskTimedOutEventDetails });
   }
@@ -296,7 +297,9 @@ async function taskOutcomes(executionArn: string): Promise<TaskOutcome[]> {
 async function expectStillWaiting(executionArn: string, token: string) {
   await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }))).resolves.toBeDefined();
   expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
-  const told = (await taskOutcomes(executionArn)).filter((o) => o.type === 'TaskSucceeded' || (o.type === 'TaskFailed' && o.error !== 'Lambda.ServiceException'));
+  const told = (await taskOutcomes(executionArn)).filter(
+    (o) => o.type === 'TaskSucceeded' || (o.type === 'TaskFailed' && o.error !== 'Lambda.ServiceException'),
+  );
   expect(told).toEqual([]);
 }
 
@@ -530,7 +533,8 @@ describe('decide', () => {
     const alice = await link(rel.releaseId, ALICE, 'approve');
     const results = await Promise.allSettled([service.decide(alice), service.decide(alice), service.decide(alice)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results.filter((r) => r.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    for (const r of results.filter((r) => r.status === 'rejected'))
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     expect(Object.keys((await rawApproval(rel.releaseId, approvalId)).decisions)).toEqual([ALICE]);
     await expectStillWaiting(executionArn, token);
   });
@@ -595,7 +599,12 @@ describe('decide', () => {
     const { rel, executionArn, token } = await waiting();
     const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: token });
     const mallory = paramsOf(
-      await signedLink(new HmacSecretSigner(SECRET), BASE_URL, { approvalId, approver: 'mallory@example.com', expires: expiresAt, decision: 'approve' }),
+      await signedLink(new HmacSecretSigner(SECRET), BASE_URL, {
+        approvalId,
+        approver: 'mallory@example.com',
+        expires: expiresAt,
+        decision: 'approve',
+      }),
     );
     await expect(service.decide(mallory)).rejects.toMatchObject({ name: 'ApprovalForbidden', reason: 'not-an-approver' });
 
@@ -615,7 +624,10 @@ describe('decide', () => {
     await expectStillWaiting(executionArn, token);
     const ok = await service.decide({ ...(await link(rel.releaseId, BOB, 'approve')), comment: 'x'.repeat(1000) });
     expect(ok.decisions[0].comment).toHaveLength(1000);
-    await expectApprovedOnce(executionArn, expect.objectContaining({ decisions: [expect.objectContaining({ comment: 'x'.repeat(1000) })] }));
+    await expectApprovedOnce(
+      executionArn,
+      expect.objectContaining({ decisions: [expect.objectContaining({ comment: 'x'.repeat(1000) })] }),
+    );
   });
 
   it('answers 410 and marks the approval EXPIRED when Step Functions says the task timed out', async () => {
@@ -717,10 +729,11 @@ describe('remindApprovers', () => {
   it('stores the remind point, then the new token; reminds only undecided approvers, once', async () => {
     // RequestApproval waits 1 s (the reminder point); RemindApprovers' first invocation fails after taking its
     // token, so the retried step hands out a third one, as a retried remind Lambda would.
-    const { rel, executionArn, token: first } = await waiting(
-      { service: 'payments' },
-      { machine: 'approval-reminder', waitSeconds: 1, failFirst: 'remind' },
-    );
+    const {
+      rel,
+      executionArn,
+      token: first,
+    } = await waiting({ service: 'payments' }, { machine: 'approval-reminder', waitSeconds: 1, failFirst: 'remind' });
     const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: first });
     // payments: 3600 s timeout, default reminder 900 s before expiry.
     expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ remindAt: expiresAt - 900 });
@@ -735,7 +748,11 @@ describe('remindApprovers', () => {
     const reminders = await mailsOf(rel.releaseId, 'approval-reminder');
     expect(reminders.flatMap((m) => m.to).sort()).toEqual([ALICE, CAROL]);
     expect(reminders[0].text).toContain(`${BOB} chose to approve`);
-    expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({ taskToken: second, remindedApprovers: [ALICE, CAROL], remindedAt: clock.toISOString() });
+    expect(await rawApproval(rel.releaseId, approvalId)).toMatchObject({
+      taskToken: second,
+      remindedApprovers: [ALICE, CAROL],
+      remindedAt: clock.toISOString(),
+    });
 
     // A retried step stores its token but sends nothing twice.
     const again = await remindApprovers(deps, { releaseId: rel.releaseId, taskToken: third });
@@ -755,10 +772,11 @@ describe('remindApprovers', () => {
   });
 
   it('marks the reminder sent only after its emails are written, so a retried step after a failed send still reminds', async () => {
-    const { rel, executionArn, token: first } = await waiting(
-      { service: 'payments' },
-      { machine: 'approval-reminder', waitSeconds: 1, failFirst: 'remind' },
-    );
+    const {
+      rel,
+      executionArn,
+      token: first,
+    } = await waiting({ service: 'payments' }, { machine: 'approval-reminder', waitSeconds: 1, failFirst: 'remind' });
     const { approvalId, expiresAt } = await requestApproval(deps, { releaseId: rel.releaseId, taskToken: first });
     const second = await tokenOf(executionArn, rel.releaseId, 'remind', 0);
     const third = await tokenOf(executionArn, rel.releaseId, 'remind', 1);

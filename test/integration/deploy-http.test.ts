@@ -87,7 +87,8 @@ class DeployHook {
       this.downloaded = Buffer.from(await artifact.arrayBuffer());
       return this.onDeploy(parsed);
     }
-    if (req.method === 'GET' && path.startsWith('/status/')) return this.statuses.shift() ?? json(500, { message: 'no scripted status left' });
+    if (req.method === 'GET' && path.startsWith('/status/'))
+      return this.statuses.shift() ?? json(500, { message: 'no scripted status left' });
     return json(404, { message: 'Not Found' });
   }
 }
@@ -99,7 +100,10 @@ class DeployHook {
 async function verifySigV4(req: http.IncomingMessage, body: string): Promise<string | undefined> {
   const auth = req.headers.authorization;
   if (!auth) return 'missing Authorization';
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return 'malformed Authorization';
   const [, accessKeyId, , region, service, signedHeaders] = m;
   if (accessKeyId !== CREDENTIALS.accessKeyId) return 'unknown access key';
@@ -116,7 +120,16 @@ async function verifySigV4(req: http.IncomingMessage, body: string): Promise<str
   for (const name of names) headers[name] = String(req.headers[name] ?? '');
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = v;
-  const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, body });
+  const request = new HttpRequest({
+    method: req.method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query,
+    headers,
+    body,
+  });
   const signer = new SignatureV4({ credentials: CREDENTIALS, region, service, sha256: Sha256 });
   const expected = (await signer.sign(request, { signingDate: new Date(when) })).headers.authorization as string;
   const a = Buffer.from(expected);
@@ -159,7 +172,13 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
   });
   beforeEach(() => {
     clock = clockFromNow();
-    provider = new HttpHookProvider({ bucket: emulators.bucket, credentials: CREDENTIALS, clock, rollbackPollMs: 5_000, rollbackBudgetMs: 60_000 });
+    provider = new HttpHookProvider({
+      bucket: emulators.bucket,
+      credentials: CREDENTIALS,
+      clock,
+      rollbackPollMs: 5_000,
+      rollbackBudgetMs: 60_000,
+    });
   });
   afterEach(() => hook.reset());
 
@@ -183,18 +202,30 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
     expect(new URL(body.artifact.url).searchParams.get('X-Amz-Expires')).toBe('3600');
     expect(hook.downloaded?.toString()).toBe('bundle of 1.4.0');
 
-    hook.statuses = [json(200, { state: 'IN_PROGRESS', message: 'pulling image' }), json(200, { state: 'SUCCEEDED', endpoint: 'https://orders-staging.example.com' })];
+    hook.statuses = [
+      json(200, { state: 'IN_PROGRESS', message: 'pulling image' }),
+      json(200, { state: 'SUCCEEDED', endpoint: 'https://orders-staging.example.com' }),
+    ];
     const polling = await provider.status(req, started.handle);
     expect(polling).toMatchObject({ state: 'IN_PROGRESS', message: 'pulling image' });
     const done = await provider.status(req, polling.handle);
-    expect(done).toMatchObject({ state: 'SUCCEEDED', endpoint: 'https://orders-staging.example.com', handle: { endpoint: 'https://orders-staging.example.com' } });
+    expect(done).toMatchObject({
+      state: 'SUCCEEDED',
+      endpoint: 'https://orders-staging.example.com',
+      handle: { endpoint: 'https://orders-staging.example.com' },
+    });
     expect(hook.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /deploy', 'GET /status/d-1', 'GET /status/d-1']);
     expect(hook.rejected).toEqual([]);
   });
 
   it('signs for the configured region and service, and fills the statusUrl template when the hook gives none', async () => {
     hook.onDeploy = () => json(201, { deploymentId: 'dep 7' });
-    const t = target({ statusUrl: `${hook.url}/status/{deploymentId}`, signingRegion: 'eu-central-1', signingService: 'lambda', endpointUrl: 'https://orders.example.com' });
+    const t = target({
+      statusUrl: `${hook.url}/status/{deploymentId}`,
+      signingRegion: 'eu-central-1',
+      signingService: 'lambda',
+      endpointUrl: 'https://orders.example.com',
+    });
     const started = await provider.start(request(t));
     expect(started.handle.statusUrl).toBe(`${hook.url}/status/dep%207`);
     expect(hook.received[0].headers.authorization).toMatch(/\/eu-central-1\/lambda\/aws4_request/);
@@ -263,7 +294,10 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
 
   it('sends unsigned requests with auth "none", which a hook that requires IAM refuses', async () => {
     const failed = await provider.start(request(target({ auth: 'none' })));
-    expect(failed).toMatchObject({ state: 'FAILED', message: `deploy hook ${hook.url}/deploy answered 403: {"message":"missing Authorization"}` });
+    expect(failed).toMatchObject({
+      state: 'FAILED',
+      message: `deploy hook ${hook.url}/deploy answered 403: {"message":"missing Authorization"}`,
+    });
     hook.requireSignature = false;
     const accepted = await provider.start(request(target({ auth: 'none' })));
     expect(accepted.state).toBe('IN_PROGRESS');
@@ -290,11 +324,22 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
       const bodyOf = (key: string) => JSON.stringify({ artifact: { url: `${emulators.s3.url}/${emulators.bucket}/${key}` } });
       const body = bodyOf(ARTIFACT_KEY);
       const sign = (b: string, secretAccessKey = CREDENTIALS.secretAccessKey) =>
-        signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: b, region: 'us-east-1', service: 'execute-api', credentials: { ...CREDENTIALS, secretAccessKey } });
+        signRequest({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json' },
+          body: b,
+          region: 'us-east-1',
+          service: 'execute-api',
+          credentials: { ...CREDENTIALS, secretAccessKey },
+        });
 
       expect(await send(url, { 'content-type': 'application/json' }, body)).toBe(403);
       expect(await send(url, await sign(body), bodyOf(PREVIOUS_KEY))).toBe(403);
-      const tamperedHash = { ...(await sign(body)), 'x-amz-content-sha256': createHash('sha256').update(bodyOf(PREVIOUS_KEY)).digest('hex') };
+      const tamperedHash = {
+        ...(await sign(body)),
+        'x-amz-content-sha256': createHash('sha256').update(bodyOf(PREVIOUS_KEY)).digest('hex'),
+      };
       expect(await send(url, tamperedHash, bodyOf(PREVIOUS_KEY))).toBe(403);
       expect(await send(url, await sign(body, 'not-the-secret'), body)).toBe(403);
       expect(hook.rejected.map((r) => r.reason)).toEqual([
@@ -311,20 +356,51 @@ describe('HttpHookProvider against a local SigV4-verifying deploy hook', () => {
   });
 
   describe('rollback', () => {
-    const previous = { version: '1.3.0', releaseId: 'orders-1.3.0-0123456789ab', artifactKey: PREVIOUS_KEY, handle: { deploymentId: 'd-0' } };
+    const previous = {
+      version: '1.3.0',
+      releaseId: 'orders-1.3.0-0123456789ab',
+      artifactKey: PREVIOUS_KEY,
+      handle: { deploymentId: 'd-0' },
+    };
 
     it("POSTs the previous release's artifact with rollback: true and polls until the hook reports it live", async () => {
       hook.onDeploy = () => json(202, { deploymentId: 'rb-1', statusUrl: `${hook.url}/status/rb-1` });
-      hook.statuses = [json(200, { state: 'IN_PROGRESS' }), json(200, { state: 'IN_PROGRESS' }), json(200, { state: 'SUCCEEDED', endpoint: 'https://orders.example.com' })];
-      const failed = { version: '1.4.0', releaseId: 'orders-1.4.0-abcdef123456', artifactKey: ARTIFACT_KEY, handle: { deploymentId: 'd-1' } };
+      hook.statuses = [
+        json(200, { state: 'IN_PROGRESS' }),
+        json(200, { state: 'IN_PROGRESS' }),
+        json(200, { state: 'SUCCEEDED', endpoint: 'https://orders.example.com' }),
+      ];
+      const failed = {
+        version: '1.4.0',
+        releaseId: 'orders-1.4.0-abcdef123456',
+        artifactKey: ARTIFACT_KEY,
+        handle: { deploymentId: 'd-1' },
+      };
       const restored = await provider.rollback({ service: 'orders', environment: 'production', target: target(), previous, failed });
-      expect(restored).toMatchObject({ state: 'SUCCEEDED', endpoint: 'https://orders.example.com', handle: { deploymentId: 'rb-1', version: '1.3.0' } });
+      expect(restored).toMatchObject({
+        state: 'SUCCEEDED',
+        endpoint: 'https://orders.example.com',
+        handle: { deploymentId: 'rb-1', version: '1.3.0' },
+      });
       const body = JSON.parse(hook.received[0].body) as Record<string, unknown>;
-      expect(body).toMatchObject({ service: 'orders', environment: 'production', version: '1.3.0', releaseId: 'orders-1.3.0-0123456789ab', rollback: true });
+      expect(body).toMatchObject({
+        service: 'orders',
+        environment: 'production',
+        version: '1.3.0',
+        releaseId: 'orders-1.3.0-0123456789ab',
+        rollback: true,
+      });
       expect(body.artifact).toMatchObject({ bucket: emulators.bucket, key: PREVIOUS_KEY });
-      expect(hook.received[0].headers['idempotency-key']).toBe('rollback-orders-1.4.0-abcdef123456-to-orders-1.3.0-0123456789ab-production');
+      expect(hook.received[0].headers['idempotency-key']).toBe(
+        'rollback-orders-1.4.0-abcdef123456-to-orders-1.3.0-0123456789ab-production',
+      );
       expect(hook.downloaded?.toString()).toBe('bundle of 1.3.0');
-      expect(hook.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /deploy', 'GET /status/rb-1', 'GET /status/rb-1', 'GET /status/rb-1']);
+      expect(hook.received.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'POST /deploy',
+        'GET /status/rb-1',
+        'GET /status/rb-1',
+        'GET /status/rb-1',
+      ]);
       expect(hook.rejected).toEqual([]);
     });
 

@@ -56,7 +56,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-hop', 'x-hop': 'connection-only', 'x-kept': 'yes' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'connection-only',
+        'x-kept': 'yes',
+      });
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bytes: Buffer.concat(chunks).length }));
     });
   });
@@ -81,7 +86,10 @@ describe('local gateway routing', () => {
       { method: 'GET', path: '/' },
     ]);
     expect((await send(`${base}/items/42`)).body).toMatchObject({ method: 'GET', url: '/items/42' });
-    expect((await send(`${base}/items/special`, { method: 'POST', body: 'x' })).body).toMatchObject({ method: 'POST', url: '/items/special' });
+    expect((await send(`${base}/items/special`, { method: 'POST', body: 'x' })).body).toMatchObject({
+      method: 'POST',
+      url: '/items/special',
+    });
     // /items/special is declared for POST only; API Gateway does not fall back to /items/{id}.
     expect(await send(`${base}/items/special`)).toMatchObject({ status: 404, body: { message: 'Not Found' } });
     expect((await send(`${base}/`)).body).toMatchObject({ url: '/' });
@@ -148,7 +156,13 @@ describe('local gateway admin API', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
-    expect(Object.keys(res.body.error.details).sort()).toEqual(['apiKeyRequired', 'routes.0.method', 'routes.0.path', 'stage', 'targetUrl']);
+    expect(Object.keys(res.body.error.details).sort()).toEqual([
+      'apiKeyRequired',
+      'routes.0.method',
+      'routes.0.path',
+      'stage',
+      'targetUrl',
+    ]);
     expect(res.body.error.details['routes.0.path']).toBe('"/a/{b+}/c": a greedy {b+} must be the last segment');
     expect(res.body.error.requestId).toEqual(expect.any(String));
   });

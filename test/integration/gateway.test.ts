@@ -25,9 +25,21 @@ let v2Url: string;
 let specV1: Record<string, unknown>;
 let specV2: Record<string, unknown>;
 
-const interop = (overrides: Partial<InteropConfig> = {}): InteropConfig => ({ enabled: true, apiKeyRequired: false, apiKeys: [], stage: 'v1', ...overrides });
+const interop = (overrides: Partial<InteropConfig> = {}): InteropConfig => ({
+  enabled: true,
+  apiKeyRequired: false,
+  apiKeys: [],
+  stage: 'v1',
+  ...overrides,
+});
 
-const request = (service: string, releaseId: string, spec: Record<string, unknown>, targetUrl: string, config = interop()): InteropRequest => ({
+const request = (
+  service: string,
+  releaseId: string,
+  spec: Record<string, unknown>,
+  targetUrl: string,
+  config = interop(),
+): InteropRequest => ({
   service,
   releaseId,
   version: releaseId.split('-')[1] ?? '1.0.0',
@@ -43,7 +55,10 @@ async function startService(name: string, version: string): Promise<string> {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return url;
     if (Date.now() > deadline) throw new Error(`${name} did not answer within 10 s`);
     await new Promise((r) => setTimeout(r, 50));
@@ -83,7 +98,9 @@ describe('local gateway and its provisioner', () => {
     v1DeploymentId = out.deploymentId;
     expect(out).toEqual({ deploymentId: expect.any(String), baseUrl: `${gateway.url}/greeter/v1`, routeCount: 3 });
 
-    const get = await call(`${out.baseUrl}/greetings/ada%20lovelace?lang=en&lang2=fr`, { headers: { 'x-trace': 'abc', 'x-api-key': 'not-for-the-target' } });
+    const get = await call(`${out.baseUrl}/greetings/ada%20lovelace?lang=en&lang2=fr`, {
+      headers: { 'x-trace': 'abc', 'x-api-key': 'not-for-the-target' },
+    });
     expect(get.status).toBe(200);
     expect(get.body).toMatchObject({ greeting: 'Hello, ada lovelace!', version: '1', method: 'GET', query: { lang: 'en', lang2: 'fr' } });
     const seen = get.body.headers as Record<string, string>;
@@ -93,7 +110,11 @@ describe('local gateway and its provisioner', () => {
     expect(get.headers.get('x-service-version')).toBe('1');
     expect(get.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
 
-    const post = await call(`${out.baseUrl}/greetings/bob`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mood":"sunny"}' });
+    const post = await call(`${out.baseUrl}/greetings/bob`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"mood":"sunny"}',
+    });
     expect(post.body).toMatchObject({ method: 'POST', body: '{"mood":"sunny"}', version: '1' });
   });
 
@@ -122,7 +143,11 @@ describe('local gateway and its provisioner', () => {
     expect((await call(`${out.baseUrl}/greetings/ada`)).body).toMatchObject({ version: '2' });
     // greeter-v2.json declares no POST on /greetings/{name}.
     expect((await call(`${out.baseUrl}/greetings/ada`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect(await admin('/services/greeter')).toMatchObject({ stage: 'v1', currentDeploymentId: out.deploymentId, stages: { v1: out.deploymentId } });
+    expect(await admin('/services/greeter')).toMatchObject({
+      stage: 'v1',
+      currentDeploymentId: out.deploymentId,
+      stages: { v1: out.deploymentId },
+    });
   });
 
   it('keeps the previous deployment when the same release is provisioned again (a retried step)', async () => {
@@ -198,7 +223,11 @@ describe('local gateway and its provisioner', () => {
   });
 
   it('fails provisioning with InteropProvisioningFailed for a contract the gateway cannot publish', async () => {
-    const spec = { openapi: '3.0.3', info: { title: 't', version: '1' }, paths: { '/files/{name}.json': { get: { responses: { '200': { description: 'ok' } } } } } };
+    const spec = {
+      openapi: '3.0.3',
+      info: { title: 't', version: '1' },
+      paths: { '/files/{name}.json': { get: { responses: { '200': { description: 'ok' } } } } },
+    };
     const err = await provisioner.provision(request('oddpaths', 'oddpaths-1.0.0-g', spec, v1Url)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
     expect((err as Error).message).toContain('routes.0.path: "/files/{name}.json": segment "{name}.json" mixes text and a parameter');

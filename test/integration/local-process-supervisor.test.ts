@@ -85,7 +85,13 @@ describe('process supervisor', () => {
   it('runs node <file> with PORT, HOST, SERVICE_VERSION and the extra env, logging to a file', async () => {
     const port = await freeLoopbackPort();
     const logFile = path.join(dir, 'env', 'process.log');
-    const proc = await supervisor.start({ file: fixture('greeter-v1.mjs'), port, version: '3.1.4', env: { GREETING_STYLE: 'casual', PORT: '1' }, logFile });
+    const proc = await supervisor.start({
+      file: fixture('greeter-v1.mjs'),
+      port,
+      version: '3.1.4',
+      env: { GREETING_STYLE: 'casual', PORT: '1' },
+      logFile,
+    });
     await waitUntil('the child answers', () => healthy(port));
     const body = (await (await fetch(`http://127.0.0.1:${port}/greetings/eve`)).json()) as Record<string, unknown>;
     expect(body).toMatchObject({ release: '3.1.4', env: { GREETING_STYLE: 'casual' } });
@@ -97,7 +103,12 @@ describe('process supervisor', () => {
   });
 
   it('records the exit code of a child that ends by itself', async () => {
-    const proc = await supervisor.start({ file: fixture('crashes-on-start.mjs'), port: 1, version: '1.0.0', logFile: path.join(dir, 'crash', 'process.log') });
+    const proc = await supervisor.start({
+      file: fixture('crashes-on-start.mjs'),
+      port: 1,
+      version: '1.0.0',
+      logFile: path.join(dir, 'crash', 'process.log'),
+    });
     await waitUntil('the child exits', () => supervisor.get(proc.pid)?.exit !== undefined);
     expect(supervisor.get(proc.pid)?.exit?.code).toBe(3);
     expect(supervisor.isRunning(proc.pid)).toBe(false);
@@ -106,7 +117,12 @@ describe('process supervisor', () => {
 
   it('kills a child that ignores SIGTERM once the grace period is over', async () => {
     const port = await freeLoopbackPort();
-    const proc = await supervisor.start({ file: fixture('ignores-sigterm.mjs'), port, version: '1.0.0', logFile: path.join(dir, 'stubborn', 'process.log') });
+    const proc = await supervisor.start({
+      file: fixture('ignores-sigterm.mjs'),
+      port,
+      version: '1.0.0',
+      logFile: path.join(dir, 'stubborn', 'process.log'),
+    });
     await waitUntil('the child listens', async () => (await logTail(proc.logFile)).includes('listening'));
     await supervisor.stop(proc.pid, 300);
     expect(supervisor.get(proc.pid)?.exit?.signal).toBe('SIGKILL');
@@ -122,7 +138,9 @@ describe('process supervisor', () => {
   it('stopAll stops every running child', async () => {
     const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
     const procs = await Promise.all(
-      ports.map((port, i) => supervisor.start({ file: fixture('greeter-v1.mjs'), port, version: '1.0.0', logFile: path.join(dir, `all-${i}`, 'process.log') })),
+      ports.map((port, i) =>
+        supervisor.start({ file: fixture('greeter-v1.mjs'), port, version: '1.0.0', logFile: path.join(dir, `all-${i}`, 'process.log') }),
+      ),
     );
     await waitUntil('both children answer', async () => (await healthy(ports[0])) && (await healthy(ports[1])));
     await supervisor.stopAll(1_000);

@@ -95,7 +95,9 @@ function gone(pid: number): boolean {
 
 describe('local-process provider', () => {
   it('deploys v1, then v2 replaces it and v1 is stopped', async () => {
-    const v1Req = request('greeter', 'greeter-1.0.0-aaa', 'greeter-v1.mjs', '1.0.0', { target: target({ env: { GREETING_STYLE: 'formal' } }) });
+    const v1Req = request('greeter', 'greeter-1.0.0-aaa', 'greeter-v1.mjs', '1.0.0', {
+      target: target({ env: { GREETING_STYLE: 'formal' } }),
+    });
     const v1 = await deploy(v1Req);
     expect(v1.state).toBe('SUCCEEDED');
     const v1Body = await getJson(`${v1.endpoint}/greetings/ada`);
@@ -175,7 +177,12 @@ describe('local-process provider', () => {
   it('only retires a first release on rollback when there is no previous version', async () => {
     const req = request('firstling', 'firstling-1.0.0-iii', 'greeter-v1.mjs', '1.0.0');
     const status = await deploy(req);
-    const result = await provider.rollback({ service: 'firstling', environment: 'production', target: target(), failed: live(req, status) });
+    const result = await provider.rollback({
+      service: 'firstling',
+      environment: 'production',
+      target: target(),
+      failed: live(req, status),
+    });
     expect(result).toBeUndefined();
     expect(supervisor.isRunning(status.handle.pid as number)).toBe(false);
   });
@@ -183,7 +190,12 @@ describe('local-process provider', () => {
   it('ignores a stale pid in the current handle that this runtime did not start', async () => {
     const req = request('stale', 'stale-1.0.0-jjj', 'greeter-v1.mjs', '1.0.0', {
       // The pid of this very test process: stopping it would end the test run.
-      current: { version: '0.9.0', artifactKey: 'artifacts/old.mjs', releaseId: 'stale-0.9.0-old', handle: { pid: process.pid, port: 1, url: 'http://127.0.0.1:1', dir: '/nowhere', startedAt: new Date(0).toISOString() } },
+      current: {
+        version: '0.9.0',
+        artifactKey: 'artifacts/old.mjs',
+        releaseId: 'stale-0.9.0-old',
+        handle: { pid: process.pid, port: 1, url: 'http://127.0.0.1:1', dir: '/nowhere', startedAt: new Date(0).toISOString() },
+      },
     });
     expect((await deploy(req)).state).toBe('SUCCEEDED');
   });
@@ -201,7 +213,9 @@ describe('local-process provider', () => {
   });
 
   it('refuses a release id that would leave the targets directory', async () => {
-    await expect(provider.start(request('greeter', '..', 'greeter-v1.mjs', '1.0.0'))).rejects.toThrow(/releaseId "\.\." cannot name a directory/);
+    await expect(provider.start(request('greeter', '..', 'greeter-v1.mjs', '1.0.0'))).rejects.toThrow(
+      /releaseId "\.\." cannot name a directory/,
+    );
   });
 
   it('is the provider providerFor returns for a local-process target', () => {

@@ -51,7 +51,15 @@ describe.skipIf(!version)(`local Step Functions endpoint through the AWS CLI (${
     const machines = JSON.parse((await aws('list-state-machines')).stdout) as { stateMachines: { name: string }[] };
     expect(machines.stateMachines.map((m) => m.name)).toContain('two-tasks');
 
-    const started = await aws('start-execution', '--state-machine-arn', machineArn('two-tasks'), '--name', 'from-cli', '--input', '{"value":3}');
+    const started = await aws(
+      'start-execution',
+      '--state-machine-arn',
+      machineArn('two-tasks'),
+      '--name',
+      'from-cli',
+      '--input',
+      '{"value":3}',
+    );
     expect(started.stderr).toBe('');
     const { executionArn } = JSON.parse(started.stdout) as { executionArn: string };
     expect(executionArn).toBe('arn:aws:states:us-east-1:000000000000:execution:two-tasks:from-cli');
@@ -67,7 +75,13 @@ describe.skipIf(!version)(`local Step Functions endpoint through the AWS CLI (${
     expect(described.startDate).toBeTruthy();
 
     // A callback task answered from the CLI, as an operator would.
-    const callback = await aws('start-execution', '--state-machine-arn', machineArn('callback'), '--input', '{"release":"cli","timeoutSeconds":30}');
+    const callback = await aws(
+      'start-execution',
+      '--state-machine-arn',
+      machineArn('callback'),
+      '--input',
+      '{"release":"cli","timeoutSeconds":30}',
+    );
     const callbackArn = (JSON.parse(callback.stdout) as { executionArn: string }).executionArn;
     const token = await fx.tokens.first(callbackArn);
     const answered = await aws('send-task-success', '--task-token', token, '--task-output', '{"approvedBy":"cli"}');

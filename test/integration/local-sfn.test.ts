@@ -118,7 +118,12 @@ describe('local Step Functions endpoint through the SDK', () => {
     });
     expect(JSON.parse(events[0].executionStartedEventDetails!.input!)).toEqual({ value: 7 });
     expect(events[1].stateEnteredEventDetails?.name).toBe('Prepare');
-    expect(events[2].taskScheduledEventDetails).toMatchObject({ resourceType: 'lambda', resource: 'invoke', region: 'us-east-1', timeoutInSeconds: 10 });
+    expect(events[2].taskScheduledEventDetails).toMatchObject({
+      resourceType: 'lambda',
+      resource: 'invoke',
+      region: 'us-east-1',
+      timeoutInSeconds: 10,
+    });
     expect(JSON.parse(events[2].taskScheduledEventDetails!.parameters!)).toEqual({
       FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:prepare',
       Payload: { value: 7, executionId: arn },
@@ -158,7 +163,12 @@ describe('local Step Functions endpoint through the SDK', () => {
 
     const events = await history(arn);
     const types = events.map((e) => e.type);
-    expect(types.slice(0, 4)).toEqual(['ExecutionStarted', 'ParallelStateEntered', 'ParallelStateStarted', expect.stringMatching(/StateEntered$/)]);
+    expect(types.slice(0, 4)).toEqual([
+      'ExecutionStarted',
+      'ParallelStateEntered',
+      'ParallelStateStarted',
+      expect.stringMatching(/StateEntered$/),
+    ]);
     expect(types.indexOf('ParallelStateSucceeded')).toBeGreaterThan(types.lastIndexOf('PassStateExited'));
     expect(types.indexOf('ParallelStateExited')).toBeLessThan(types.indexOf('MapStateEntered'));
     const iterations = events.filter((e) => e.type === 'MapIterationStarted').map((e) => e.mapIterationStartedEventDetails);
@@ -312,7 +322,9 @@ describe('local Step Functions endpoint through the SDK', () => {
   });
 
   it('answers bad task tokens and outputs with the AWS errors', async () => {
-    expect((await failureOf(client.send(new SendTaskSuccessCommand({ taskToken: 'not-a-token', output: '{}' })))).name).toBe('InvalidToken');
+    expect((await failureOf(client.send(new SendTaskSuccessCommand({ taskToken: 'not-a-token', output: '{}' })))).name).toBe(
+      'InvalidToken',
+    );
     const unknown = `LWTT1${'A'.repeat(64)}`;
     expect((await failureOf(client.send(new SendTaskSuccessCommand({ taskToken: unknown, output: '{}' })))).name).toBe('TaskDoesNotExist');
 
@@ -326,13 +338,19 @@ describe('local Step Functions endpoint through the SDK', () => {
 
   it('makes StartExecution idempotent for the same name and input while running', async () => {
     const input = { release: 'r-5', timeoutSeconds: 30 };
-    const first = await client.send(new StartExecutionCommand({ stateMachineArn: CALLBACK, name: 'release-5', input: JSON.stringify(input) }));
-    const again = await client.send(new StartExecutionCommand({ stateMachineArn: CALLBACK, name: 'release-5', input: JSON.stringify(input) }));
+    const first = await client.send(
+      new StartExecutionCommand({ stateMachineArn: CALLBACK, name: 'release-5', input: JSON.stringify(input) }),
+    );
+    const again = await client.send(
+      new StartExecutionCommand({ stateMachineArn: CALLBACK, name: 'release-5', input: JSON.stringify(input) }),
+    );
     expect(again.executionArn).toBe(first.executionArn);
     expect(again.startDate!.getTime()).toBe(first.startDate!.getTime());
 
     const other = await failureOf(
-      client.send(new StartExecutionCommand({ stateMachineArn: CALLBACK, name: 'release-5', input: JSON.stringify({ ...input, release: 'x' }) })),
+      client.send(
+        new StartExecutionCommand({ stateMachineArn: CALLBACK, name: 'release-5', input: JSON.stringify({ ...input, release: 'x' }) }),
+      ),
     );
     expect(other).toMatchObject({ name: 'ExecutionAlreadyExists', status: 400 });
     // Only one execution was started, so the handler ran once.
@@ -378,7 +396,9 @@ describe('local Step Functions endpoint through the SDK', () => {
 
     const firstPage = await client.send(new ListExecutionsCommand({ stateMachineArn: CALLBACK, maxResults: 2 }));
     expect(firstPage.executions).toHaveLength(2);
-    const secondPage = await client.send(new ListExecutionsCommand({ stateMachineArn: CALLBACK, maxResults: 2, nextToken: firstPage.nextToken }));
+    const secondPage = await client.send(
+      new ListExecutionsCommand({ stateMachineArn: CALLBACK, maxResults: 2, nextToken: firstPage.nextToken }),
+    );
     expect(secondPage.executions![0].executionArn).toBe(all.executions![2].executionArn);
 
     await client.send(new StopExecutionCommand({ executionArn: running }));
@@ -397,7 +417,9 @@ describe('local Step Functions endpoint through the SDK', () => {
     const unknownOp = await failureOf(client.send(new ListActivitiesCommand({})));
     expect(unknownOp).toMatchObject({ name: 'UnknownOperationException', status: 400 });
 
-    const badArn = await failureOf(client.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:two-tasks' })));
+    const badArn = await failureOf(
+      client.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:two-tasks' })),
+    );
     expect(badArn.name).toBe('InvalidArn');
     const missing = await failureOf(
       client.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:two-tasks:nope' })),

@@ -32,7 +32,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(Object.values(greeters).map((g) => g?.stop()));
-  await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections();
+          s.close(() => r());
+        }),
+    ),
+  );
   await emu?.stop();
 });
 
@@ -105,9 +113,7 @@ describe('runSmokeTests against the example services', () => {
     const listed = result.failures.map((f) => `${f.name} › ${f.test}`);
     expect(listed).toContain('Greeting in French › greets Ada in French');
     expect(listed).toContain('Languages are listed › status is 200');
-    expect(result.failures.find((f) => f.test === 'greets Ada in French')!.message).toBe(
-      "expected 'Hello, Ada!' to equal 'Bonjour, Ada!'",
-    );
+    expect(result.failures.find((f) => f.test === 'greets Ada in French')!.message).toBe("expected 'Hello, Ada!' to equal 'Bonjour, Ada!'");
     // The JUnit report carries the same failures for CI dashboards.
     expect(await artifacts.getText(result.reportKeys.junit)).toContain('<failure');
   });
@@ -145,7 +151,8 @@ describe('runSmokeTests against the example services', () => {
       seen.push(req.headers['x-api-key'] as string | undefined);
       const prefix = '/greeter/v1';
       if (!req.url?.startsWith(`${prefix}/`)) return void res.writeHead(404).end();
-      if (req.headers['x-api-key'] !== apiKey) return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
+      if (req.headers['x-api-key'] !== apiKey)
+        return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"Forbidden"}');
       const upstream = httpRequest(
         { host: '127.0.0.1', port: target.port, path: req.url.slice(prefix.length), method: req.method, headers: req.headers },
         (up) => {
@@ -185,7 +192,11 @@ describe('runSmokeTests against the example services', () => {
       variables: { expectedVersion: '1.0.0' },
     });
     expect(result.passed).toBeLessThan(result.total);
-    expect(result.failures[0]).toEqual({ name: 'Greeting in English', test: 'status is 200', message: 'expected response to have status code 200 but got 403' });
+    expect(result.failures[0]).toEqual({
+      name: 'Greeting in English',
+      test: 'status is 200',
+      message: 'expected response to have status code 200 but got 403',
+    });
   });
 });
 
@@ -278,7 +289,9 @@ describe('runSmokeTests when the target or the collection is not right', () => {
   });
 
   it('refuses a baseUrl that is not an http(s) URL', async () => {
-    await expect(run({ collectionKey: collectionKey('1.0.0'), baseUrl: 'file:///etc' })).rejects.toThrow(/baseUrl must be an http\(s\) URL/);
+    await expect(run({ collectionKey: collectionKey('1.0.0'), baseUrl: 'file:///etc' })).rejects.toThrow(
+      /baseUrl must be an http\(s\) URL/,
+    );
     await expect(run({ collectionKey: collectionKey('1.0.0'), baseUrl: '127.0.0.1:80' })).rejects.toThrow(/baseUrl/);
   });
 });

@@ -70,11 +70,13 @@ describe('outbox approval emails', () => {
   });
 
   it('explains what the outbox holds when nothing matches', async () => {
-    await expect(findApprovalLink(dir, { releaseId: 'other-1.0.0-abc', approver: 'alice@example.com', decision: 'approve' })).rejects.toThrow(
+    await expect(
+      findApprovalLink(dir, { releaseId: 'other-1.0.0-abc', approver: 'alice@example.com', decision: 'approve' }),
+    ).rejects.toThrow(
       /no approval email for release other-1.0.0-abc to alice@example.com in .*; the outbox has:\n {2}\S+\.eml: release greeter-3\.0\.0-feedbee to alice@example\.com/,
     );
-    await expect(findApprovalLink(path.join(dir, 'missing'), { releaseId: 'r', approver: 'a@example.com', decision: 'reject' })).rejects.toThrow(
-      /no approval emails at all \(0 message\(s\) in total\)/,
-    );
+    await expect(
+      findApprovalLink(path.join(dir, 'missing'), { releaseId: 'r', approver: 'a@example.com', decision: 'reject' }),
+    ).rejects.toThrow(/no approval emails at all \(0 message\(s\) in total\)/);
   });
 });

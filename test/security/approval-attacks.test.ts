@@ -110,7 +110,8 @@ async function snapshot(release: StartedRelease) {
   const { events = [] } = await sfnClient().send(new GetExecutionHistoryCommand({ executionArn: release.executionArn, maxResults: 1000 }));
   const open = new Map<string, number>();
   for (const e of events) {
-    if (e.type?.endsWith('StateEntered')) open.set(e.stateEnteredEventDetails!.name!, (open.get(e.stateEnteredEventDetails!.name!) ?? 0) + 1);
+    if (e.type?.endsWith('StateEntered'))
+      open.set(e.stateEnteredEventDetails!.name!, (open.get(e.stateEnteredEventDetails!.name!) ?? 0) + 1);
     if (e.type?.endsWith('StateExited')) open.set(e.stateExitedEventDetails!.name!, (open.get(e.stateExitedEventDetails!.name!) ?? 0) - 1);
   }
   return {
@@ -137,7 +138,12 @@ function approvalOf(snap: Awaited<ReturnType<typeof snapshot>>) {
   return snap.items!.find((i) => String(i.sk).startsWith('APPROVAL#'))!;
 }
 
-type Answer = { status: number; headers: Headers; text: string; json?: { error?: { code: string; message: string; details?: Record<string, any> } } };
+type Answer = {
+  status: number;
+  headers: Headers;
+  text: string;
+  json?: { error?: { code: string; message: string; details?: Record<string, any> } };
+};
 
 async function http(url: string, init: RequestInit = {}): Promise<Answer> {
   const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000), ...init });
@@ -243,7 +249,12 @@ describe('approval link attacks on a release waiting for approval', () => {
   it('a non-approver is refused even with a link the pipeline signed: 403 not-an-approver, and the page offers no buttons', async () => {
     const real = new URL(await link(guarded, QA, 'approve'));
     const approvalId = decodeURIComponent(real.pathname.split('/').pop()!);
-    const mallory = await signedByPipeline({ approvalId, approver: MALLORY, expires: Number(real.searchParams.get('expires')), decision: 'approve' });
+    const mallory = await signedByPipeline({
+      approvalId,
+      approver: MALLORY,
+      expires: Number(real.searchParams.get('expires')),
+      decision: 'approve',
+    });
     await unchangedBy(guarded, async () => {
       expectRefused(await postLink(mallory), 403, 'FORBIDDEN', 'not-an-approver');
       const page = await http(mallory);
@@ -267,7 +278,11 @@ describe('approval link attacks on a release waiting for approval', () => {
       expect(form.decisions).toEqual(['reject']);
       expect(form.notice).toMatch(/You triggered this release/);
       // The form's signature covers either decision for this approver, so only the self-approval rule stops this.
-      const forged = await postRaw(form.action, new URLSearchParams({ ...form.hidden, decision: 'approve' }).toString(), 'application/x-www-form-urlencoded');
+      const forged = await postRaw(
+        form.action,
+        new URLSearchParams({ ...form.hidden, decision: 'approve' }).toString(),
+        'application/x-www-form-urlencoded',
+      );
       expectRefused(forged, 403, 'FORBIDDEN', 'self-approval');
       expect(forged.json!.error!.message).toBe(`${LEAD} triggered this release and cannot approve it; another approver has to`);
       // The reject link's own signature is for rejecting only.
@@ -304,7 +319,11 @@ describe('approval link attacks on a release waiting for approval', () => {
       expectRefused(await postRaw(action, JSON.stringify([fields]), 'application/json'), 400, 'VALIDATION_ERROR');
       expectRefused(await postRaw(action, new Uint8Array([0xff, 0xfe, 0x00, 0x01, 0x80]), 'application/json'), 400, 'VALIDATION_ERROR');
 
-      const missing = await postRaw(action, new URLSearchParams({ decision: 'approve', approver: QA }).toString(), 'application/x-www-form-urlencoded');
+      const missing = await postRaw(
+        action,
+        new URLSearchParams({ decision: 'approve', approver: QA }).toString(),
+        'application/x-www-form-urlencoded',
+      );
       expectRefused(missing, 400, 'VALIDATION_ERROR');
       expect(Object.keys(missing.json!.error!.details!.fields)).toEqual(expect.arrayContaining(['body.expires', 'body.sig']));
 

@@ -118,7 +118,12 @@ describe('2 of 3 approvals', () => {
     expect(view.status).toBe('SUCCEEDED');
     expect(view.approval).toMatchObject({ status: 'APPROVED', approvedBy: [QA, OPS] });
     const item = await approvalItem(started.releaseId);
-    expect(item).toMatchObject({ status: 'APPROVED', remindedApprovers: [LEAD, OPS], remindedAt: expect.any(String), deliveredAt: expect.any(String) });
+    expect(item).toMatchObject({
+      status: 'APPROVED',
+      remindedApprovers: [LEAD, OPS],
+      remindedAt: expect.any(String),
+      deliveredAt: expect.any(String),
+    });
     expect(Date.parse(item.remindedAt)).toBeLessThan(Date.parse(item.decisions[OPS].decidedAt));
     // Exactly one reminder per approver who had not decided.
     expect(await mails(started.releaseId, 'approval-reminder')).toHaveLength(2);

@@ -44,7 +44,9 @@ describe('release lifecycle of one service', () => {
     }
     expect(step(view, 'SmokeTestStaging').details).toMatchObject({ failed: 0 });
     expect(Number(step(view, 'SmokeTestStaging').details!.total)).toBeGreaterThan(0);
-    expect(view.approval?.decisions).toEqual([expect.objectContaining({ approver: 'lead@example.com', decision: 'approve', comment: 'ship it' })]);
+    expect(view.approval?.decisions).toEqual([
+      expect.objectContaining({ approver: 'lead@example.com', decision: 'approve', comment: 'ship it' }),
+    ]);
 
     const prod = await store.getCurrent('greeter', 'production');
     expect(prod?.version).toBe('1.0.0');
@@ -63,7 +65,11 @@ describe('release lifecycle of one service', () => {
     expect(notes).toContain('aaaa111');
     expect(notes).toContain('lead@example.com');
     const json = JSON.parse(await artifacts.getText(notesKey.replace(/\.md$/, '.json')));
-    expect(json).toMatchObject({ version: '1.0.0', commit: 'aaaa111', approvals: [expect.objectContaining({ approver: 'lead@example.com' })] });
+    expect(json).toMatchObject({
+      version: '1.0.0',
+      commit: 'aaaa111',
+      approvals: [expect.objectContaining({ approver: 'lead@example.com' })],
+    });
     expect(json.tests.staging.failed).toBe(0);
     expect(json.tests.production.failed).toBe(0);
     first = { releaseId: view.releaseId, prodUrl, interopUrl, key };
@@ -71,7 +77,13 @@ describe('release lifecycle of one service', () => {
 
   it('a staging smoke failure ends FAILED and leaves production untouched', async () => {
     const before = await store.getCurrent('greeter', 'production');
-    const started = await releaseOf({ service: 'greeter', version: '1.2.0', bundleFrom: '1.2.0-broken', collectionFrom: '1.1.0', openapiFrom: '1.1.0' });
+    const started = await releaseOf({
+      service: 'greeter',
+      version: '1.2.0',
+      bundleFrom: '1.2.0-broken',
+      collectionFrom: '1.1.0',
+      openapiFrom: '1.1.0',
+    });
     const view = await finish(started);
 
     expect(view.status).toBe('FAILED');
@@ -85,7 +97,9 @@ describe('release lifecycle of one service', () => {
   });
 
   it('a production validation failure rolls back: the previous version serves and the gateway has its previous routes', async () => {
-    const gatewayBefore = (await (await fetch(`${process.env.LOCAL_GATEWAY_ADMIN_URL}/services/greeter`)).json()) as { currentDeploymentId: string | null };
+    const gatewayBefore = (await (await fetch(`${process.env.LOCAL_GATEWAY_ADMIN_URL}/services/greeter`)).json()) as {
+      currentDeploymentId: string | null;
+    };
     // 1.1.0's collection tests GET /languages, which the 1.0.0 contract does not publish: staging (direct) passes,
     // production through the gateway answers 404.
     const started = await releaseOf({ service: 'greeter', version: '1.1.0', openapiFrom: '1.0.0' });
@@ -102,7 +116,9 @@ describe('release lifecycle of one service', () => {
     const prod = await store.getCurrent('greeter', 'production');
     expect(prod).toMatchObject({ version: '1.0.0', releaseId: first.releaseId });
     expect((await get(`${String(prod!.handle.url)}/greetings/ada`)).body).toMatchObject({ version: '1.0.0' });
-    const gatewayAfter = (await (await fetch(`${process.env.LOCAL_GATEWAY_ADMIN_URL}/services/greeter`)).json()) as { currentDeploymentId: string | null };
+    const gatewayAfter = (await (await fetch(`${process.env.LOCAL_GATEWAY_ADMIN_URL}/services/greeter`)).json()) as {
+      currentDeploymentId: string | null;
+    };
     expect(gatewayBefore.currentDeploymentId).toBeTruthy();
     expect(gatewayAfter.currentDeploymentId).toBe(gatewayBefore.currentDeploymentId);
     expect((await get(`${first.interopUrl}/greetings/ada`, first.key)).body).toMatchObject({ version: '1.0.0' });

@@ -100,7 +100,11 @@ describe('Prepare runs the same checks', () => {
     expect(exec!.cause).toContain('version');
 
     const items = await documentClient().send(
-      new QueryCommand({ TableName: process.env.RELEASES_TABLE!, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'RELEASE#invalid-release' } }),
+      new QueryCommand({
+        TableName: process.env.RELEASES_TABLE!,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': 'RELEASE#invalid-release' },
+      }),
     );
     const sks = items.Items!.map((i) => i.sk).sort();
     expect(sks).toEqual(['META', 'STEP#01#Prepare']);
@@ -108,7 +112,11 @@ describe('Prepare runs the same checks', () => {
     expect(meta.status).toBe('FAILED');
     expect(meta.error.fields).toMatchObject({ version: expect.stringContaining('semantic version') });
     const locks = await documentClient().send(
-      new QueryCommand({ TableName: process.env.RELEASES_TABLE!, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'LOCK#greeter' } }),
+      new QueryCommand({
+        TableName: process.env.RELEASES_TABLE!,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': 'LOCK#greeter' },
+      }),
     );
     expect(locks.Items).toEqual([]);
   });

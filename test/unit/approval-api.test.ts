@@ -164,11 +164,26 @@ describe('confirmation page', () => {
     const html = confirmationPage(
       {
         ...view,
-        smoke: { status: 'SUCCEEDED', total: 3, passed: 3, failed: 0, failures: [], reportKeys: { junit: 'reports/r/junit.xml', json: 'reports/r/newman.json' } },
+        smoke: {
+          status: 'SUCCEEDED',
+          total: 3,
+          passed: 3,
+          failed: 0,
+          failures: [],
+          reportKeys: { junit: 'reports/r/junit.xml', json: 'reports/r/newman.json' },
+        },
         reportUrls: { junit: presigned },
         approval: {
           ...view.approval,
-          decisions: [{ approver: 'b@example.com', decision: 'approve', decidedAt: '2026-01-01T01:00:00.000Z', via: 'iam', identity: 'arn:aws:iam::111122223333:user/b' }],
+          decisions: [
+            {
+              approver: 'b@example.com',
+              decision: 'approve',
+              decidedAt: '2026-01-01T01:00:00.000Z',
+              via: 'iam',
+              identity: 'arn:aws:iam::111122223333:user/b',
+            },
+          ],
         },
       },
       '/x',

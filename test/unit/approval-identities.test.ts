@@ -45,11 +45,16 @@ describe('identity patterns', () => {
       'qa@example.com': ['arn:aws:iam::111122223333:user/qa'],
       'ops@example.com': ['arn:aws:iam::111122223333:user/qa'],
     };
-    expect(approverForIdentity(identities, 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReleaseLead_1/lead@example.com')).toEqual({
-      kind: 'approver',
-      approver: 'lead@example.com',
+    expect(approverForIdentity(identities, 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReleaseLead_1/lead@example.com')).toEqual(
+      {
+        kind: 'approver',
+        approver: 'lead@example.com',
+      },
+    );
+    expect(approverForIdentity(identities, 'arn:aws:iam::111122223333:user/qa')).toEqual({
+      kind: 'ambiguous',
+      approvers: ['ops@example.com', 'qa@example.com'],
     });
-    expect(approverForIdentity(identities, 'arn:aws:iam::111122223333:user/qa')).toEqual({ kind: 'ambiguous', approvers: ['ops@example.com', 'qa@example.com'] });
     expect(approverForIdentity(identities, 'arn:aws:iam::111122223333:user/dev')).toEqual({ kind: 'unmapped' });
     expect(approverForIdentity(undefined, 'arn:aws:iam::111122223333:user/qa')).toEqual({ kind: 'unmapped' });
   });
@@ -70,9 +75,11 @@ describe('catalog: approverIdentities', () => {
     expect(() => parseCatalog(entry({ approverIdentities: { 'dev@example.com': ['arn:aws:iam::111122223333:user/dev'] } }))).toThrow(
       /services\.greeter\.approverIdentities\.dev@example\.com: expected one of the approvers/,
     );
-    expect(() => parseCatalog(entry({ approverIdentities: { 'lead@example.com': [] } }))).toThrow(/approverIdentities\.lead@example\.com: expected at least one identity ARN/);
-    expect(() => parseCatalog(entry({ approverIdentities: { 'lead@example.com': ['arn:aws:sts::111122223333:assumed-role/R/*'] } }))).toThrow(
-      /approverIdentities\.lead@example\.com\.0: the last segment/,
+    expect(() => parseCatalog(entry({ approverIdentities: { 'lead@example.com': [] } }))).toThrow(
+      /approverIdentities\.lead@example\.com: expected at least one identity ARN/,
     );
+    expect(() =>
+      parseCatalog(entry({ approverIdentities: { 'lead@example.com': ['arn:aws:sts::111122223333:assumed-role/R/*'] } })),
+    ).toThrow(/approverIdentities\.lead@example\.com\.0: the last segment/);
   });
 });

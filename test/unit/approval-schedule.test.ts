@@ -13,10 +13,22 @@ describe('approval schedule', () => {
   });
 
   it('splits the timeout into the wait before the reminder and the rest', () => {
-    expect(approvalSchedule({ approvalTimeoutSeconds: 86_400 })).toEqual({ timeoutSeconds: 86_400, waitSeconds: 82_800, reminderSeconds: 3600 });
-    expect(approvalSchedule({ approvalTimeoutSeconds: 10, approvalReminderBeforeExpirySeconds: 4 })).toEqual({ timeoutSeconds: 10, waitSeconds: 6, reminderSeconds: 4 });
+    expect(approvalSchedule({ approvalTimeoutSeconds: 86_400 })).toEqual({
+      timeoutSeconds: 86_400,
+      waitSeconds: 82_800,
+      reminderSeconds: 3600,
+    });
+    expect(approvalSchedule({ approvalTimeoutSeconds: 10, approvalReminderBeforeExpirySeconds: 4 })).toEqual({
+      timeoutSeconds: 10,
+      waitSeconds: 6,
+      reminderSeconds: 4,
+    });
     // 0 turns the reminder off: RequestApproval waits the whole timeout and ReminderDue goes to MarkExpired.
-    expect(approvalSchedule({ approvalTimeoutSeconds: 3600, approvalReminderBeforeExpirySeconds: 0 })).toEqual({ timeoutSeconds: 3600, waitSeconds: 3600, reminderSeconds: 0 });
+    expect(approvalSchedule({ approvalTimeoutSeconds: 3600, approvalReminderBeforeExpirySeconds: 0 })).toEqual({
+      timeoutSeconds: 3600,
+      waitSeconds: 3600,
+      reminderSeconds: 0,
+    });
     expect(approvalSchedule({ approvalTimeoutSeconds: 1 })).toEqual({ timeoutSeconds: 1, waitSeconds: 1, reminderSeconds: 0 });
   });
 
@@ -27,8 +39,13 @@ describe('approval schedule', () => {
 
   it('the catalog validates approvalReminderBeforeExpirySeconds against approvalTimeoutSeconds, naming the field', () => {
     const target = { type: 'local-process' };
-    const catalog = (over: Record<string, unknown>) => ({ services: { greeter: { approvers: ['lead@example.com'], staging: target, production: target, ...over } } });
-    expect(parseCatalog(catalog({ approvalTimeoutSeconds: 600, approvalReminderBeforeExpirySeconds: 120 })).services.greeter!.approvalReminderBeforeExpirySeconds).toBe(120);
+    const catalog = (over: Record<string, unknown>) => ({
+      services: { greeter: { approvers: ['lead@example.com'], staging: target, production: target, ...over } },
+    });
+    expect(
+      parseCatalog(catalog({ approvalTimeoutSeconds: 600, approvalReminderBeforeExpirySeconds: 120 })).services.greeter!
+        .approvalReminderBeforeExpirySeconds,
+    ).toBe(120);
     expect(parseCatalog(catalog({})).services.greeter!.approvalReminderBeforeExpirySeconds).toBeUndefined();
     expect(() => parseCatalog(catalog({ approvalTimeoutSeconds: 600, approvalReminderBeforeExpirySeconds: 600 }))).toThrow(
       /services\.greeter\.approvalReminderBeforeExpirySeconds: approvalReminderBeforeExpirySeconds must be less than approvalTimeoutSeconds/,

@@ -90,9 +90,7 @@ describe('KmsMacSigner', () => {
 
   it('passes other KMS errors on (a throttled KMS is not a forged link)', async () => {
     kms.on(VerifyMacCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
-    await expect(new KmsMacSigner(new KMSClient({}), 'key-1').verify('hello', mac.toString('base64url'))).rejects.toThrow(
-      'slow down',
-    );
+    await expect(new KmsMacSigner(new KMSClient({}), 'key-1').verify('hello', mac.toString('base64url'))).rejects.toThrow('slow down');
   });
 });
 

@@ -55,14 +55,7 @@ describe('groupChanges', () => {
 
   it('orders groups Features, Bug fixes, Performance, Documentation, Chores, then Other changes', () => {
     const { groups } = groupChanges(changes);
-    expect(groups.map((g) => g.heading)).toEqual([
-      'Features',
-      'Bug fixes',
-      'Performance',
-      'Documentation',
-      'Chores',
-      'Other changes',
-    ]);
+    expect(groups.map((g) => g.heading)).toEqual(['Features', 'Bug fixes', 'Performance', 'Documentation', 'Chores', 'Other changes']);
   });
 
   it('keeps input order inside a group and every change exactly once', () => {

@@ -29,7 +29,8 @@ const STACK = 'orders-prod';
 const STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/${STACK}/0b1f-4c2d`;
 const CS_ID = `arn:aws:cloudformation:us-east-1:123456789012:changeSet/launchway-production-orders-1-4-0-abcdef123456/9f8e`;
 const ROLE = 'arn:aws:iam::123456789012:role/orders-cfn-deployer';
-const TEMPLATE = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\nOutputs:\n  ApiUrl:\n    Value: https://orders.example.com\n';
+const TEMPLATE =
+  'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\nOutputs:\n  ApiUrl:\n    Value: https://orders.example.com\n';
 const PREVIOUS_TEMPLATE = '{"Resources":{"Queue":{"Type":"AWS::SQS::Queue"}}}';
 
 function manualClock(start = Date.parse('2030-01-01T00:00:00Z')): Clock {
@@ -130,7 +131,9 @@ describe('CloudFormationProvider', () => {
     const inProgress = await provider.status(req, executing.handle);
     expect(inProgress).toMatchObject({ state: 'IN_PROGRESS', message: `stack ${STACK} is CREATE_IN_PROGRESS` });
 
-    cfnMock.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE', { Outputs: [{ OutputKey: 'ApiUrl', OutputValue: 'https://orders.example.com' }] }));
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolves(stack('CREATE_COMPLETE', { Outputs: [{ OutputKey: 'ApiUrl', OutputValue: 'https://orders.example.com' }] }));
     const done = await provider.status(req, inProgress.handle);
     expect(done).toMatchObject({
       state: 'SUCCEEDED',
@@ -145,7 +148,9 @@ describe('CloudFormationProvider', () => {
     const big = `${'#'.repeat(MAX_TEMPLATE_BODY_BYTES)}\n${TEMPLATE}`;
     await artifacts.put('artifacts/orders/1.5.0/template.yaml', big);
     cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
-    const started = await provider.start(request(target({ region: 'eu-west-1', capabilities: ['CAPABILITY_NAMED_IAM'] }), 'artifacts/orders/1.5.0/template.yaml'));
+    const started = await provider.start(
+      request(target({ region: 'eu-west-1', capabilities: ['CAPABILITY_NAMED_IAM'] }), 'artifacts/orders/1.5.0/template.yaml'),
+    );
     expect(started.state).toBe('IN_PROGRESS');
     const input = cfnMock.commandCalls(CreateChangeSetCommand)[0].args[0].input;
     expect(input).toMatchObject({ ChangeSetType: 'UPDATE', Capabilities: ['CAPABILITY_NAMED_IAM'] });
@@ -156,7 +161,9 @@ describe('CloudFormationProvider', () => {
   });
 
   it('treats a change set without changes as a successful no-op and deletes it', async () => {
-    cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'ApiUrl', OutputValue: 'https://orders.example.com' }] }));
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolves(stack('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'ApiUrl', OutputValue: 'https://orders.example.com' }] }));
     const req = request(target());
     const started = await provider.start(req);
     cfnMock.on(DescribeChangeSetCommand).resolves({
@@ -166,7 +173,9 @@ describe('CloudFormationProvider', () => {
     });
     const done = await provider.status(req, started.handle);
     expect(done).toMatchObject({ state: 'SUCCEEDED', endpoint: 'https://orders.example.com', message: `stack ${STACK}: no changes` });
-    expect(cfnMock.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([{ ChangeSetName: CS_ID, StackName: STACK_ID }]);
+    expect(cfnMock.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      { ChangeSetName: CS_ID, StackName: STACK_ID },
+    ]);
     expect(cfnMock).toReceiveCommandTimes(ExecuteChangeSetCommand, 0);
   });
 
@@ -174,7 +183,9 @@ describe('CloudFormationProvider', () => {
     cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
     const req = request(target());
     const started = await provider.start(req);
-    cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'FAILED', StatusReason: 'Template format error: Unresolved resource dependencies [Topic]' });
+    cfnMock
+      .on(DescribeChangeSetCommand)
+      .resolves({ Status: 'FAILED', StatusReason: 'Template format error: Unresolved resource dependencies [Topic]' });
     const failed = await provider.status(req, started.handle);
     expect(failed.state).toBe('FAILED');
     expect(failed.message).toBe(
@@ -191,13 +202,45 @@ describe('CloudFormationProvider', () => {
     cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', StackId: STACK_ID });
     const executing = await provider.status(req, started.handle);
     const token = executing.handle.requestToken as string;
-    cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_ROLLBACK_COMPLETE', { StackStatusReason: 'The following resource(s) failed to update: [Queue]. ' }));
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolves(stack('UPDATE_ROLLBACK_COMPLETE', { StackStatusReason: 'The following resource(s) failed to update: [Queue]. ' }));
     // Newest first, as CloudFormation returns them: the cancellation and an older execution's failure are not the cause.
     cfnMock.on(DescribeStackEventsCommand).resolves({
       StackEvents: [
-        { StackId: STACK_ID, EventId: '4', StackName: STACK, Timestamp: new Date(), LogicalResourceId: 'Topic', ResourceType: 'AWS::SNS::Topic', ResourceStatus: 'UPDATE_FAILED', ResourceStatusReason: 'Resource update cancelled', ClientRequestToken: token },
-        { StackId: STACK_ID, EventId: '3', StackName: STACK, Timestamp: new Date(), LogicalResourceId: 'Queue', ResourceType: 'AWS::SQS::Queue', ResourceStatus: 'UPDATE_FAILED', ResourceStatusReason: 'Invalid value for VisibilityTimeout', ClientRequestToken: token },
-        { StackId: STACK_ID, EventId: '1', StackName: STACK, Timestamp: new Date(), LogicalResourceId: 'Old', ResourceType: 'AWS::SQS::Queue', ResourceStatus: 'CREATE_FAILED', ResourceStatusReason: 'an older failure', ClientRequestToken: 'someone-else' },
+        {
+          StackId: STACK_ID,
+          EventId: '4',
+          StackName: STACK,
+          Timestamp: new Date(),
+          LogicalResourceId: 'Topic',
+          ResourceType: 'AWS::SNS::Topic',
+          ResourceStatus: 'UPDATE_FAILED',
+          ResourceStatusReason: 'Resource update cancelled',
+          ClientRequestToken: token,
+        },
+        {
+          StackId: STACK_ID,
+          EventId: '3',
+          StackName: STACK,
+          Timestamp: new Date(),
+          LogicalResourceId: 'Queue',
+          ResourceType: 'AWS::SQS::Queue',
+          ResourceStatus: 'UPDATE_FAILED',
+          ResourceStatusReason: 'Invalid value for VisibilityTimeout',
+          ClientRequestToken: token,
+        },
+        {
+          StackId: STACK_ID,
+          EventId: '1',
+          StackName: STACK,
+          Timestamp: new Date(),
+          LogicalResourceId: 'Old',
+          ResourceType: 'AWS::SQS::Queue',
+          ResourceStatus: 'CREATE_FAILED',
+          ResourceStatusReason: 'an older failure',
+          ClientRequestToken: 'someone-else',
+        },
       ],
     });
     const failed = await provider.status(req, executing.handle);
@@ -209,7 +252,9 @@ describe('CloudFormationProvider', () => {
   });
 
   it('refuses to start on a stack that must be deleted first or is busy, before creating anything', async () => {
-    cfnMock.on(DescribeStacksCommand).resolves(stack('ROLLBACK_COMPLETE', { StackStatusReason: 'The following resource(s) failed to create: [Queue].' }));
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolves(stack('ROLLBACK_COMPLETE', { StackStatusReason: 'The following resource(s) failed to create: [Queue].' }));
     const dead = await provider.start(request(target()));
     expect(dead).toMatchObject({
       state: 'FAILED',
@@ -222,7 +267,9 @@ describe('CloudFormationProvider', () => {
   });
 
   it('fails a finished stack that lacks the endpoint output, naming the outputs it has', async () => {
-    cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'QueueUrl', OutputValue: 'https://sqs' }] }));
+    cfnMock
+      .on(DescribeStacksCommand)
+      .resolves(stack('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'QueueUrl', OutputValue: 'https://sqs' }] }));
     const req = request(target());
     const started = await provider.start(req);
     cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE' });

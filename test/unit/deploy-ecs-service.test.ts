@@ -46,7 +46,12 @@ const currentTaskDefinition: TaskDefinition = {
   registeredAt: new Date('2029-12-01T00:00:00Z'),
   registeredBy: `arn:aws:iam::${ACCOUNT}:role/ci`,
   containerDefinitions: [
-    { name: 'app', image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/orders:1.3.0`, essential: true, portMappings: [{ containerPort: 8080 }] },
+    {
+      name: 'app',
+      image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/orders:1.3.0`,
+      essential: true,
+      portMappings: [{ containerPort: 8080 }],
+    },
     { name: 'log-router', image: 'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0', essential: true },
   ],
 };
@@ -57,9 +62,23 @@ function manualClock(start = Date.parse('2030-01-01T00:00:00Z')): Clock & { adva
 }
 
 const service = (deployments: Deployment[], extra: Partial<Service> = {}): { services: Service[] } => ({
-  services: [{ serviceName: 'orders', status: 'ACTIVE', taskDefinition: deployments.find((d) => d.status === 'PRIMARY')?.taskDefinition, deployments, ...extra }],
+  services: [
+    {
+      serviceName: 'orders',
+      status: 'ACTIVE',
+      taskDefinition: deployments.find((d) => d.status === 'PRIMARY')?.taskDefinition,
+      deployments,
+      ...extra,
+    },
+  ],
 });
-const deployment = (id: string, rev: number, rolloutState: Deployment['rolloutState'], status: Deployment['status'] = 'PRIMARY', extra: Partial<Deployment> = {}): Deployment => ({
+const deployment = (
+  id: string,
+  rev: number,
+  rolloutState: Deployment['rolloutState'],
+  status: Deployment['status'] = 'PRIMARY',
+  extra: Partial<Deployment> = {},
+): Deployment => ({
   id,
   status,
   taskDefinition: TD_ARN(rev),
@@ -106,7 +125,13 @@ describe('EcsServiceProvider', () => {
 
   beforeEach(() => {
     clock = manualClock();
-    provider = new EcsServiceProvider({ ecs: new ECSClient({ region: 'us-east-1' }), artifacts, clock, rollbackPollMs: 5_000, rollbackBudgetMs: 60_000 });
+    provider = new EcsServiceProvider({
+      ecs: new ECSClient({ region: 'us-east-1' }),
+      artifacts,
+      clock,
+      rollbackPollMs: 5_000,
+      rollbackBudgetMs: 60_000,
+    });
     ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/old', 12, 'COMPLETED')]));
     ecsMock.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: currentTaskDefinition });
     ecsMock.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: TD_ARN(13) } });
@@ -139,9 +164,16 @@ describe('EcsServiceProvider', () => {
     expect(ecsMock.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: 'prod', service: 'orders', taskDefinition: TD_ARN(13), forceNewDeployment: false },
     ]);
-    expect(started.handle).toMatchObject({ taskDefinitionArn: TD_ARN(13), previousTaskDefinitionArn: TD_ARN(12), deploymentId: 'ecs-svc/new', image: IMAGE });
+    expect(started.handle).toMatchObject({
+      taskDefinitionArn: TD_ARN(13),
+      previousTaskDefinitionArn: TD_ARN(12),
+      deploymentId: 'ecs-svc/new',
+      image: IMAGE,
+    });
 
-    ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/new', 13, 'IN_PROGRESS'), deployment('ecs-svc/old', 12, 'COMPLETED', 'ACTIVE')]));
+    ecsMock
+      .on(DescribeServicesCommand)
+      .resolves(service([deployment('ecs-svc/new', 13, 'IN_PROGRESS'), deployment('ecs-svc/old', 12, 'COMPLETED', 'ACTIVE')]));
     const rolling = await provider.status(req, started.handle);
     expect(rolling).toMatchObject({ state: 'IN_PROGRESS', message: 'rollout IN_PROGRESS: 1/2 running, 0 failed tasks' });
 
@@ -175,7 +207,10 @@ describe('EcsServiceProvider', () => {
     ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/new', 13, 'IN_PROGRESS')]));
     clock.advance(601);
     const slow = await provider.status(req, started.handle);
-    expect(slow).toMatchObject({ state: 'FAILED', message: 'rollout IN_PROGRESS: 1/2 running, 0 failed tasks; still not complete after 600s' });
+    expect(slow).toMatchObject({
+      state: 'FAILED',
+      message: 'rollout IN_PROGRESS: 1/2 running, 0 failed tasks; still not complete after 600s',
+    });
 
     ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/other', 14, 'IN_PROGRESS')]));
     const replaced = await provider.status(req, started.handle);
@@ -197,7 +232,9 @@ describe('EcsServiceProvider', () => {
     const roles = await provider.start(request(target({ taskRoleArns: [TASK_ROLE] })));
     expect(roles.message).toBe(`task definition ${TD_ARN(12)} uses ${EXEC_ROLE}, which the catalog target does not list in taskRoleArns`);
 
-    ecsMock.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: 'arn:aws:ecs:us-east-1:123456789012:service/prod/orders', reason: 'MISSING' }] });
+    ecsMock
+      .on(DescribeServicesCommand)
+      .resolves({ services: [], failures: [{ arn: 'arn:aws:ecs:us-east-1:123456789012:service/prod/orders', reason: 'MISSING' }] });
     const missing = await provider.start(request(target()));
     expect(missing.message).toBe('service orders in cluster prod: MISSING');
 
@@ -207,9 +244,13 @@ describe('EcsServiceProvider', () => {
   });
 
   it('refuses a service on the CODE_DEPLOY controller', async () => {
-    ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/old', 12, undefined)], { deploymentController: { type: 'CODE_DEPLOY' } }));
+    ecsMock
+      .on(DescribeServicesCommand)
+      .resolves(service([deployment('ecs-svc/old', 12, undefined)], { deploymentController: { type: 'CODE_DEPLOY' } }));
     const failed = await provider.start(request(target()));
-    expect(failed.message).toBe('service orders uses the CODE_DEPLOY deployment controller; ecs-service targets need the ECS (rolling) controller');
+    expect(failed.message).toBe(
+      'service orders uses the CODE_DEPLOY deployment controller; ecs-service targets need the ECS (rolling) controller',
+    );
   });
 
   describe('rollback', () => {
@@ -217,7 +258,13 @@ describe('EcsServiceProvider', () => {
       version: '1.3.0',
       releaseId: 'orders-1.3.0-0123456789ab',
       artifactKey: 'artifacts/orders/1.3.0/image.json',
-      handle: { cluster: 'prod', service: 'orders', taskDefinitionArn: TD_ARN(12), deploymentId: 'ecs-svc/old', startedAt: '2029-12-01T00:00:00.000Z' },
+      handle: {
+        cluster: 'prod',
+        service: 'orders',
+        taskDefinitionArn: TD_ARN(12),
+        deploymentId: 'ecs-svc/old',
+        startedAt: '2029-12-01T00:00:00.000Z',
+      },
     };
 
     it("updates the service back to the previous release's revision and polls until that rollout completes", async () => {
@@ -234,7 +281,11 @@ describe('EcsServiceProvider', () => {
         environment: 'production',
         target: target(),
         previous,
-        failed: { ...previous, version: '1.4.0', handle: { taskDefinitionArn: TD_ARN(13), previousTaskDefinitionArn: TD_ARN(12), deploymentId: 'ecs-svc/new' } },
+        failed: {
+          ...previous,
+          version: '1.4.0',
+          handle: { taskDefinitionArn: TD_ARN(13), previousTaskDefinitionArn: TD_ARN(12), deploymentId: 'ecs-svc/new' },
+        },
       });
       expect(restored).toMatchObject({ state: 'SUCCEEDED', handle: { taskDefinitionArn: TD_ARN(12), deploymentId: 'ecs-svc/back' } });
       expect(ecsMock.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([
@@ -245,15 +296,21 @@ describe('EcsServiceProvider', () => {
     });
 
     it('reports FAILED when the rollback rollout does not complete within its budget', async () => {
-      ecsMock.on(UpdateServiceCommand, { taskDefinition: TD_ARN(12) }).resolves({ service: { deployments: [deployment('ecs-svc/back', 12, 'IN_PROGRESS')] } });
+      ecsMock
+        .on(UpdateServiceCommand, { taskDefinition: TD_ARN(12) })
+        .resolves({ service: { deployments: [deployment('ecs-svc/back', 12, 'IN_PROGRESS')] } });
       ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/back', 12, 'IN_PROGRESS')]));
       const restored = await provider.rollback({ service: 'orders', environment: 'production', target: target(), previous });
       expect(restored?.state).toBe('FAILED');
-      expect(restored?.message).toBe(`rollback of orders to ${TD_ARN(12)} did not complete within 60s (rollout IN_PROGRESS: 1/2 running, 0 failed tasks)`);
+      expect(restored?.message).toBe(
+        `rollback of orders to ${TD_ARN(12)} did not complete within 60s (rollout IN_PROGRESS: 1/2 running, 0 failed tasks)`,
+      );
     });
 
     it('without a previous release, returns to the revision the failed deployment replaced, if it knows one', async () => {
-      ecsMock.on(UpdateServiceCommand, { taskDefinition: TD_ARN(12) }).resolves({ service: { deployments: [deployment('ecs-svc/back', 12, 'COMPLETED')] } });
+      ecsMock
+        .on(UpdateServiceCommand, { taskDefinition: TD_ARN(12) })
+        .resolves({ service: { deployments: [deployment('ecs-svc/back', 12, 'COMPLETED')] } });
       ecsMock.on(DescribeServicesCommand).resolves(service([deployment('ecs-svc/back', 12, 'COMPLETED')]));
       const failed = { version: '1.4.0', releaseId: 'r', artifactKey: '', handle: { previousTaskDefinitionArn: TD_ARN(12) } };
       const restored = await provider.rollback({ service: 'orders', environment: 'production', target: target(), failed });

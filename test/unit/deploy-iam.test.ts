@@ -21,7 +21,10 @@ describe('deployPermissions', () => {
           'lambda:UpdateAlias',
           'lambda:CreateAlias',
         ],
-        resources: ['arn:aws:lambda:us-east-1:111122223333:function:orders-api', 'arn:aws:lambda:us-east-1:111122223333:function:orders-api:*'],
+        resources: [
+          'arn:aws:lambda:us-east-1:111122223333:function:orders-api',
+          'arn:aws:lambda:us-east-1:111122223333:function:orders-api:*',
+        ],
       },
     ]);
     const withExtras = permissionsOf({
@@ -38,7 +41,10 @@ describe('deployPermissions', () => {
     ]);
     expect(withExtras[1]).toEqual({
       actions: ['cloudwatch:DescribeAlarms'],
-      resources: ['arn:aws:cloudwatch:us-east-1:111122223333:alarm:orders-5xx', 'arn:aws:cloudwatch:us-east-1:111122223333:alarm:orders-p99'],
+      resources: [
+        'arn:aws:cloudwatch:us-east-1:111122223333:alarm:orders-5xx',
+        'arn:aws:cloudwatch:us-east-1:111122223333:alarm:orders-p99',
+      ],
     });
   });
 
@@ -56,7 +62,11 @@ describe('deployPermissions', () => {
         ],
         resources: ['arn:aws:cloudformation:eu-west-1:111122223333:stack/orders/*'],
       },
-      { actions: ['iam:PassRole'], resources: [role], conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } },
+      {
+        actions: ['iam:PassRole'],
+        resources: [role],
+        conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      },
     ]);
   });
 
@@ -67,7 +77,12 @@ describe('deployPermissions', () => {
       { actions: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], resources: ['*'] },
       { actions: ['iam:PassRole'], resources: roles, conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } },
     ]);
-    const byArn = permissionsOf({ type: 'ecs-service', cluster: 'arn:aws:ecs:eu-west-1:444455556666:cluster/prod', service: 'orders', containerName: 'app' });
+    const byArn = permissionsOf({
+      type: 'ecs-service',
+      cluster: 'arn:aws:ecs:eu-west-1:444455556666:cluster/prod',
+      service: 'orders',
+      containerName: 'app',
+    });
     expect(byArn).toHaveLength(2);
     expect(byArn[0].resources).toEqual(['arn:aws:ecs:eu-west-1:444455556666:service/prod/orders']);
   });
@@ -76,10 +91,15 @@ describe('deployPermissions', () => {
     expect(permissionsOf({ type: 'http', deployUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/hooks/deploy' })).toEqual([
       {
         actions: ['execute-api:Invoke'],
-        resources: ['arn:aws:execute-api:eu-west-1:*:abc123defg/v1/POST/hooks/deploy', 'arn:aws:execute-api:eu-west-1:*:abc123defg/v1/GET/*'],
+        resources: [
+          'arn:aws:execute-api:eu-west-1:*:abc123defg/v1/POST/hooks/deploy',
+          'arn:aws:execute-api:eu-west-1:*:abc123defg/v1/GET/*',
+        ],
       },
     ]);
-    expect(permissionsOf({ type: 'http', deployUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/deploy', auth: 'none' })).toEqual([]);
+    expect(
+      permissionsOf({ type: 'http', deployUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/deploy', auth: 'none' }),
+    ).toEqual([]);
     expect(permissionsOf({ type: 'http', deployUrl: 'https://xyz.lambda-url.eu-west-1.on.aws/', signingService: 'lambda' })).toEqual([]);
     expect(permissionsOf({ type: 'http', deployUrl: 'https://hooks.example.com/deploy' })).toEqual([]);
   });

@@ -181,7 +181,9 @@ describe('LambdaAliasProvider', () => {
         .rejects(new ResourceConflictException({ message: 'An update is in progress for resource', $metadata: {} }));
       const failed = await provider.start(request(target()));
       expect(failed.state).toBe('FAILED');
-      expect(failed.message).toBe('UpdateFunctionCode on orders-api failed: ResourceConflictException: An update is in progress for resource');
+      expect(failed.message).toBe(
+        'UpdateFunctionCode on orders-api failed: ResourceConflictException: An update is in progress for resource',
+      );
     });
 
     it('bakes at 100% while watching the alarms and goes back when one fires', async () => {
@@ -207,7 +209,8 @@ describe('LambdaAliasProvider', () => {
   });
 
   describe('canary', () => {
-    const canary = () => target({ trafficShifting: { type: 'canary', percent: 10, intervalSeconds: 300, alarms: ['orders-5xx', 'orders-latency'] } });
+    const canary = () =>
+      target({ trafficShifting: { type: 'canary', percent: 10, intervalSeconds: 300, alarms: ['orders-5xx', 'orders-latency'] } });
 
     it('routes 10% to the new version, holds it for the interval while the alarms stay OK, then switches fully', async () => {
       cloudWatchMock.on(DescribeAlarmsCommand).resolves({
@@ -223,7 +226,10 @@ describe('LambdaAliasProvider', () => {
       });
       updated('Successful');
       const shifting = await provider.status(req, started.handle);
-      expect(shifting).toMatchObject({ state: 'IN_PROGRESS', handle: { phase: 'SHIFTING', weight: 10, version: '8', previousVersion: '7' } });
+      expect(shifting).toMatchObject({
+        state: 'IN_PROGRESS',
+        handle: { phase: 'SHIFTING', weight: 10, version: '8', previousVersion: '7' },
+      });
       expect(lambdaMock.commandCalls(UpdateAliasCommand).map((c) => c.args[0].input)).toEqual([
         { FunctionName: FN, Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } },
       ]);
@@ -300,7 +306,12 @@ describe('LambdaAliasProvider', () => {
   });
 
   describe('rollback', () => {
-    const live = (handle: Record<string, unknown>) => ({ version: '1.3.0', artifactKey: 'a/1.3.0.zip', releaseId: 'orders-1.3.0-aaa', handle });
+    const live = (handle: Record<string, unknown>) => ({
+      version: '1.3.0',
+      artifactKey: 'a/1.3.0.zip',
+      releaseId: 'orders-1.3.0-aaa',
+      handle,
+    });
 
     it("points the alias at the previous deployment's version with no routing", async () => {
       const t = target({ endpointUrl: 'https://orders.example.com' });
@@ -308,10 +319,22 @@ describe('LambdaAliasProvider', () => {
         service: 'orders',
         environment: 'production',
         target: t,
-        previous: live({ functionName: FN, alias: 'live', phase: 'DONE', codeSha256: 'b2xk', aliasExisted: true, version: '7', startedAt: '2029-12-01T00:00:00.000Z' }),
+        previous: live({
+          functionName: FN,
+          alias: 'live',
+          phase: 'DONE',
+          codeSha256: 'b2xk',
+          aliasExisted: true,
+          version: '7',
+          startedAt: '2029-12-01T00:00:00.000Z',
+        }),
         failed: { ...live({ phase: 'DONE', version: '8', previousVersion: '7' }), version: '1.4.0' },
       });
-      expect(restored).toMatchObject({ state: 'SUCCEEDED', endpoint: 'https://orders.example.com', handle: { version: '7', phase: 'DONE', codeSha256: 'b2xk' } });
+      expect(restored).toMatchObject({
+        state: 'SUCCEEDED',
+        endpoint: 'https://orders.example.com',
+        handle: { version: '7', phase: 'DONE', codeSha256: 'b2xk' },
+      });
       expect(lambdaMock.commandCalls(UpdateAliasCommand).map((c) => c.args[0].input)).toEqual([
         { FunctionName: FN, Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: {} } },
       ]);
@@ -326,10 +349,18 @@ describe('LambdaAliasProvider', () => {
         failed: live({ phase: 'SHIFTING', version: '8', previousVersion: '5', weight: 10 }),
       });
       expect(restored).toMatchObject({ state: 'SUCCEEDED', handle: { version: '5' } });
-      expect(lambdaMock).toReceiveCommandWith(UpdateAliasCommand, { FunctionVersion: '5', RoutingConfig: { AdditionalVersionWeights: {} } });
+      expect(lambdaMock).toReceiveCommandWith(UpdateAliasCommand, {
+        FunctionVersion: '5',
+        RoutingConfig: { AdditionalVersionWeights: {} },
+      });
 
       lambdaMock.resetHistory();
-      const nothing = await provider.rollback({ service: 'orders', environment: 'production', target: t, failed: live({ phase: 'DONE', version: '1' }) });
+      const nothing = await provider.rollback({
+        service: 'orders',
+        environment: 'production',
+        target: t,
+        failed: live({ phase: 'DONE', version: '1' }),
+      });
       expect(nothing).toBeUndefined();
       expect(lambdaMock).toReceiveCommandTimes(UpdateAliasCommand, 0);
     });

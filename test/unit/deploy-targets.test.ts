@@ -18,7 +18,10 @@ const problems = (staging: unknown): string[] => {
   try {
     parseCatalog(catalogWith(staging));
   } catch (err) {
-    return (err as Error).message.split('\n').slice(1).map((l) => l.trim());
+    return (err as Error).message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
   }
   throw new Error('expected the catalog to be rejected');
 };
@@ -26,7 +29,8 @@ const ROLE = 'arn:aws:iam::123456789012:role/deployer';
 
 describe('deploy target schemas', () => {
   it('names the accepted types when the type is unknown or missing', () => {
-    const expected = 'services.orders.staging.type: expected type "local-process", "lambda-alias", "cloudformation", "ecs-service" or "http"';
+    const expected =
+      'services.orders.staging.type: expected type "local-process", "lambda-alias", "cloudformation", "ecs-service" or "http"';
     expect(problems({ type: 'kubernetes' })).toEqual([expected]);
     expect(problems({ functionName: 'orders' })).toEqual([expected]);
   });
@@ -49,7 +53,9 @@ describe('deploy target schemas', () => {
         functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:orders-api',
         trafficShifting: { type: 'canary', alarms: ['orders-5xx'] },
       });
-      expect(canary).toMatchObject({ trafficShifting: { type: 'canary', percent: 10, intervalSeconds: 300, bakeSeconds: 0, alarms: ['orders-5xx'] } });
+      expect(canary).toMatchObject({
+        trafficShifting: { type: 'canary', percent: 10, intervalSeconds: 300, bakeSeconds: 0, alarms: ['orders-5xx'] },
+      });
       expect(stagingOf({ type: 'lambda-alias', functionName: 'orders-api', trafficShifting: { type: 'linear' } })).toMatchObject({
         trafficShifting: { type: 'linear', percent: 10, intervalSeconds: 60 },
       });
@@ -86,8 +92,12 @@ describe('deploy target schemas', () => {
     });
 
     it('names each bad field', () => {
-      expect(problems({ type: 'cloudformation', stackName: 'orders' })).toEqual(['services.orders.staging.roleArn: required: an IAM role ARN']);
-      expect(problems({ type: 'cloudformation', stackName: '1orders', roleArn: 'deployer', region: 'Europe', capabilities: ['CAPABILITY_ALL'] })).toEqual([
+      expect(problems({ type: 'cloudformation', stackName: 'orders' })).toEqual([
+        'services.orders.staging.roleArn: required: an IAM role ARN',
+      ]);
+      expect(
+        problems({ type: 'cloudformation', stackName: '1orders', roleArn: 'deployer', region: 'Europe', capabilities: ['CAPABILITY_ALL'] }),
+      ).toEqual([
         'services.orders.staging.stackName: expected a stack name: a letter, then letters, digits or "-", up to 128',
         'services.orders.staging.capabilities.0: Invalid option: expected one of "CAPABILITY_IAM"|"CAPABILITY_NAMED_IAM"|"CAPABILITY_AUTO_EXPAND"',
         'services.orders.staging.roleArn: expected an IAM role ARN (arn:aws:iam::123456789012:role/name)',
@@ -98,7 +108,14 @@ describe('deploy target schemas', () => {
 
   describe('ecs-service', () => {
     it('fills roles, timeout and the health path; accepts a cluster ARN', () => {
-      expect(stagingOf({ type: 'ecs-service', cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', service: 'orders', containerName: 'app' })).toEqual({
+      expect(
+        stagingOf({
+          type: 'ecs-service',
+          cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+          service: 'orders',
+          containerName: 'app',
+        }),
+      ).toEqual({
         type: 'ecs-service',
         cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
         service: 'orders',
@@ -113,7 +130,16 @@ describe('deploy target schemas', () => {
       expect(problems({ type: 'ecs-service', cluster: 'prod', service: 'orders' })).toEqual([
         'services.orders.staging.containerName: required: the name of a container in the task definition',
       ]);
-      expect(problems({ type: 'ecs-service', cluster: 'prod/x', service: 'orders', containerName: 'app', taskRoleArns: ['task-role'], endpointUrl: 'orders' })).toEqual([
+      expect(
+        problems({
+          type: 'ecs-service',
+          cluster: 'prod/x',
+          service: 'orders',
+          containerName: 'app',
+          taskRoleArns: ['task-role'],
+          endpointUrl: 'orders',
+        }),
+      ).toEqual([
         'services.orders.staging.cluster: expected a cluster name or cluster ARN',
         'services.orders.staging.taskRoleArns.0: expected an IAM role ARN (arn:aws:iam::123456789012:role/name)',
         'services.orders.staging.endpointUrl: expected an http(s) URL',
@@ -131,14 +157,28 @@ describe('deploy target schemas', () => {
         timeoutSeconds: 900,
         healthPath: '/health',
       });
-      expect(stagingOf({ type: 'http', deployUrl: 'http://127.0.0.1:8080/deploy', statusUrl: 'http://127.0.0.1:8080/status/{deploymentId}', auth: 'none' })).toMatchObject({
+      expect(
+        stagingOf({
+          type: 'http',
+          deployUrl: 'http://127.0.0.1:8080/deploy',
+          statusUrl: 'http://127.0.0.1:8080/status/{deploymentId}',
+          auth: 'none',
+        }),
+      ).toMatchObject({
         auth: 'none',
       });
     });
 
     it('names each bad field', () => {
       expect(problems({ type: 'http' })).toEqual(['services.orders.staging.deployUrl: required: the deploy hook URL']);
-      expect(problems({ type: 'http', deployUrl: 'http://hooks.example.com/deploy', statusUrl: 'https://hooks.example.com/status', auth: 'hmac' })).toEqual([
+      expect(
+        problems({
+          type: 'http',
+          deployUrl: 'http://hooks.example.com/deploy',
+          statusUrl: 'https://hooks.example.com/status',
+          auth: 'hmac',
+        }),
+      ).toEqual([
         'services.orders.staging.deployUrl: expected an https URL (http only on 127.0.0.1 or localhost)',
         'services.orders.staging.statusUrl: expected a URL template containing {deploymentId}',
         'services.orders.staging.auth: Invalid option: expected one of "sigv4"|"none"',
@@ -147,7 +187,12 @@ describe('deploy target schemas', () => {
   });
 
   it('keeps local-process as it was', () => {
-    expect(DeployTargetSchema.parse({ type: 'local-process' })).toEqual({ type: 'local-process', healthPath: '/health', startTimeoutSeconds: 30, env: {} });
+    expect(DeployTargetSchema.parse({ type: 'local-process' })).toEqual({
+      type: 'local-process',
+      healthPath: '/health',
+      startTimeoutSeconds: 30,
+      env: {},
+    });
   });
 
   it('picks one provider per target type and reuses it', () => {

@@ -17,7 +17,14 @@ import { ApiGatewayProvisioner } from '../../functions/lib/interop/api-gateway-p
 import { provisionerFromConfig } from '../../functions/lib/interop/index.js';
 import { LocalGatewayProvisioner } from '../../functions/lib/interop/local-gateway-provisioner.js';
 
-const VARS = ['RELEASES_TABLE', 'ARTIFACTS_BUCKET', 'INTEROP_PROVIDER', 'INTEROP_DOMAIN_NAME', 'LOCAL_GATEWAY_ADMIN_URL', 'AWS_REGION'] as const;
+const VARS = [
+  'RELEASES_TABLE',
+  'ARTIFACTS_BUCKET',
+  'INTEROP_PROVIDER',
+  'INTEROP_DOMAIN_NAME',
+  'LOCAL_GATEWAY_ADMIN_URL',
+  'AWS_REGION',
+] as const;
 const saved = Object.fromEntries(VARS.map((k) => [k, process.env[k]]));
 
 function setEnv(vars: Partial<Record<(typeof VARS)[number], string>>): void {
@@ -53,7 +60,11 @@ const publish = () =>
     service: 'greeter',
     releaseId: 'greeter-1.0.0-abc',
     version: '1.0.0',
-    spec: { openapi: '3.0.3', info: { title: 'G', version: '1' }, paths: { '/health': { get: { responses: { '200': { description: 'ok' } } } } } },
+    spec: {
+      openapi: '3.0.3',
+      info: { title: 'G', version: '1' },
+      paths: { '/health': { get: { responses: { '200': { description: 'ok' } } } } },
+    },
     targetUrl: 'https://greeter.example.com',
     config: InteropSchema.parse({}),
   });
@@ -94,6 +105,8 @@ describe('provisionerFromConfig', () => {
     setEnv({ INTEROP_PROVIDER: 'apigw' });
     expect(() => provisionerFromConfig()).toThrow(/INTEROP_PROVIDER: Invalid option: expected one of "local-gateway"\|"api-gateway"/);
     setEnv({ INTEROP_DOMAIN_NAME: 'https://partners.example.com/' });
-    expect(() => provisionerFromConfig()).toThrow('INTEROP_DOMAIN_NAME: expected a domain name such as api.example.com, without scheme or path');
+    expect(() => provisionerFromConfig()).toThrow(
+      'INTEROP_DOMAIN_NAME: expected a domain name such as api.example.com, without scheme or path',
+    );
   });
 });

@@ -31,7 +31,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InteropSchema } from '../../functions/lib/catalog.js';
 import { InteropProvisioningFailedError, NotFoundError, RollbackFailedError } from '../../functions/lib/errors.js';
-import { ApiGatewayProvisioner, DEFAULT_THROTTLE, type ApiGatewayProvisionerOptions } from '../../functions/lib/interop/api-gateway-provisioner.js';
+import {
+  ApiGatewayProvisioner,
+  DEFAULT_THROTTLE,
+  type ApiGatewayProvisionerOptions,
+} from '../../functions/lib/interop/api-gateway-provisioner.js';
 import type { InteropRequest } from '../../functions/lib/interop/interop-provisioner.js';
 import { toApiGatewayOpenApi } from '../../functions/lib/interop/openapi-to-apigateway.js';
 
@@ -75,10 +79,16 @@ const inputOf = <T>(cmd: new (input: T) => unknown, i = 0) => gw.commandCalls(cm
 const bodyOf = () => JSON.parse(new TextDecoder().decode(inputOf(PutRestApiCommand).body as Uint8Array)) as Record<string, unknown>;
 
 /** The account as it is after greeter's first release: API, keys, plan, stage v1 on dep-1. */
-function existingService(live: { deploymentId: string; description: string } = { deploymentId: 'dep-1', description: 'launchway release greeter-1.0.0-abc on v1' }) {
+function existingService(
+  live: { deploymentId: string; description: string } = { deploymentId: 'dep-1', description: 'launchway release greeter-1.0.0-abc on v1' },
+) {
   gw.on(GetRestApisCommand).resolves({ items: [{ id: API, name: 'launchway-greeter', tags: TAGS }] });
-  gw.on(GetApiKeysCommand, { nameQuery: 'launchway-greeter-acme' }).resolves({ items: [{ id: 'key-acme', name: 'launchway-greeter-acme' }] });
-  gw.on(GetApiKeysCommand, { nameQuery: 'launchway-greeter-validation' }).resolves({ items: [{ id: 'key-val', name: 'launchway-greeter-validation' }] });
+  gw.on(GetApiKeysCommand, { nameQuery: 'launchway-greeter-acme' }).resolves({
+    items: [{ id: 'key-acme', name: 'launchway-greeter-acme' }],
+  });
+  gw.on(GetApiKeysCommand, { nameQuery: 'launchway-greeter-validation' }).resolves({
+    items: [{ id: 'key-val', name: 'launchway-greeter-validation' }],
+  });
   gw.on(PutRestApiCommand).resolves({ id: API });
   gw.on(GetStageCommand).resolves({ stageName: 'v1', deploymentId: live.deploymentId });
   gw.on(GetDeploymentCommand, { deploymentId: live.deploymentId }).resolves({ id: live.deploymentId, description: live.description });
@@ -125,10 +135,19 @@ describe('ApiGatewayProvisioner.provision: first release', () => {
     expect(gw).toReceiveCommandTimes(CreateApiKeyCommand, 2);
     for (const name of ['launchway-greeter-acme', 'launchway-greeter-validation']) {
       expect(gw).toReceiveCommandWith(GetApiKeysCommand, { nameQuery: name, includeValues: false });
-      expect(gw).toReceiveCommandWith(CreateApiKeyCommand, { name, enabled: true, description: 'Launchway interop key for greeter', tags: TAGS });
+      expect(gw).toReceiveCommandWith(CreateApiKeyCommand, {
+        name,
+        enabled: true,
+        description: 'Launchway interop key for greeter',
+        tags: TAGS,
+      });
     }
     expect(gw).toReceiveCommandExactlyOnceWith(GetStageCommand, { restApiId: API, stageName: 'v1' });
-    expect(inputOf(CreateDeploymentCommand)).toEqual({ restApiId: API, stageName: 'v1', description: 'launchway release greeter-1.0.0-abc on v1' });
+    expect(inputOf(CreateDeploymentCommand)).toEqual({
+      restApiId: API,
+      stageName: 'v1',
+      description: 'launchway release greeter-1.0.0-abc on v1',
+    });
     expect(inputOf(CreateUsagePlanCommand)).toEqual({
       name: 'launchway-greeter',
       description: 'Partner keys of greeter, managed by Launchway',
@@ -137,8 +156,16 @@ describe('ApiGatewayProvisioner.provision: first release', () => {
       tags: TAGS,
     });
     expect(gw).toReceiveCommandTimes(CreateUsagePlanKeyCommand, 2);
-    expect(gw).toReceiveCommandWith(CreateUsagePlanKeyCommand, { usagePlanId: 'plan-1', keyId: 'id-launchway-greeter-acme', keyType: 'API_KEY' });
-    expect(gw).toReceiveCommandWith(CreateUsagePlanKeyCommand, { usagePlanId: 'plan-1', keyId: 'id-launchway-greeter-validation', keyType: 'API_KEY' });
+    expect(gw).toReceiveCommandWith(CreateUsagePlanKeyCommand, {
+      usagePlanId: 'plan-1',
+      keyId: 'id-launchway-greeter-acme',
+      keyType: 'API_KEY',
+    });
+    expect(gw).toReceiveCommandWith(CreateUsagePlanKeyCommand, {
+      usagePlanId: 'plan-1',
+      keyId: 'id-launchway-greeter-validation',
+      keyType: 'API_KEY',
+    });
     expect(gw).not.toReceiveCommand(GetDeploymentCommand);
   });
 
@@ -204,12 +231,19 @@ describe('ApiGatewayProvisioner.provision: first release', () => {
     const out = await provisioner({ domainName: 'partners.example.com' }).provision(request({ releaseId: 'greeter-1.0.0-abc' }));
     expect(out.baseUrl).toBe('https://partners.example.com/greeter');
     expect(gw).toReceiveCommandExactlyOnceWith(GetBasePathMappingCommand, { domainName: 'partners.example.com', basePath: 'greeter' });
-    expect(inputOf(CreateBasePathMappingCommand)).toEqual({ domainName: 'partners.example.com', basePath: 'greeter', restApiId: API, stage: 'v1' });
+    expect(inputOf(CreateBasePathMappingCommand)).toEqual({
+      domainName: 'partners.example.com',
+      basePath: 'greeter',
+      restApiId: API,
+      stage: 'v1',
+    });
   });
 
   it('removes the new stage again when the usage plan cannot be made', async () => {
     gw.on(CreateUsagePlanCommand).rejects(new BadRequestException({ message: 'Invalid stage identifier specified', $metadata: {} }));
-    const err = await provisioner().provision(request({ releaseId: 'greeter-1.0.0-abc' })).catch((e: unknown) => e);
+    const err = await provisioner()
+      .provision(request({ releaseId: 'greeter-1.0.0-abc' }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
     expect((err as Error).message).toBe(
       'could not finish publishing greeter: CreateUsagePlan failed (BadRequestException): Invalid stage identifier specified; the new stage v1 was removed',
@@ -230,7 +264,11 @@ describe('ApiGatewayProvisioner.provision: later releases', () => {
       routeCount: 3,
       validationKeyId: 'key-val',
     });
-    expect(inputOf(CreateDeploymentCommand)).toEqual({ restApiId: API, stageName: 'v1', description: 'launchway release greeter-1.1.0-def on v1 (previous dep-1)' });
+    expect(inputOf(CreateDeploymentCommand)).toEqual({
+      restApiId: API,
+      stageName: 'v1',
+      description: 'launchway release greeter-1.1.0-def on v1 (previous dep-1)',
+    });
     expect(gw).toReceiveCommandExactlyOnceWith(GetDeploymentCommand, { restApiId: API, deploymentId: 'dep-1' });
     expect(gw).not.toReceiveCommand(CreateRestApiCommand);
     expect(gw).not.toReceiveCommand(CreateApiKeyCommand);
@@ -282,33 +320,52 @@ describe('ApiGatewayProvisioner.provision: later releases', () => {
   });
 
   it('adds the stage to an existing usage plan that lacks it', async () => {
-    gw.on(GetUsagePlansCommand).resolves({ items: [{ id: 'plan-1', name: 'launchway-greeter', apiStages: [{ apiId: 'old-api', stage: 'v1' }] }] });
+    gw.on(GetUsagePlansCommand).resolves({
+      items: [{ id: 'plan-1', name: 'launchway-greeter', apiStages: [{ apiId: 'old-api', stage: 'v1' }] }],
+    });
     await provisioner().provision(request());
-    expect(inputOf(UpdateUsagePlanCommand)).toEqual({ usagePlanId: 'plan-1', patchOperations: [{ op: 'add', path: '/apiStages', value: `${API}:v1` }] });
+    expect(inputOf(UpdateUsagePlanCommand)).toEqual({
+      usagePlanId: 'plan-1',
+      patchOperations: [{ op: 'add', path: '/apiStages', value: `${API}:v1` }],
+    });
     expect(gw).not.toReceiveCommand(CreateUsagePlanCommand);
   });
 
   it('puts the stage back on the live deployment when a key cannot be linked', async () => {
     gw.on(CreateUsagePlanKeyCommand).rejects(new TooManyRequestsException({ message: 'Too Many Requests', $metadata: {} }));
-    const err = await provisioner().provision(request()).catch((e: unknown) => e);
+    const err = await provisioner()
+      .provision(request())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
-    expect((err as Error).message).toMatch(/CreateUsagePlanKey failed \(TooManyRequestsException\): Too Many Requests; the stage v1 serves dep-1 again$/);
-    expect(inputOf(UpdateStageCommand)).toEqual({ restApiId: API, stageName: 'v1', patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-1' }] });
+    expect((err as Error).message).toMatch(
+      /CreateUsagePlanKey failed \(TooManyRequestsException\): Too Many Requests; the stage v1 serves dep-1 again$/,
+    );
+    expect(inputOf(UpdateStageCommand)).toEqual({
+      restApiId: API,
+      stageName: 'v1',
+      patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-1' }],
+    });
   });
 
   it('refuses to repoint a custom domain mapping that serves another API, and restores the stage', async () => {
     gw.on(GetBasePathMappingCommand).resolves({ basePath: 'greeter', restApiId: 'someone-else', stage: 'prod' });
-    const err = await provisioner({ domainName: 'partners.example.com' }).provision(request()).catch((e: unknown) => e);
+    const err = await provisioner({ domainName: 'partners.example.com' })
+      .provision(request())
+      .catch((e: unknown) => e);
     expect((err as Error).message).toContain(
       `https://partners.example.com/greeter is mapped to API someone-else stage prod, not ${API} stage v1; an operator must fix or delete that base path mapping`,
     );
     expect(gw).not.toReceiveCommand(CreateBasePathMappingCommand);
-    expect(gw).toReceiveCommandExactlyOnceWith(UpdateStageCommand, { patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-1' }] });
+    expect(gw).toReceiveCommandExactlyOnceWith(UpdateStageCommand, {
+      patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-1' }],
+    });
   });
 
   it('leaves an existing mapping to the same API and stage alone', async () => {
     gw.on(GetBasePathMappingCommand).resolves({ basePath: 'greeter', restApiId: API, stage: 'v1' });
-    expect((await provisioner({ domainName: 'partners.example.com' }).provision(request())).baseUrl).toBe('https://partners.example.com/greeter');
+    expect((await provisioner({ domainName: 'partners.example.com' }).provision(request())).baseUrl).toBe(
+      'https://partners.example.com/greeter',
+    );
     expect(gw).not.toReceiveCommand(CreateBasePathMappingCommand);
   });
 });
@@ -318,9 +375,14 @@ describe('ApiGatewayProvisioner.provision: failures', () => {
 
   it('names what API Gateway said when it rejects the contract, and deploys nothing', async () => {
     gw.on(PutRestApiCommand).rejects(
-      new BadRequestException({ message: "Errors found during import:\n\tUnable to put integration on 'GET' for resource at path '/x'", $metadata: {} }),
+      new BadRequestException({
+        message: "Errors found during import:\n\tUnable to put integration on 'GET' for resource at path '/x'",
+        $metadata: {},
+      }),
     );
-    const err = await provisioner().provision(request()).catch((e: unknown) => e);
+    const err = await provisioner()
+      .provision(request())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
     expect((err as Error).message).toBe(
       "API Gateway rejected the contract of greeter (PutRestApi): Errors found during import:\n\tUnable to put integration on 'GET' for resource at path '/x'",
@@ -330,14 +392,20 @@ describe('ApiGatewayProvisioner.provision: failures', () => {
 
   it('rejects a contract API Gateway cannot import before calling AWS', async () => {
     const bad = { ...spec, paths: { '/files/{name}.json': { get: { responses: { '200': { description: 'ok' } } } } } };
-    const err = await provisioner().provision(request({ spec: bad })).catch((e: unknown) => e);
+    const err = await provisioner()
+      .provision(request({ spec: bad }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
-    expect((err as Error).message).toContain('spec.paths./files/{name}.json: "/files/{name}.json": segment "{name}.json" mixes text and a parameter');
+    expect((err as Error).message).toContain(
+      'spec.paths./files/{name}.json: "/files/{name}.json": segment "{name}.json" mixes text and a parameter',
+    );
     expect(gw.calls()).toHaveLength(0);
   });
 
   it('rejects an invalid OpenAPI document before calling AWS', async () => {
-    const err = await provisioner().provision(request({ spec: { openapi: '3.0.3', info: { title: 't', version: '1' }, paths: { '/x': { get: {} } } } })).catch((e: unknown) => e);
+    const err = await provisioner()
+      .provision(request({ spec: { openapi: '3.0.3', info: { title: 't', version: '1' }, paths: { '/x': { get: {} } } } }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
     expect((err as Error).message).toMatch(/^spec is not a valid OpenAPI contract: .*paths\.\/x\.get\.responses is required/);
     expect(gw.calls()).toHaveLength(0);
@@ -359,9 +427,13 @@ describe('ApiGatewayProvisioner.provision: failures', () => {
 
   it('wraps any other API Gateway failure with the operation and the error', async () => {
     gw.on(GetRestApisCommand).rejects(new TooManyRequestsException({ message: 'Too Many Requests', $metadata: {} }));
-    const err = await provisioner().provision(request()).catch((e: unknown) => e);
+    const err = await provisioner()
+      .provision(request())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InteropProvisioningFailedError);
-    expect((err as Error).message).toBe('could not publish greeter on API Gateway: GetRestApis failed (TooManyRequestsException): Too Many Requests');
+    expect((err as Error).message).toBe(
+      'could not publish greeter on API Gateway: GetRestApis failed (TooManyRequestsException): Too Many Requests',
+    );
     expect((err as Error).cause).toBeInstanceOf(Error);
   });
 });
@@ -369,25 +441,40 @@ describe('ApiGatewayProvisioner.provision: failures', () => {
 describe('ApiGatewayProvisioner.rollback', () => {
   const deployments = [
     { id: 'dep-1', description: 'launchway release greeter-1.0.0-abc on v1', createdDate: new Date('2026-01-01T10:00:00Z') },
-    { id: 'dep-2', description: 'launchway release greeter-1.1.0-def on v1 (previous dep-1)', createdDate: new Date('2026-01-02T10:00:00Z') },
+    {
+      id: 'dep-2',
+      description: 'launchway release greeter-1.1.0-def on v1 (previous dep-1)',
+      createdDate: new Date('2026-01-02T10:00:00Z'),
+    },
     { id: 'console', description: 'made in the console', createdDate: new Date('2026-01-03T10:00:00Z') },
   ];
   beforeEach(() => {
     gw.on(GetRestApisCommand).resolves({ items: [{ id: API, name: 'launchway-greeter', tags: TAGS }] });
-    gw.on(GetDeploymentsCommand).resolvesOnce({ items: deployments.slice(0, 1), position: 'd2' }).resolves({ items: deployments.slice(1) });
+    gw.on(GetDeploymentsCommand)
+      .resolvesOnce({ items: deployments.slice(0, 1), position: 'd2' })
+      .resolves({ items: deployments.slice(1) });
   });
 
   it('points the stage of the newest Launchway deployment back at the previous deployment', async () => {
     await provisioner().rollback('greeter', 'dep-1');
     expect(gw).toReceiveCommandWith(GetDeploymentsCommand, { restApiId: API, position: 'd2' });
-    expect(inputOf(UpdateStageCommand)).toEqual({ restApiId: API, stageName: 'v1', patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-1' }] });
+    expect(inputOf(UpdateStageCommand)).toEqual({
+      restApiId: API,
+      stageName: 'v1',
+      patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-1' }],
+    });
     expect(gw).not.toReceiveCommand(DeleteStageCommand);
   });
 
   it('reads the stage from the deployment note, whatever the catalog stage was', async () => {
-    gw.on(GetDeploymentsCommand).resolves({ items: [{ id: 'dep-9', description: 'launchway release greeter-2.0.0-x on partners_v2 (previous dep-8)', createdDate: new Date() }] });
+    gw.on(GetDeploymentsCommand).resolves({
+      items: [{ id: 'dep-9', description: 'launchway release greeter-2.0.0-x on partners_v2 (previous dep-8)', createdDate: new Date() }],
+    });
     await provisioner().rollback('greeter', 'dep-8');
-    expect(gw).toReceiveCommandExactlyOnceWith(UpdateStageCommand, { stageName: 'partners_v2', patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-8' }] });
+    expect(gw).toReceiveCommandExactlyOnceWith(UpdateStageCommand, {
+      stageName: 'partners_v2',
+      patchOperations: [{ op: 'replace', path: '/deploymentId', value: 'dep-8' }],
+    });
   });
 
   it('deletes the stage when there was no previous deployment, and keeps the API and its keys', async () => {
@@ -421,7 +508,9 @@ describe('ApiGatewayProvisioner.rollback', () => {
     gw.on(GetDeploymentsCommand).resolves({ items: deployments.slice(0, 1) });
     gw.on(GetStageCommand).resolves({ stageName: 'v1', deploymentId: 'console' });
     await expect(provisioner().rollback('greeter', undefined)).rejects.toThrow(
-      new RollbackFailedError("the stage v1 of greeter serves console, not the release's deployment dep-1; not deleting a stage someone else moved"),
+      new RollbackFailedError(
+        "the stage v1 of greeter serves console, not the release's deployment dep-1; not deleting a stage someone else moved",
+      ),
     );
     expect(gw).not.toReceiveCommand(DeleteStageCommand);
   });
@@ -432,11 +521,15 @@ describe('ApiGatewayProvisioner.rollback', () => {
     expect(names()).toEqual(['GetRestApis']);
   });
 
-  it('fails with RollbackFailed and API Gateway\'s message when the stage cannot be moved', async () => {
+  it("fails with RollbackFailed and API Gateway's message when the stage cannot be moved", async () => {
     gw.on(UpdateStageCommand).rejects(new BadRequestException({ message: 'Invalid deployment identifier specified', $metadata: {} }));
-    const err = await provisioner().rollback('greeter', 'dep-404').catch((e: unknown) => e);
+    const err = await provisioner()
+      .rollback('greeter', 'dep-404')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RollbackFailedError);
-    expect((err as Error).message).toBe('could not roll API Gateway back for greeter: UpdateStage failed (BadRequestException): Invalid deployment identifier specified');
+    expect((err as Error).message).toBe(
+      'could not roll API Gateway back for greeter: UpdateStage failed (BadRequestException): Invalid deployment identifier specified',
+    );
   });
 
   it('fails with RollbackFailed when the API is gone but a previous deployment was expected', async () => {
@@ -456,11 +549,15 @@ describe('ApiGatewayProvisioner.apiKeyValue', () => {
 
   it('does not hand out a key of another service', async () => {
     gw.on(GetApiKeyCommand).resolves({ id: 'key-b', name: 'launchway-billing-validation', value: 'billing-secret' });
-    await expect(provisioner().apiKeyValue('greeter', 'key-b')).rejects.toThrow(new NotFoundError('API Gateway has no Launchway API key key-b for greeter'));
+    await expect(provisioner().apiKeyValue('greeter', 'key-b')).rejects.toThrow(
+      new NotFoundError('API Gateway has no Launchway API key key-b for greeter'),
+    );
   });
 
   it('is NotFound for an unknown key, and InteropProvisioningFailed when API Gateway fails', async () => {
-    gw.on(GetApiKeyCommand).rejectsOnce(notFound('Invalid API Key identifier specified')).rejectsOnce(new TooManyRequestsException({ message: 'slow down', $metadata: {} }));
+    gw.on(GetApiKeyCommand)
+      .rejectsOnce(notFound('Invalid API Key identifier specified'))
+      .rejectsOnce(new TooManyRequestsException({ message: 'slow down', $metadata: {} }));
     await expect(provisioner().apiKeyValue('greeter', 'nope')).rejects.toBeInstanceOf(NotFoundError);
     await expect(provisioner().apiKeyValue('greeter', 'nope')).rejects.toThrow(
       new InteropProvisioningFailedError('could not read API key nope of greeter: GetApiKey failed (TooManyRequestsException): slow down'),

@@ -75,14 +75,7 @@ describe('layer directions', () => {
   });
 
   it('holds for the whole tree', async () => {
-    const run = await biome(REPO_ROOT, [
-      'lint',
-      '--error-on-warnings',
-      '--only=style/noRestrictedImports',
-      'functions',
-      'local',
-      'infra',
-    ]);
+    const run = await biome(REPO_ROOT, ['lint', '--error-on-warnings', '--only=style/noRestrictedImports', 'functions', 'local', 'infra']);
     expect(run.code, run.output).toBe(0);
   });
 

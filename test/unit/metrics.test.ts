@@ -10,7 +10,15 @@ async function loadEnabled() {
     return true;
   });
   const mod = await import('../../functions/lib/metrics.js');
-  return { mod, spy, emf: () => lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l)) };
+  return {
+    mod,
+    spy,
+    emf: () =>
+      lines
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.includes('"_aws"'))
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 afterEach(() => {

@@ -94,8 +94,13 @@ describe('toApiGatewayOpenApi: integrations', () => {
   });
 
   it('keeps the target base path and drops its trailing slash', () => {
-    const { document } = toApiGatewayOpenApi(doc30({ '/items/{id}': { get: ok } }), options({ targetUrl: 'https://alb.example.com/greeter/' }));
-    expect(operations(document)['GET /items/{id}']['x-amazon-apigateway-integration'].uri).toBe('https://alb.example.com/greeter/items/{id}');
+    const { document } = toApiGatewayOpenApi(
+      doc30({ '/items/{id}': { get: ok } }),
+      options({ targetUrl: 'https://alb.example.com/greeter/' }),
+    );
+    expect(operations(document)['GET /items/{id}']['x-amazon-apigateway-integration'].uri).toBe(
+      'https://alb.example.com/greeter/items/{id}',
+    );
   });
 
   it('maps a greedy {name+} as {name} and publishes the root path', () => {
@@ -117,7 +122,11 @@ describe('toApiGatewayOpenApi: integrations', () => {
         '/x': {
           get: {
             ...ok,
-            'x-amazon-apigateway-integration': { type: 'aws_proxy', httpMethod: 'POST', uri: 'arn:aws:apigateway:eu-west-1:lambda:path/evil' },
+            'x-amazon-apigateway-integration': {
+              type: 'aws_proxy',
+              httpMethod: 'POST',
+              uri: 'arn:aws:apigateway:eu-west-1:lambda:path/evil',
+            },
             'x-amazon-apigateway-auth': { type: 'NONE' },
           },
         },
@@ -216,7 +225,10 @@ describe('toApiGatewayOpenApi: what is kept and what is left out', () => {
   });
 
   it('keeps numeric status codes only, and declares 200 when an operation has none', () => {
-    const spec = doc30({ '/a': { get: { responses: { '2XX': { description: 'range' }, default: { description: 'any' } } } }, '/b': { get: { responses: { '201': { description: 'made' }, default: { description: 'x' } } } } });
+    const spec = doc30({
+      '/a': { get: { responses: { '2XX': { description: 'range' }, default: { description: 'any' } } } },
+      '/b': { get: { responses: { '201': { description: 'made' }, default: { description: 'x' } } } },
+    });
     const ops = operations(toApiGatewayOpenApi(spec, options()).document);
     expect(ops['GET /a'].responses).toEqual({ '200': { description: 'The service response, proxied as it is.' } });
     expect(ops['GET /b'].responses).toEqual({ '201': { description: 'made' } });
@@ -330,11 +342,15 @@ describe('toApiGatewayOpenApi rejects what API Gateway cannot import, naming the
       'spec.paths./files/{name}.json':
         '"/files/{name}.json": segment "{name}.json" mixes text and a parameter, which API Gateway does not support (a parameter must be a whole segment)',
     });
-    expect(err.message).toBe(`the contract cannot be published on API Gateway: spec.paths./files/{name}.json: ${err.fields['spec.paths./files/{name}.json']}`);
+    expect(err.message).toBe(
+      `the contract cannot be published on API Gateway: spec.paths./files/{name}.json: ${err.fields['spec.paths./files/{name}.json']}`,
+    );
   });
 
   it('characters API Gateway does not allow in a path segment', () => {
-    expect(rejection(doc30({ '/caf\u00e9': { get: ok } })).fields['spec.paths./caf\u00e9']).toMatch(/segment "café" has characters API Gateway does not allow/);
+    expect(rejection(doc30({ '/caf\u00e9': { get: ok } })).fields['spec.paths./caf\u00e9']).toMatch(
+      /segment "café" has characters API Gateway does not allow/,
+    );
     expect(rejection(doc30({ '/a~b': { get: ok } })).fields['spec.paths./a~b']).toMatch(/segment "a~b"/);
   });
 
@@ -343,13 +359,16 @@ describe('toApiGatewayOpenApi rejects what API Gateway cannot import, naming the
   });
 
   it('a greedy parameter before the last segment', () => {
-    expect(rejection(doc30({ '/{all+}/x': { get: ok } })).fields['spec.paths./{all+}/x']).toBe('"/{all+}/x": a greedy {all+} must be the last segment');
+    expect(rejection(doc30({ '/{all+}/x': { get: ok } })).fields['spec.paths./{all+}/x']).toBe(
+      '"/{all+}/x": a greedy {all+} must be the last segment',
+    );
   });
 
   it('two different parameter names at the same position', () => {
     const err = rejection(doc30({ '/users/{id}': { get: ok }, '/users/{userId}/orders': { get: ok } }));
     expect(err.fields).toEqual({
-      'spec.paths./users/{userId}/orders': '"/users/{userId}/orders" has {userId} at segment 2 where "/users/{id}" has {id}; API Gateway allows one parameter name per position',
+      'spec.paths./users/{userId}/orders':
+        '"/users/{userId}/orders" has {userId} at segment 2 where "/users/{id}" has {id}; API Gateway allows one parameter name per position',
     });
   });
 
@@ -358,7 +377,10 @@ describe('toApiGatewayOpenApi rejects what API Gateway cannot import, naming the
   });
 
   it('accepts the same parameter at the same position under different literals', () => {
-    expect(toApiGatewayOpenApi(doc30({ '/users/{id}': { get: ok }, '/users/{id}/orders': { get: ok }, '/users/me': { get: ok } }), options()).routes).toHaveLength(3);
+    expect(
+      toApiGatewayOpenApi(doc30({ '/users/{id}': { get: ok }, '/users/{id}/orders': { get: ok }, '/users/me': { get: ok } }), options())
+        .routes,
+    ).toHaveLength(3);
   });
 
   it('a TRACE operation, which API Gateway REST APIs cannot declare', () => {
@@ -371,9 +393,12 @@ describe('toApiGatewayOpenApi rejects what API Gateway cannot import, naming the
     expect(rejection(doc30({ '/a': { get: { parameters: [{ $ref: '#/components/parameters/Nope' }], ...ok } } })).fields).toEqual({
       'spec.paths./a.get.parameters[0]': '"#/components/parameters/Nope" does not point at anything in the document',
     });
-    const cyclic = doc30({ '/a': { get: { parameters: [{ $ref: '#/components/parameters/A' }], ...ok } } }, {
-      components: { parameters: { A: { $ref: '#/components/parameters/B' }, B: { $ref: '#/components/parameters/A' } } },
-    });
+    const cyclic = doc30(
+      { '/a': { get: { parameters: [{ $ref: '#/components/parameters/A' }], ...ok } } },
+      {
+        components: { parameters: { A: { $ref: '#/components/parameters/B' }, B: { $ref: '#/components/parameters/A' } } },
+      },
+    );
     expect(rejection(cyclic).fields['spec.paths./a.get.parameters[0]']).toMatch(/is part of a \$ref cycle/);
   });
 
@@ -381,11 +406,15 @@ describe('toApiGatewayOpenApi rejects what API Gateway cannot import, naming the
     expect(rejection(doc30({ '/a': { get: ok } }), { targetUrl: 'http://127.0.0.1:4100' }).fields).toEqual({
       targetUrl: 'expected a production endpoint reachable from API Gateway (local-process targets are for embedded mode)',
     });
-    expect(rejection(doc30({ '/a': { get: ok } }), { targetUrl: 'ftp://files.example.com' }).fields).toEqual({ targetUrl: 'expected an http(s) URL, got ftp:' });
+    expect(rejection(doc30({ '/a': { get: ok } }), { targetUrl: 'ftp://files.example.com' }).fields).toEqual({
+      targetUrl: 'expected an http(s) URL, got ftp:',
+    });
     expect(rejection(doc30({ '/a': { get: ok } }), { targetUrl: 'https://x.example.com/?v=1' }).fields).toEqual({
       targetUrl: 'expected a base URL without ?query or #fragment',
     });
-    expect(rejection(doc30({ '/a': { get: ok } }), { targetUrl: 'not a url' }).fields).toEqual({ targetUrl: 'expected an absolute http(s) URL' });
+    expect(rejection(doc30({ '/a': { get: ok } }), { targetUrl: 'not a url' }).fields).toEqual({
+      targetUrl: 'expected an absolute http(s) URL',
+    });
   });
 
   it('a contract without operations', () => {

@@ -98,17 +98,21 @@ describe('parseOpenApi rejects, naming the field and the reason', () => {
   });
 
   it('an unsupported OpenAPI version and a version written as a number', async () => {
-    expect((await rejection('openapi: 2.5.0\ninfo: {title: t, version: "1"}\npaths: {/x: {get: {responses: {"200": {description: ok}}}}}\n')).fields['artifacts.openapi']).toContain(
-      'Unsupported OpenAPI version: 2.5.0',
-    );
-    expect((await rejection('openapi: 3.0\ninfo: {title: t, version: "1"}\npaths: {/x: {get: {responses: {"200": {description: ok}}}}}\n')).fields['artifacts.openapi']).toContain(
-      'must be a string',
-    );
+    expect(
+      (await rejection('openapi: 2.5.0\ninfo: {title: t, version: "1"}\npaths: {/x: {get: {responses: {"200": {description: ok}}}}}\n'))
+        .fields['artifacts.openapi'],
+    ).toContain('Unsupported OpenAPI version: 2.5.0');
+    expect(
+      (await rejection('openapi: 3.0\ninfo: {title: t, version: "1"}\npaths: {/x: {get: {responses: {"200": {description: ok}}}}}\n'))
+        .fields['artifacts.openapi'],
+    ).toContain('must be a string');
   });
 
   it('something that is not an OpenAPI document at all', async () => {
     expect((await rejection('')).fields['artifacts.openapi']).toBe('expected an OpenAPI document, got an empty file');
-    expect((await rejection('- a\n- b\n')).fields['artifacts.openapi']).toBe('expected an OpenAPI document (a YAML or JSON object), got a list');
+    expect((await rejection('- a\n- b\n')).fields['artifacts.openapi']).toBe(
+      'expected an OpenAPI document (a YAML or JSON object), got a list',
+    );
     expect((await rejection('{"title": "x"}')).fields['artifacts.openapi']).toBe(
       'expected an OpenAPI 3 document: openapi is required (for example "3.0.3")',
     );

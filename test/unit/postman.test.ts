@@ -4,8 +4,7 @@ import { ValidationError } from '../../functions/lib/errors.js';
 import { countRequests, parsePostmanCollection } from '../../functions/lib/postman.js';
 
 const SCHEMA = 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json';
-const example = (v: string) =>
-  readFileSync(new URL(`../../examples/greeter/${v}/collection.postman.json`, import.meta.url), 'utf8');
+const example = (v: string) => readFileSync(new URL(`../../examples/greeter/${v}/collection.postman.json`, import.meta.url), 'utf8');
 
 /** The field error the parser raised, failing the test when it raised anything else. */
 function fieldError(text: string, field?: string): { message: string; fields: Record<string, string> } {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SmokeResult } from '../../functions/lib/newman-runner.js';
-import {
-  escapeMarkdown,
-  formatDuration,
-  renderReleaseNotes,
-  type ReleaseNotesInput,
-} from '../../functions/lib/release-notes.js';
+import { escapeMarkdown, formatDuration, renderReleaseNotes, type ReleaseNotesInput } from '../../functions/lib/release-notes.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 2, 1, 9, 0, 0) + seconds * 1000).toISOString();
 
@@ -225,7 +220,14 @@ describe('renderReleaseNotes: JSON', () => {
 
   it('uses null for what did not happen', () => {
     const { json } = renderReleaseNotes(
-      input({ staging: undefined, production: undefined, interop: undefined, previousVersion: undefined, generatedAt: undefined, steps: [] }),
+      input({
+        staging: undefined,
+        production: undefined,
+        interop: undefined,
+        previousVersion: undefined,
+        generatedAt: undefined,
+        steps: [],
+      }),
     );
     expect(json.tests).toEqual({ staging: null, production: null });
     expect(json.interop).toBeNull();

@@ -74,7 +74,9 @@ const server = createServer((req, res) => {
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
   // The provider and the tests read this line to learn the port when PORT=0.
-  console.log(JSON.stringify({ level: 'INFO', msg: 'listening', service: 'greeter', version: VERSION, url: `http://${HOST}:${port}`, port }));
+  console.log(
+    JSON.stringify({ level: 'INFO', msg: 'listening', service: 'greeter', version: VERSION, url: `http://${HOST}:${port}`, port }),
+  );
 });
 
 // Stop accepting connections and exit when the provider replaces or stops this version.

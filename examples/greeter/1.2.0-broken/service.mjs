@@ -72,8 +72,7 @@ function handle(req, res) {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   const isGet = req.method === 'GET' || req.method === 'HEAD';
-  const notAllowed = () =>
-    error(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`, { allow: 'GET' });
+  const notAllowed = () => error(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`, { allow: 'GET' });
 
   if (path === '/health') {
     if (!isGet) return notAllowed();
@@ -104,7 +103,9 @@ const server = createServer((req, res) => {
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
   // The provider and the tests read this line to learn the port when PORT=0.
-  console.log(JSON.stringify({ level: 'INFO', msg: 'listening', service: 'greeter', version: VERSION, url: `http://${HOST}:${port}`, port }));
+  console.log(
+    JSON.stringify({ level: 'INFO', msg: 'listening', service: 'greeter', version: VERSION, url: `http://${HOST}:${port}`, port }),
+  );
 });
 
 // Stop accepting connections and exit when the provider replaces or stops this version.

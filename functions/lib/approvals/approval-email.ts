@@ -33,7 +33,10 @@ const MAX_CHANGES = 50;
  */
 export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
   const { release, links, smoke } = input;
-  const expires = new Date(input.expiresAt * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const expires = new Date(input.expiresAt * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   const need =
     input.requiredApprovals === 1
       ? `one approval of ${input.approverCount} approver${input.approverCount === 1 ? '' : 's'}`
@@ -46,9 +49,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
   const decided = (input.reminder?.decisions ?? []).map(
     (d) => `${d.approver} chose to ${d.decision} at ${d.decidedAt}${d.comment ? `: ${d.comment}` : ''}`,
   );
-  const selfNote = links.approve
-    ? undefined
-    : 'You triggered this release, so someone else has to approve it. You can still reject it.';
+  const selfNote = links.approve ? undefined : 'You triggered this release, so someone else has to approve it. You can still reject it.';
   const changes = release.changes.slice(0, MAX_CHANGES);
   const moreChanges = release.changes.length - changes.length;
 
@@ -83,7 +84,8 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
 
   const linkHtml = (label: string, url: string, color: string) =>
     `<p><a href="${escapeHtml(url)}" style="display:inline-block;padding:8px 16px;background:${color};color:#fff;text-decoration:none;border-radius:4px">${escapeHtml(label)}</a><br><span style="font-size:12px;color:#555;word-break:break-all">${escapeHtml(label)}: ${escapeHtml(url)}</span></p>`;
-  const row = (k: string, v: string) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
+  const row = (k: string, v: string) =>
+    `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`;
 
   const html = [
     '<!DOCTYPE html><html><body style="font-family:sans-serif;line-height:1.4">',
@@ -126,7 +128,12 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     text: text.join('\n'),
     html,
     links: [...(links.approve ? [{ label: 'Approve', url: links.approve }] : []), { label: 'Reject', url: links.reject }],
-    tags: { kind: input.reminder ? APPROVAL_REMINDER_KIND : APPROVAL_EMAIL_KIND, releaseId: release.releaseId, approvalId: input.approvalId, approver: input.approver },
+    tags: {
+      kind: input.reminder ? APPROVAL_REMINDER_KIND : APPROVAL_EMAIL_KIND,
+      releaseId: release.releaseId,
+      approvalId: input.approvalId,
+      approver: input.approver,
+    },
   };
 }
 

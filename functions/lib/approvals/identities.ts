@@ -46,7 +46,10 @@ export const IdentityPatternSchema = z.string().superRefine((value, ctx) => {
 });
 
 /** `approverIdentities` in a catalog entry: approver email → identity patterns. */
-export const ApproverIdentitiesSchema = z.record(z.email({ message: 'expected an approver email' }), z.array(IdentityPatternSchema).min(1, 'expected at least one identity ARN'));
+export const ApproverIdentitiesSchema = z.record(
+  z.email({ message: 'expected an approver email' }),
+  z.array(IdentityPatternSchema).min(1, 'expected at least one identity ARN'),
+);
 export type ApproverIdentities = z.infer<typeof ApproverIdentitiesSchema>;
 
 function patternRegex(pattern: string): RegExp {
@@ -61,10 +64,7 @@ export function identityMatches(pattern: string, callerArn: string): boolean {
 }
 
 /** Who a caller ARN is, by the catalog: one approver, none, or (a catalog mistake) several. */
-export type IdentityMatch =
-  | { kind: 'approver'; approver: string }
-  | { kind: 'unmapped' }
-  | { kind: 'ambiguous'; approvers: string[] };
+export type IdentityMatch = { kind: 'approver'; approver: string } | { kind: 'unmapped' } | { kind: 'ambiguous'; approvers: string[] };
 
 /** Maps a caller ARN to the approver whose patterns match it. */
 export function approverForIdentity(identities: ApproverIdentities | undefined, callerArn: string): IdentityMatch {

@@ -69,11 +69,7 @@ export function signFields(signer: LinkSigner, fields: Omit<LinkFields, 'decisio
  * Checks a signature for a decision: valid when it was made for that decision, or for the confirmation form
  * (`any`). Returns which scope matched, or false.
  */
-export async function verifyFields(
-  signer: LinkSigner,
-  fields: LinkFields,
-  signature: string,
-): Promise<SignatureScope | false> {
+export async function verifyFields(signer: LinkSigner, fields: LinkFields, signature: string): Promise<SignatureScope | false> {
   const base = { approvalId: fields.approvalId, approver: fields.approver, expires: fields.expires };
   if (await signer.verify(canonicalPayload({ ...base, scope: fields.decision }), signature)) return fields.decision;
   if (await signer.verify(canonicalPayload({ ...base, scope: 'any' }), signature)) return 'any';

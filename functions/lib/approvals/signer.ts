@@ -88,7 +88,6 @@ export class KmsMacSigner implements LinkSigner {
   }
 }
 
-
 /**
  * The signer the configuration asks for: KMS when `APPROVAL_SIGNING_KEY_ID` is set (AWS), otherwise the local
  * secret `APPROVAL_SIGNING_SECRET` (embedded). Fails when neither is set, because unsigned links must not exist.

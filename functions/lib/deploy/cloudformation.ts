@@ -161,7 +161,12 @@ export class CloudFormationProvider implements DeployProvider {
 
   private async createChangeSet(target: CloudFormationTarget, templateKey: string, name: string): Step {
     const cfn = this.client(target);
-    const started = { stackName: target.stackName, region: target.region, templateKey, startedAt: new Date(this.clock.now()).toISOString() };
+    const started = {
+      stackName: target.stackName,
+      region: target.region,
+      templateKey,
+      startedAt: new Date(this.clock.now()).toISOString(),
+    };
     const failed = (message: string): DeployStatus => ({ state: 'FAILED', handle: withoutUndefined({ ...started }), message });
 
     const stack = await describeStack(cfn, target.stackName);
@@ -223,29 +228,52 @@ export class CloudFormationProvider implements DeployProvider {
   private async advance(target: CloudFormationTarget, handle: CloudFormationHandle): Step {
     const cfn = this.client(target);
     if (handle.phase === 'CHANGE_SET') {
-      const cs = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: handle.changeSetId, StackName: handle.stackId ?? handle.stackName }));
+      const cs = await cfn.send(
+        new DescribeChangeSetCommand({ ChangeSetName: handle.changeSetId, StackName: handle.stackId ?? handle.stackName }),
+      );
       if (cs.Status === 'FAILED') {
         if (NO_CHANGES.test(cs.StatusReason ?? '')) {
           // An empty change set stays listed on the stack; it has no further use.
           await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: handle.changeSetId, StackName: handle.stackId ?? handle.stackName }));
-          return this.settle(target, { ...handle, phase: 'DONE' }, await describeStack(cfn, handle.stackId ?? handle.stackName), 'no changes');
+          return this.settle(
+            target,
+            { ...handle, phase: 'DONE' },
+            await describeStack(cfn, handle.stackId ?? handle.stackName),
+            'no changes',
+          );
         }
-        return { state: 'FAILED', handle, message: `change set ${handle.changeSetName} on ${handle.stackName} failed: ${cs.StatusReason ?? 'no reason given'}` };
+        return {
+          state: 'FAILED',
+          handle,
+          message: `change set ${handle.changeSetName} on ${handle.stackName} failed: ${cs.StatusReason ?? 'no reason given'}`,
+        };
       }
       if (cs.Status !== 'CREATE_COMPLETE') {
         return { state: 'IN_PROGRESS', handle, message: `change set ${handle.changeSetName} is ${cs.Status}` };
       }
       if (cs.ExecutionStatus === 'OBSOLETE' || cs.ExecutionStatus === 'EXECUTE_FAILED') {
-        return { state: 'FAILED', handle, message: `change set ${handle.changeSetName} is ${cs.ExecutionStatus}${cs.StatusReason ? `: ${cs.StatusReason}` : ''}` };
+        return {
+          state: 'FAILED',
+          handle,
+          message: `change set ${handle.changeSetName} is ${cs.ExecutionStatus}${cs.StatusReason ? `: ${cs.StatusReason}` : ''}`,
+        };
       }
       if (cs.ExecutionStatus !== 'AVAILABLE') {
         // UNAVAILABLE while CloudFormation prepares it; EXECUTE_* if an earlier poll executed it and then failed to record that.
         if (cs.ExecutionStatus?.startsWith('EXECUTE_')) return this.executing(target, { ...handle, phase: 'EXECUTING' });
-        return { state: 'IN_PROGRESS', handle, message: `change set ${handle.changeSetName} is not executable yet (${cs.ExecutionStatus})` };
+        return {
+          state: 'IN_PROGRESS',
+          handle,
+          message: `change set ${handle.changeSetName} is not executable yet (${cs.ExecutionStatus})`,
+        };
       }
       const requestToken = handle.changeSetName;
       await cfn.send(
-        new ExecuteChangeSetCommand({ ChangeSetName: handle.changeSetId, StackName: handle.stackId ?? handle.stackName, ClientRequestToken: requestToken }),
+        new ExecuteChangeSetCommand({
+          ChangeSetName: handle.changeSetId,
+          StackName: handle.stackId ?? handle.stackName,
+          ClientRequestToken: requestToken,
+        }),
       );
       const next: CloudFormationHandle = { ...handle, phase: 'EXECUTING', requestToken, stackId: cs.StackId ?? handle.stackId };
       return { state: 'IN_PROGRESS', handle: next, message: `executing change set ${handle.changeSetName} on ${handle.stackName}` };
@@ -298,7 +326,9 @@ export class CloudFormationProvider implements DeployProvider {
           !/cancelled/i.test(e.ResourceStatusReason ?? ''),
       );
       const first = failures.at(-1);
-      return first ? `${first.LogicalResourceId} (${first.ResourceType}) ${first.ResourceStatus}: ${first.ResourceStatusReason ?? ''}`.trim() : undefined;
+      return first
+        ? `${first.LogicalResourceId} (${first.ResourceType}) ${first.ResourceStatus}: ${first.ResourceStatusReason ?? ''}`.trim()
+        : undefined;
     } catch {
       // The reason from DescribeStacks is already in the message; the event is a bonus.
       return undefined;
@@ -353,10 +383,13 @@ async function describeStack(cfn: CloudFormationClient, stackName: string): Prom
 
 /** Change set names: a letter, then letters, digits or dashes, at most 128 characters. */
 export function changeSetName(raw: string): string {
-  return raw.replace(/[^a-zA-Z0-9-]+/g, '-').replace(/^[^a-zA-Z]+/, '').slice(0, 128).replace(/-+$/, '');
+  return raw
+    .replace(/[^a-zA-Z0-9-]+/g, '-')
+    .replace(/^[^a-zA-Z]+/, '')
+    .slice(0, 128)
+    .replace(/-+$/, '');
 }
 
 function reasonSuffix(stack: Stack | undefined): string {
   return stack?.StackStatusReason ? ` (${stack.StackStatusReason})` : '';
 }
-

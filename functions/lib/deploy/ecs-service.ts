@@ -89,7 +89,11 @@ export class EcsServiceProvider implements DeployProvider {
   async start(req: DeployRequest): Promise<DeployStatus> {
     const target = targetOf(req.target, 'ecs-service');
     const startedAt = new Date(this.clock.now()).toISOString();
-    const failed = (message: string): DeployStatus => ({ state: 'FAILED', handle: { cluster: target.cluster, service: target.service, startedAt }, message });
+    const failed = (message: string): DeployStatus => ({
+      state: 'FAILED',
+      handle: { cluster: target.cluster, service: target.service, startedAt },
+      message,
+    });
 
     const manifest = await this.manifest(req.artifactKey);
     if ('error' in manifest) return failed(manifest.error);
@@ -118,7 +122,12 @@ export class EcsServiceProvider implements DeployProvider {
     if (!taskDefinitionArn) throw new Error('RegisterTaskDefinition returned no task definition ARN');
 
     const updated = await this.ecs.send(
-      new UpdateServiceCommand({ cluster: target.cluster, service: target.service, taskDefinition: taskDefinitionArn, forceNewDeployment: false }),
+      new UpdateServiceCommand({
+        cluster: target.cluster,
+        service: target.service,
+        taskDefinition: taskDefinitionArn,
+        forceNewDeployment: false,
+      }),
     );
     const deployment = updated.service?.deployments?.find((d) => d.status === 'PRIMARY' && d.taskDefinition === taskDefinitionArn);
     if (!deployment?.id) throw new Error(`UpdateService on ${target.service} reported no PRIMARY deployment of ${taskDefinitionArn}`);
@@ -133,7 +142,12 @@ export class EcsServiceProvider implements DeployProvider {
       startedAt,
       endpoint: target.endpointUrl,
     });
-    return { state: 'IN_PROGRESS', endpoint: target.endpointUrl, handle, message: `rolling out ${taskDefinitionArn} (${manifest.image}) to ${target.service}` };
+    return {
+      state: 'IN_PROGRESS',
+      endpoint: target.endpointUrl,
+      handle,
+      message: `rolling out ${taskDefinitionArn} (${manifest.image}) to ${target.service}`,
+    };
   }
 
   /** Follows the deployment's rollout state; past `timeoutSeconds` an unfinished rollout counts as failed. */
@@ -221,7 +235,11 @@ export class EcsServiceProvider implements DeployProvider {
       return { ...out, state: 'SUCCEEDED', message: `${target.service} reached steady state on ${handle.taskDefinitionArn} (${counts})` };
     }
     if (deployment.rolloutState === 'FAILED') {
-      return { ...out, state: 'FAILED', message: `rollout of ${handle.taskDefinitionArn} on ${target.service} failed: ${deployment.rolloutStateReason ?? 'no reason given'}` };
+      return {
+        ...out,
+        state: 'FAILED',
+        message: `rollout of ${handle.taskDefinitionArn} on ${target.service} failed: ${deployment.rolloutStateReason ?? 'no reason given'}`,
+      };
     }
     return { ...out, state: 'IN_PROGRESS', message: `rollout ${deployment.rolloutState ?? 'IN_PROGRESS'}: ${counts}` };
   }
@@ -236,7 +254,9 @@ export class EcsServiceProvider implements DeployProvider {
     if (service.status !== 'ACTIVE') return { error: `service ${target.service} is ${service.status}` };
     const controller = service.deploymentController?.type ?? 'ECS';
     if (controller !== 'ECS') {
-      return { error: `service ${target.service} uses the ${controller} deployment controller; ecs-service targets need the ECS (rolling) controller` };
+      return {
+        error: `service ${target.service} uses the ${controller} deployment controller; ecs-service targets need the ECS (rolling) controller`,
+      };
     }
     return { service };
   }
@@ -248,7 +268,9 @@ export class EcsServiceProvider implements DeployProvider {
     try {
       json = JSON.parse(text);
     } catch (err) {
-      return { error: `artifact ${store.uri(key)} is not an image manifest: not JSON (${(err as Error).message}); expected {"image": "<repository>:<tag>"}` };
+      return {
+        error: `artifact ${store.uri(key)} is not an image manifest: not JSON (${(err as Error).message}); expected {"image": "<repository>:<tag>"}`,
+      };
     }
     const parsed = ImageManifestSchema.safeParse(json);
     if (!parsed.success) {

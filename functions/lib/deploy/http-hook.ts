@@ -10,7 +10,16 @@ import { s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { Environment } from '../store/records.js';
 import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
-import { parseHandle, pollUntil, ROLLBACK_BUDGET_MS, ROLLBACK_POLL_MS, systemClock, targetOf, withoutUndefined, type Clock } from './support.js';
+import {
+  parseHandle,
+  pollUntil,
+  ROLLBACK_BUDGET_MS,
+  ROLLBACK_POLL_MS,
+  systemClock,
+  targetOf,
+  withoutUndefined,
+  type Clock,
+} from './support.js';
 import type { HttpTarget } from './targets.js';
 
 /** How long the artifact's presigned URL is valid (or less, if the signing role's session ends sooner). */
@@ -170,7 +179,9 @@ export class HttpHookProvider implements DeployProvider {
     }
     const parsed = parseJson(HookDeployResponseSchema, answer.text);
     if ('error' in parsed) {
-      return failed(`deploy hook ${target.deployUrl} answered ${answer.status} with ${parsed.error}; expected {"deploymentId": "...", "statusUrl"?: "..."}`);
+      return failed(
+        `deploy hook ${target.deployUrl} answered ${answer.status} with ${parsed.error}; expected {"deploymentId": "...", "statusUrl"?: "..."}`,
+      );
     }
     const hook = parsed.value;
     const statusUrl = statusUrlFor(target, hook.deploymentId, hook.statusUrl);
@@ -188,7 +199,9 @@ export class HttpHookProvider implements DeployProvider {
       return { state: hook.state, endpoint: handle.endpoint, handle, message: hook.message ?? `deploy hook answered ${hook.state}` };
     }
     if (!handle.statusUrl) {
-      return failed(`deploy hook ${target.deployUrl} gave no statusUrl and the target has no statusUrl template, so deployment ${hook.deploymentId} cannot be followed`);
+      return failed(
+        `deploy hook ${target.deployUrl} gave no statusUrl and the target has no statusUrl template, so deployment ${hook.deploymentId} cannot be followed`,
+      );
     }
     return { state: 'IN_PROGRESS', endpoint: handle.endpoint, handle, message: hook.message ?? `deployment ${hook.deploymentId} accepted` };
   }
@@ -203,14 +216,25 @@ export class HttpHookProvider implements DeployProvider {
 
     const answer = await this.send(target, 'GET', handle.statusUrl);
     // A 5xx or no answer may be a blip of the hook; a few in a row are a failure.
-    const transient = 'error' in answer ? answer.error : answer.status >= 500 ? `answered ${answer.status}: ${quote(answer.text)}` : undefined;
+    const transient =
+      'error' in answer ? answer.error : answer.status >= 500 ? `answered ${answer.status}: ${quote(answer.text)}` : undefined;
     if (transient) {
       const failures = handle.transientFailures + 1;
       const next = { ...handle, transientFailures: failures };
       if (failures >= TRANSIENT_FAILURES_TOLERATED) {
-        return { endpoint: handle.endpoint, handle: next, state: 'FAILED', message: `status URL ${handle.statusUrl} failed ${failures} times in a row; last: ${transient}` };
+        return {
+          endpoint: handle.endpoint,
+          handle: next,
+          state: 'FAILED',
+          message: `status URL ${handle.statusUrl} failed ${failures} times in a row; last: ${transient}`,
+        };
       }
-      return { endpoint: handle.endpoint, handle: next, state: 'IN_PROGRESS', message: `status URL ${transient} (${failures} of ${TRANSIENT_FAILURES_TOLERATED} tolerated)` };
+      return {
+        endpoint: handle.endpoint,
+        handle: next,
+        state: 'IN_PROGRESS',
+        message: `status URL ${transient} (${failures} of ${TRANSIENT_FAILURES_TOLERATED} tolerated)`,
+      };
     }
     const { status, text } = answer as { status: number; text: string };
     if (status < 200 || status > 299) {
@@ -218,7 +242,11 @@ export class HttpHookProvider implements DeployProvider {
     }
     const parsed = parseJson(HookStatusResponseSchema, text);
     if ('error' in parsed) {
-      return { ...out, state: 'FAILED', message: `status URL ${handle.statusUrl} answered ${parsed.error}; expected {"state": "IN_PROGRESS" | "SUCCEEDED" | "FAILED"}` };
+      return {
+        ...out,
+        state: 'FAILED',
+        message: `status URL ${handle.statusUrl} answered ${parsed.error}; expected {"state": "IN_PROGRESS" | "SUCCEEDED" | "FAILED"}`,
+      };
     }
     const hook = parsed.value;
     const next = withoutUndefined<HttpHandle>({ ...handle, transientFailures: 0, endpoint: hook.endpoint ?? handle.endpoint });
@@ -318,7 +346,9 @@ function statusUrlFor(target: HttpTarget, deploymentId: string, fromHook: string
   }
   if (!url) return {};
   if (!allowed.has(url.origin)) {
-    return { error: `deploy hook gave statusUrl ${url.toString()}, which is not on ${[...allowed].join(' or ')}; Launchway sends signed requests only there` };
+    return {
+      error: `deploy hook gave statusUrl ${url.toString()}, which is not on ${[...allowed].join(' or ')}; Launchway sends signed requests only there`,
+    };
   }
   return { url: url.toString() };
 }

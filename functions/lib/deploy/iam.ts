@@ -45,7 +45,9 @@ export function deployPermissions(target: DeployTarget, env: AwsEnvironment): De
 }
 
 function lambdaAlias(target: Extract<DeployTarget, { type: 'lambda-alias' }>, env: AwsEnvironment): DeployPermission[] {
-  const arn = /^arn:(?<partition>[^:]+):lambda:(?<region>[^:]+):(?<account>\d{12}):function:(?<name>[^:]+)$/.exec(target.functionName)?.groups;
+  const arn = /^arn:(?<partition>[^:]+):lambda:(?<region>[^:]+):(?<account>\d{12}):function:(?<name>[^:]+)$/.exec(
+    target.functionName,
+  )?.groups;
   const fn = arn
     ? `arn:${arn.partition}:lambda:${arn.region}:${arn.account}:function:${arn.name}`
     : `arn:${env.partition}:lambda:${env.region}:${env.account}:function:${target.functionName}`;

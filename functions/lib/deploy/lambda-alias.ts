@@ -112,7 +112,15 @@ export class LambdaAliasProvider implements DeployProvider {
       );
       codeSha256 = updated.CodeSha256;
     } catch (err) {
-      if (isError(err, 'ResourceNotFoundException', 'ResourceConflictException', 'InvalidParameterValueException', 'CodeStorageExceededException')) {
+      if (
+        isError(
+          err,
+          'ResourceNotFoundException',
+          'ResourceConflictException',
+          'InvalidParameterValueException',
+          'CodeStorageExceededException',
+        )
+      ) {
         return { state: 'FAILED', handle: { ...base }, message: `UpdateFunctionCode on ${functionName} failed: ${errorText(err)}` };
       }
       throw err;
@@ -205,9 +213,14 @@ export class LambdaAliasProvider implements DeployProvider {
       );
     } catch (err) {
       // Another update began between our check and the publish: let the next poll look again.
-      if (isError(err, 'ResourceConflictException')) return { state: 'IN_PROGRESS', handle, message: `waiting to publish: ${errorText(err)}` };
+      if (isError(err, 'ResourceConflictException'))
+        return { state: 'IN_PROGRESS', handle, message: `waiting to publish: ${errorText(err)}` };
       if (isError(err, 'PreconditionFailedException')) {
-        return { state: 'FAILED', handle, message: `PublishVersion refused: the code of ${handle.functionName} changed under this deployment` };
+        return {
+          state: 'FAILED',
+          handle,
+          message: `PublishVersion refused: the code of ${handle.functionName} changed under this deployment`,
+        };
       }
       throw err;
     }
@@ -225,7 +238,11 @@ export class LambdaAliasProvider implements DeployProvider {
     if (config.State === 'Active') return this.route(target, handle);
     if (config.State === 'Failed' || config.State === 'Inactive') {
       const why = [config.StateReasonCode, config.StateReason].filter(Boolean).join(': ');
-      return { state: 'FAILED', handle, message: `version ${version} of ${handle.functionName} is ${config.State}: ${why || 'no reason given'}` };
+      return {
+        state: 'FAILED',
+        handle,
+        message: `version ${version} of ${handle.functionName} is ${config.State}: ${why || 'no reason given'}`,
+      };
     }
     return { state: 'IN_PROGRESS', handle, message: `version ${version} is ${config.State ?? 'not active yet'}` };
   }
@@ -249,7 +266,11 @@ export class LambdaAliasProvider implements DeployProvider {
       aliasArn: out.AliasArn,
       nextStepAt: this.isoIn(shifting.intervalSeconds),
     };
-    return { state: 'IN_PROGRESS', handle: next, message: `${weight}% of ${target.alias} on version ${version}, ${100 - weight}% on ${handle.previousVersion}` };
+    return {
+      state: 'IN_PROGRESS',
+      handle: next,
+      message: `${weight}% of ${target.alias} on version ${version}, ${100 - weight}% on ${handle.previousVersion}`,
+    };
   }
 
   private async shift(target: LambdaAliasTarget, handle: LambdaAliasHandle): Step {
@@ -379,4 +400,3 @@ function requireVersion(handle: LambdaAliasHandle): string {
   if (!handle.version) throw new Error(`handle in phase ${handle.phase} has no version`);
   return handle.version;
 }
-

@@ -85,7 +85,11 @@ export class LocalProcessProvider implements DeployProvider {
     const out = { endpoint: handle.url, handle: { ...handle } };
     const proc = this.supervisor.get(handle.pid);
     if (!proc) {
-      return { ...out, state: 'FAILED', message: `pid ${handle.pid} was not started by this runtime (was the dev server restarted during the deploy?)` };
+      return {
+        ...out,
+        state: 'FAILED',
+        message: `pid ${handle.pid} was not started by this runtime (was the dev server restarted during the deploy?)`,
+      };
     }
     if (proc.exit) return { ...out, state: 'FAILED', message: await exitMessage(proc.exit, handle) };
 
@@ -128,12 +132,23 @@ export class LocalProcessProvider implements DeployProvider {
    * left alone if it already is, otherwise restarted from its artifact. The rollback uses it; the embedded runtime
    * can use it to bring live versions back after a restart.
    */
-  async ensureRunning(args: { service: string; environment: Environment; target: DeployTarget; deployment: LiveDeployment }): Promise<DeployStatus> {
+  async ensureRunning(args: {
+    service: string;
+    environment: Environment;
+    target: DeployTarget;
+    deployment: LiveDeployment;
+  }): Promise<DeployStatus> {
     const target = localTarget(args.target);
     const previous = parseHandle(args.deployment.handle, 'deployment.handle');
     if (this.supervisor.isRunning(previous.pid)) {
       const probe = await probeHealth(previous.url + target.healthPath);
-      if (probe.healthy) return { state: 'SUCCEEDED', endpoint: previous.url, handle: { ...previous }, message: `${args.deployment.version} was still healthy` };
+      if (probe.healthy)
+        return {
+          state: 'SUCCEEDED',
+          endpoint: previous.url,
+          handle: { ...previous },
+          message: `${args.deployment.version} was still healthy`,
+        };
       await this.supervisor.stop(previous.pid);
     }
 
@@ -155,7 +170,8 @@ export class LocalProcessProvider implements DeployProvider {
       probe = await probeHealth(handle.url + target.healthPath);
     }
     const out = { endpoint: handle.url, handle: { ...handle } };
-    if (probe.healthy) return { ...out, state: 'SUCCEEDED', message: `restarted ${args.deployment.version} as pid ${proc.pid} on port ${previous.port}` };
+    if (probe.healthy)
+      return { ...out, state: 'SUCCEEDED', message: `restarted ${args.deployment.version} as pid ${proc.pid} on port ${previous.port}` };
     if (proc.exit) return { ...out, state: 'FAILED', message: await exitMessage(proc.exit, handle) };
     await this.supervisor.stop(proc.pid);
     return {
@@ -170,7 +186,9 @@ export class LocalProcessProvider implements DeployProvider {
     for (const [name, value] of Object.entries({ service, environment, releaseId })) {
       // Each becomes a directory name; nothing may climb out of the targets directory.
       if (!/^[A-Za-z0-9._-]+$/.test(value) || value === '.' || value === '..') {
-        throw new ValidationError(`${name} "${value}" cannot name a directory`, { [name]: 'expected letters, digits, dots, dashes or underscores' });
+        throw new ValidationError(`${name} "${value}" cannot name a directory`, {
+          [name]: 'expected letters, digits, dots, dashes or underscores',
+        });
       }
     }
     return path.resolve(root, service, environment, releaseId);

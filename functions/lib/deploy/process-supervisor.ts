@@ -44,8 +44,7 @@ const KILL_WAIT_MS = 2_000;
  * SIGKILL or an uncaught signal, and an orphan would keep holding its port. The channel is unref'd so it never
  * keeps a finished program alive.
  */
-const PARENT_WATCHDOG =
-  "if (process.channel) { process.on('disconnect', () => process.exit(129)); process.channel.unref(); }";
+const PARENT_WATCHDOG = "if (process.channel) { process.on('disconnect', () => process.exit(129)); process.channel.unref(); }";
 
 /**
  * Variables a child inherits from the runtime. Everything else stays out on purpose: the dev server's environment

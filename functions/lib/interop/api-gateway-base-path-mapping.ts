@@ -20,7 +20,9 @@ export async function ensureBasePathMapping(client: APIGatewayClient, target: Ba
   const { domainName, service, restApiId, stage } = target;
   const mapping = await getMapping(client, domainName, service);
   if (!mapping) {
-    await callGateway('CreateBasePathMapping', () => client.send(new CreateBasePathMappingCommand({ domainName, basePath: service, restApiId, stage })));
+    await callGateway('CreateBasePathMapping', () =>
+      client.send(new CreateBasePathMappingCommand({ domainName, basePath: service, restApiId, stage })),
+    );
     return;
   }
   if (mapping.restApiId !== restApiId || mapping.stage !== stage) {
@@ -35,7 +37,9 @@ export async function removeBasePathMapping(client: APIGatewayClient, target: Ba
   const { domainName, service, restApiId, stage } = target;
   const mapping = await getMapping(client, domainName, service);
   if (mapping?.restApiId !== restApiId || mapping.stage !== stage) return;
-  await callGateway('DeleteBasePathMapping', () => client.send(new DeleteBasePathMappingCommand({ domainName, basePath: service }))).catch(absent);
+  await callGateway('DeleteBasePathMapping', () => client.send(new DeleteBasePathMappingCommand({ domainName, basePath: service }))).catch(
+    absent,
+  );
 }
 
 function getMapping(client: APIGatewayClient, domainName: string, service: string) {

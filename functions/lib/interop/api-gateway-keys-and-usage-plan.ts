@@ -21,14 +21,21 @@ export const DEFAULT_THROTTLE: Readonly<Required<Pick<ThrottleSettings, 'rateLim
 export async function ensureApiKey(client: APIGatewayClient, service: string, name: string): Promise<string> {
   let position: string | undefined;
   do {
-    const page = await callGateway('GetApiKeys', () => client.send(new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: PAGE, position })));
+    const page = await callGateway('GetApiKeys', () =>
+      client.send(new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: PAGE, position })),
+    );
     const found = (page.items ?? []).find((k) => k.name === name && k.id);
     if (found?.id) return found.id;
     position = page.position;
   } while (position);
   const created = await callGateway('CreateApiKey', () =>
     client.send(
-      new CreateApiKeyCommand({ name, enabled: true, description: `Launchway interop key for ${service}`, tags: { [SERVICE_TAG]: service } }),
+      new CreateApiKeyCommand({
+        name,
+        enabled: true,
+        description: `Launchway interop key for ${service}`,
+        tags: { [SERVICE_TAG]: service },
+      }),
     ),
   );
   if (!created.id) throw new InteropProvisioningFailedError(`API Gateway created the API key ${name} without an id`);
@@ -57,7 +64,12 @@ export async function ensureUsagePlan(
       const planId = plan.id;
       if (!(plan.apiStages ?? []).some((s) => s.apiId === restApiId && s.stage === stage)) {
         await callGateway('UpdateUsagePlan', () =>
-          client.send(new UpdateUsagePlanCommand({ usagePlanId: planId, patchOperations: [{ op: 'add', path: '/apiStages', value: `${restApiId}:${stage}` }] })),
+          client.send(
+            new UpdateUsagePlanCommand({
+              usagePlanId: planId,
+              patchOperations: [{ op: 'add', path: '/apiStages', value: `${restApiId}:${stage}` }],
+            }),
+          ),
         );
       }
       return planId;

@@ -50,11 +50,16 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
 
   async provision(req: InteropRequest): Promise<InteropDeployment> {
     const { service, config } = req;
-    if (!config.enabled) throw new InteropProvisioningFailedError(`interop is disabled for ${service} in the catalog; nothing to provision`);
+    if (!config.enabled)
+      throw new InteropProvisioningFailedError(`interop is disabled for ${service} in the catalog; nothing to provision`);
     let imported: ApiGatewayImport;
     try {
       await validateOpenApiDocument(req.spec, 'spec');
-      imported = toApiGatewayOpenApi(req.spec, { apiName: apiNameFor(service), targetUrl: req.targetUrl, apiKeyRequired: config.apiKeyRequired });
+      imported = toApiGatewayOpenApi(req.spec, {
+        apiName: apiNameFor(service),
+        targetUrl: req.targetUrl,
+        apiKeyRequired: config.apiKeyRequired,
+      });
     } catch (err) {
       if (err instanceof ValidationError) throw new InteropProvisioningFailedError(err.message, { cause: err });
       throw err;
@@ -91,7 +96,9 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
           () => (liveId ? `the stage ${config.stage} serves ${liveId} again` : `the new stage ${config.stage} was removed`),
           (e: unknown) => `the stage ${config.stage} could NOT be restored (${(e as Error).message}); it serves ${deploymentId}`,
         );
-        throw new InteropProvisioningFailedError(`could not finish publishing ${service}: ${(err as Error).message}; ${restored}`, { cause: err });
+        throw new InteropProvisioningFailedError(`could not finish publishing ${service}: ${(err as Error).message}; ${restored}`, {
+          cause: err,
+        });
       }
 
       const validationKeyId = keys.find((k) => k.name === validationKeyName)?.id;
@@ -104,7 +111,8 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
       };
     } catch (err) {
       if (err instanceof InteropProvisioningFailedError) throw err;
-      if (err instanceof GatewayCallError) throw new InteropProvisioningFailedError(`could not publish ${service} on API Gateway: ${err.message}`, { cause: err });
+      if (err instanceof GatewayCallError)
+        throw new InteropProvisioningFailedError(`could not publish ${service} on API Gateway: ${err.message}`, { cause: err });
       throw err;
     }
   }
@@ -128,7 +136,9 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
       const latest = await latestLaunchwayDeployment(this.client, restApiId);
       if (!latest) {
         if (previousDeploymentId === undefined) return;
-        throw new RollbackFailedError(`API Gateway has no Launchway deployment of ${service}, so the stage to point at ${previousDeploymentId} is unknown`);
+        throw new RollbackFailedError(
+          `API Gateway has no Launchway deployment of ${service}, so the stage to point at ${previousDeploymentId} is unknown`,
+        );
       }
       const stageName = latest.note.stage;
       if (previousDeploymentId !== undefined) {

@@ -65,7 +65,10 @@ export async function importContract(
     );
   } catch (err) {
     if (err instanceof GatewayCallError && err.awsName === 'BadRequestException') {
-      throw new InteropProvisioningFailedError(`API Gateway rejected the contract of ${service} (PutRestApi): ${(err.cause as Error).message}`, { cause: err });
+      throw new InteropProvisioningFailedError(
+        `API Gateway rejected the contract of ${service} (PutRestApi): ${(err.cause as Error).message}`,
+        { cause: err },
+      );
     }
     throw err;
   }

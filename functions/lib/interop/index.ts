@@ -16,7 +16,9 @@ export function provisionerFromConfig(): InteropProvisioner {
   const provider = config.INTEROP_PROVIDER ?? (config.LOCAL_GATEWAY_ADMIN_URL ? 'local-gateway' : 'api-gateway');
   if (provider === 'api-gateway') return new ApiGatewayProvisioner(apiGatewayClient(), { domainName: config.INTEROP_DOMAIN_NAME });
   if (!config.LOCAL_GATEWAY_ADMIN_URL) {
-    throw new Error('INTEROP_PROVIDER is local-gateway but LOCAL_GATEWAY_ADMIN_URL is not set: set it to the local gateway admin URL (embedded mode)');
+    throw new Error(
+      'INTEROP_PROVIDER is local-gateway but LOCAL_GATEWAY_ADMIN_URL is not set: set it to the local gateway admin URL (embedded mode)',
+    );
   }
   return new LocalGatewayProvisioner({ adminUrl: config.LOCAL_GATEWAY_ADMIN_URL });
 }

@@ -30,7 +30,8 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
 
   async provision(req: InteropRequest): Promise<InteropDeployment> {
     const { service, config } = req;
-    if (!config.enabled) throw new InteropProvisioningFailedError(`interop is disabled for ${service} in the catalog; nothing to provision`);
+    if (!config.enabled)
+      throw new InteropProvisioningFailedError(`interop is disabled for ${service} in the catalog; nothing to provision`);
     let routes: ApiRoute[];
     try {
       routes = (await validateOpenApiDocument(req.spec, 'spec')).routes;
@@ -88,7 +89,12 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
         await this.call('DELETE', `/services/${service}`, undefined, [404]);
         return;
       }
-      const previous = await this.call<AdminDeployment>('GET', `/services/${service}/deployments/${previousDeploymentId}`, undefined, [404]);
+      const previous = await this.call<AdminDeployment>(
+        'GET',
+        `/services/${service}/deployments/${previousDeploymentId}`,
+        undefined,
+        [404],
+      );
       if (!previous) throw new RollbackFailedError(`the gateway has no deployment ${previousDeploymentId} of ${service} to roll back to`);
       await this.call('PUT', `/services/${service}/stages/${previous.stage}`, { deploymentId: previousDeploymentId });
     } catch (err) {
@@ -120,7 +126,10 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
       });
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new InteropProvisioningFailedError(`local gateway admin API ${base} is not reachable (${code}); is the embedded runtime running?`, { cause: err });
+      throw new InteropProvisioningFailedError(
+        `local gateway admin API ${base} is not reachable (${code}); is the embedded runtime running?`,
+        { cause: err },
+      );
     }
     const text = await res.text();
     if (absentOn.includes(res.status)) return undefined;
@@ -128,7 +137,9 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
       let reason = text;
       try {
         const parsed = JSON.parse(text) as { error?: { message?: string; details?: Record<string, string> } };
-        reason = [parsed.error?.message, ...Object.entries(parsed.error?.details ?? {}).map(([k, v]) => `${k}: ${v}`)].filter(Boolean).join('; ');
+        reason = [parsed.error?.message, ...Object.entries(parsed.error?.details ?? {}).map(([k, v]) => `${k}: ${v}`)]
+          .filter(Boolean)
+          .join('; ');
       } catch {
         // Not the gateway's JSON error shape; quote the body as it is.
       }

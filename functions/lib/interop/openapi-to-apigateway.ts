@@ -88,7 +88,10 @@ export function toApiGatewayOpenApi(spec: Record<string, unknown>, options: ApiG
       if (rawOp === undefined) continue;
       const upper = method.toUpperCase() as HttpMethod;
       if (!(GATEWAY_METHODS as readonly string[]).includes(upper)) {
-        throw invalid(`paths.${template}.${method}`, `API Gateway REST APIs have no ${upper} method (allowed: ${GATEWAY_METHODS.join(', ')})`);
+        throw invalid(
+          `paths.${template}.${method}`,
+          `API Gateway REST APIs have no ${upper} method (allowed: ${GATEWAY_METHODS.join(', ')})`,
+        );
       }
       const op = resolve(rawOp, `paths.${template}.${method}`);
       outItem[method] = operation(op, {
@@ -138,7 +141,10 @@ function specVersion(spec: Json): SpecVersion {
   const v = spec.openapi;
   if (typeof v === 'string' && /^3\.0\.\d+$/.test(v)) return '3.0';
   if (typeof v === 'string' && /^3\.1\.\d+$/.test(v)) return '3.1';
-  throw invalid('openapi', `OpenAPI ${String(v)} is not supported; Launchway publishes OpenAPI 3.0 and 3.1 (converted to 3.0) and Swagger 2.0`);
+  throw invalid(
+    'openapi',
+    `OpenAPI ${String(v)} is not supported; Launchway publishes OpenAPI 3.0 and 3.1 (converted to 3.0) and Swagger 2.0`,
+  );
 }
 
 interface Target {
@@ -158,7 +164,9 @@ function parseTarget(targetUrl: string): Target {
   }
   if (url.search || url.hash) {
     // Integration URIs append the operation path; a query or fragment on the base would end up in the middle.
-    throw new ValidationError(`targetUrl "${targetUrl}" has a query or fragment`, { targetUrl: 'expected a base URL without ?query or #fragment' });
+    throw new ValidationError(`targetUrl "${targetUrl}" has a query or fragment`, {
+      targetUrl: 'expected a base URL without ?query or #fragment',
+    });
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '0.0.0.0') {
@@ -187,10 +195,16 @@ function parseTemplate(template: string): Segment[] {
       return { kind: 'param', name: param[1], greedy };
     }
     if (part.includes('{') || part.includes('}')) {
-      throw invalid(where, `"${template}": segment "${part}" mixes text and a parameter, which API Gateway does not support (a parameter must be a whole segment)`);
+      throw invalid(
+        where,
+        `"${template}": segment "${part}" mixes text and a parameter, which API Gateway does not support (a parameter must be a whole segment)`,
+      );
     }
     if (!LITERAL_SEGMENT.test(part)) {
-      throw invalid(where, `"${template}": segment "${part}" has characters API Gateway does not allow in a path (letters, digits, - . , : only)`);
+      throw invalid(
+        where,
+        `"${template}": segment "${part}" has characters API Gateway does not allow in a path (letters, digits, - . , : only)`,
+      );
     }
     return { kind: 'literal', value: part };
   });
@@ -265,7 +279,13 @@ function operation(op: Json, ctx: OperationContext): Json {
     // Cookie parameters do not exist in API Gateway; Swagger 2.0 body and formData are the payload, which the proxy
     // passes through untouched. None of them affects routing.
     if (p.in !== 'query' && p.in !== 'header') continue;
-    parameters.push({ name: p.name, in: p.in, required: p.required === true, ...describedBy(p), schema: { type: primitiveType(p, ctx.version) } });
+    parameters.push({
+      name: p.name,
+      in: p.in,
+      required: p.required === true,
+      ...describedBy(p),
+      schema: { type: primitiveType(p, ctx.version) },
+    });
   }
   if (parameters.length > 0) out.parameters = parameters;
 

@@ -92,7 +92,10 @@ export function renderEml(message: EmailMessage, envelope: { from: string; date:
     headers.push([OUTBOX_HEADERS.link, `${encodeHeaderText(link.label)} <${link.url}>`]);
   }
 
-  const partHeaders = (contentType: string) => [`Content-Type: ${contentType}; charset=utf-8`, 'Content-Transfer-Encoding: quoted-printable'];
+  const partHeaders = (contentType: string) => [
+    `Content-Type: ${contentType}; charset=utf-8`,
+    'Content-Transfer-Encoding: quoted-printable',
+  ];
   const headerBlock = headers.map(([k, v]) => `${k}: ${v}`);
 
   if (message.html === undefined) {

@@ -46,5 +46,3 @@ export class SesNotifier implements Notifier {
     return { messageId: out.MessageId };
   }
 }
-
-

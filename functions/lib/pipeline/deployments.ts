@@ -90,7 +90,9 @@ async function record(
       await store.updateRelease(release.releaseId, { links: { ...(release.links ?? {}), [`${env}Url`]: status.endpoint } });
     }
   } else {
-    const err = new DeploymentFailedError(`${env} deployment of ${release.service} ${release.version} failed: ${status.message ?? 'no reason given'}`);
+    const err = new DeploymentFailedError(
+      `${env} deployment of ${release.service} ${release.version} failed: ${status.message ?? 'no reason given'}`,
+    );
     await store.endStep(release.releaseId, step, 'FAILED', {
       details: { ...details, message: status.message },
       error: { error: err.name, cause: err.message },

@@ -15,7 +15,8 @@ export async function provisionInterop(deps: PipelineDeps, releaseId: string): P
   const release = await deps.store.requirePrepared(releaseId);
   const config = release.catalog.interop;
   return recordStep<'ProvisionInterop', InteropResult>(deps.store, releaseId, 'ProvisionInterop', async () => {
-    if (!config.enabled) return { result: { deploymentId: null }, status: 'SKIPPED', details: { reason: 'interop disabled in the catalog' } };
+    if (!config.enabled)
+      return { result: { deploymentId: null }, status: 'SKIPPED', details: { reason: 'interop disabled in the catalog' } };
     const deployed = await deploymentOf(deps, releaseId, 'production');
     if (!deployed?.endpoint) throw new InteropProvisioningFailedError('production has no endpoint for the gateway to proxy to');
     const spec = await parseOpenApi(await deps.artifacts.getText(release.request.artifacts.openapi));

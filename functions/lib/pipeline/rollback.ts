@@ -24,9 +24,10 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
   return recordStep(store, release.releaseId, 'Rollback', async () => {
     const details = await deploymentOf(deps, release.releaseId, 'production');
     const previous = details?.previous ?? undefined;
-    const failed = details?.handle && Object.keys(details.handle).length > 0
-      ? { version: release.version, artifactKey: '', releaseId: release.releaseId, handle: details.handle }
-      : undefined;
+    const failed =
+      details?.handle && Object.keys(details.handle).length > 0
+        ? { version: release.version, artifactKey: '', releaseId: release.releaseId, handle: details.handle }
+        : undefined;
 
     const restored = await deps.providerFor(service.production).rollback({
       service: release.service,
@@ -62,7 +63,9 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
         restoredVersion: previous?.version ?? null,
         restoredEndpoint: restored?.endpoint ?? null,
         gatewayDeployment: gateway,
-        reason: event.error ? describeError(Object.assign(new Error(event.error.Cause ?? ''), { name: event.error.Error ?? 'Error' })) : null,
+        reason: event.error
+          ? describeError(Object.assign(new Error(event.error.Cause ?? ''), { name: event.error.Error ?? 'Error' }))
+          : null,
       },
     };
   });

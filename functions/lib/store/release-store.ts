@@ -65,9 +65,7 @@ export class ReleaseStore {
   }
 
   async getRelease(releaseId: string): Promise<ReleaseRecord | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.release(releaseId), ConsistentRead: true }),
-    );
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.release(releaseId), ConsistentRead: true }));
     return strip<ReleaseRecord>(out.Item);
   }
 
@@ -96,9 +94,7 @@ export class ReleaseStore {
     patch: Partial<Omit<ReleaseRecord, 'releaseId'>>,
     opts: { allowTerminal?: boolean } = {},
   ): Promise<ReleaseRecord> {
-    const entries = Object.entries({ ...patch, updatedAt: this.now().toISOString() }).filter(
-      ([, v]) => v !== undefined,
-    );
+    const entries = Object.entries({ ...patch, updatedAt: this.now().toISOString() }).filter(([, v]) => v !== undefined);
     const names: Record<string, string> = { '#pk': 'pk' };
     const values: Record<string, unknown> = {};
     const sets = entries.map(([k, v], i) => {
@@ -186,9 +182,7 @@ export class ReleaseStore {
 
   /** One step's record with its details typed by the step, or undefined when the step has not started. */
   async stepResult<S extends StepName>(releaseId: string, step: S): Promise<StepRecordOf<S> | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: stepKey(releaseId, step), ConsistentRead: true }),
-    );
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: stepKey(releaseId, step), ConsistentRead: true }));
     return strip<StepRecordOf<S>>(out.Item);
   }
 
@@ -287,9 +281,7 @@ export class ReleaseStore {
   }
 
   async getCurrent(service: string, env: Environment): Promise<CurrentRecord | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.current(service, env), ConsistentRead: true }),
-    );
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.current(service, env), ConsistentRead: true }));
     return strip<CurrentRecord>(out.Item);
   }
 

@@ -16,9 +16,7 @@ import type { StepRecord } from './records.js';
  */
 
 /** Prepare: the request's identity and files, or the fields that failed validation. */
-export type PrepareDetails =
-  | { service: string; version: string; artifacts: ReleaseRequest['artifacts'] }
-  | { fields: FieldErrors };
+export type PrepareDetails = { service: string; version: string; artifacts: ReleaseRequest['artifacts'] } | { fields: FieldErrors };
 
 /** AcquireLock: who holds the lock while this release waits, then how long it waited. */
 export type AcquireLockDetails = { waitingFor?: string | null; queuedAt?: string; waitedMs?: number };
