@@ -1,4 +1,4 @@
-import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   CreateAliasCommand,
   GetAliasCommand,
@@ -11,6 +11,7 @@ import {
   type PublishVersionCommandOutput,
 } from '@aws-sdk/client-lambda';
 import * as z from 'zod';
+import { alarmProblems } from './alarm-watch.js';
 import { cloudWatchClient, lambdaClient } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
@@ -88,7 +89,7 @@ export class LambdaAliasProvider implements DeployProvider {
     const { functionName, alias } = target;
     const base = { functionName, alias, startedAt: this.isoNow() };
 
-    const alarms = await this.alarmProblems(target);
+    const alarms = await alarmProblems(this.cloudWatch, target.trafficShifting.alarms);
     if (alarms) {
       return { state: 'FAILED', handle: { ...base }, message: `not deploying ${functionName}: ${alarms}` };
     }
@@ -276,7 +277,7 @@ export class LambdaAliasProvider implements DeployProvider {
   private async shift(target: LambdaAliasTarget, handle: LambdaAliasHandle): Step {
     const version = requireVersion(handle);
     const shifting = target.trafficShifting;
-    const alarm = await this.alarmProblems(target);
+    const alarm = await alarmProblems(this.cloudWatch, target.trafficShifting.alarms);
     if (alarm) return this.revert(target, handle, `${alarm} at ${handle.weight ?? 0}% on version ${version}`);
     if (this.clock.now() < Date.parse(handle.nextStepAt ?? handle.startedAt)) {
       return { state: 'IN_PROGRESS', handle, message: `${handle.weight}% on version ${version}; next step at ${handle.nextStepAt}` };
@@ -302,7 +303,7 @@ export class LambdaAliasProvider implements DeployProvider {
   }
 
   private async bake(target: LambdaAliasTarget, handle: LambdaAliasHandle): Step {
-    const alarm = await this.alarmProblems(target);
+    const alarm = await alarmProblems(this.cloudWatch, target.trafficShifting.alarms);
     if (alarm) return this.revert(target, handle, `${alarm} during the bake of version ${handle.version}`);
     if (this.clock.now() < Date.parse(handle.bakeUntil ?? handle.startedAt)) {
       return { state: 'IN_PROGRESS', handle, message: `baking version ${handle.version} until ${handle.bakeUntil}` };
@@ -356,24 +357,6 @@ export class LambdaAliasProvider implements DeployProvider {
         RoutingConfig: { AdditionalVersionWeights: { [canary]: percent / 100 } },
       }),
     );
-  }
-
-  /**
-   * One DescribeAlarms over the target's alarms (metric and composite). Returns a description of what is wrong (an
-   * alarm in ALARM, or one that does not exist and so cannot be watched), or undefined when all is well.
-   */
-  private async alarmProblems(target: LambdaAliasTarget): Promise<string | undefined> {
-    const names = target.trafficShifting.alarms;
-    if (names.length === 0) return undefined;
-    const out = await this.cloudWatch.send(
-      new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 }),
-    );
-    const found = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])];
-    const alarming = found.filter((a) => a.StateValue === 'ALARM').map((a) => a.AlarmName);
-    if (alarming.length > 0) return `alarm ${alarming.join(', ')} is in ALARM`;
-    const missing = names.filter((n) => !found.some((a) => a.AlarmName === n));
-    if (missing.length > 0) return `alarm ${missing.join(', ')} does not exist, so it cannot be watched`;
-    return undefined;
   }
 
   private async endpointOf(target: LambdaAliasTarget): Promise<string | undefined> {
