@@ -1,5 +1,3 @@
-import type { Environment } from './store/records.js';
-
 /**
  * Where things live in the artifacts bucket. The handlers, the CLI and the embedded runtime read and write these
  * keys, and the construct's IAM grants (infra/) are scoped to the same prefixes, so a handler writing anywhere else
@@ -22,7 +20,7 @@ export function releaseUploadPrefix(service: string, version: string, commit: st
 }
 
 /** Where one Newman run's reports go: `reports/<service>/<releaseId>/<stage>`. */
-export function reportPrefix(service: string, releaseId: string, stage: Environment): string {
+export function reportPrefix(service: string, releaseId: string, stage: 'staging' | 'production'): string {
   return `${BUCKET_LAYOUT.reportsPrefix}${service}/${releaseId}/${stage}`;
 }
 

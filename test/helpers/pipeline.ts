@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Catalog } from '../../functions/lib/catalog.js';
 import type { ReleaseView } from '../../functions/lib/store/records.js';
-import { findStep } from '../../functions/lib/store/step-details.js';
+import { findStep } from '../../functions/lib/store/records.js';
 import type { StepName } from '../../functions/steps.js';
 import { FAST_WAITS, startEmbedded, type EmbeddedStack } from '../../local/runtime.js';
 import { decideFromOutbox } from '../../cli/approve.js';

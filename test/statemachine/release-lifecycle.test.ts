@@ -3,7 +3,7 @@ import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { s3Client, documentClient } from '../../functions/lib/clients.js';
 import { provisionerFromConfig } from '../../functions/lib/interop/index.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
-import { publishedInterop } from '../../functions/lib/store/step-details.js';
+import { publishedInterop } from '../../functions/lib/store/records.js';
 import { STEPS } from '../../functions/steps.js';
 import { decide, finish, get, releaseOf, service, startTestStack, step, type TestStack } from '../helpers/pipeline.js';
 

@@ -1,5 +1,5 @@
 import type { StepRecord, StepStatus } from '../store/records.js';
-import { findStep } from '../store/step-details.js';
+import { findStep } from '../store/records.js';
 
 /** One failed smoke assertion. */
 export interface SmokeFailure {

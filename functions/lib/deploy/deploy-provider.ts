@@ -1,5 +1,5 @@
 import type { DeployTarget } from '../catalog.js';
-import type { Environment } from '../store/records.js';
+import type { Environment } from '../environment.js';
 
 /** What a provider needs to start one deployment. */
 export interface DeployRequest {

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { releaseNotesKeys } from '../bucket-layout.js';
 import { renderReleaseNotes } from '../release-notes.js';
 import type { StepRecord } from '../store/records.js';
-import { findStep, publishedInterop } from '../store/step-details.js';
+import { findStep, publishedInterop } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { recordStep } from './record-step.js';
 

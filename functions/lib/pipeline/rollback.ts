@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RollbackFailedError, describeError } from '../errors.js';
-import { publishedInterop } from '../store/step-details.js';
+import { publishedInterop } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { recordStep } from './record-step.js';

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { reportPrefix } from '../bucket-layout.js';
 import { ProductionValidationFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
-import { publishedInterop } from '../store/step-details.js';
+import { publishedInterop } from '../store/records.js';
 import { failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';

@@ -3,6 +3,8 @@ import type { FieldErrors } from '../errors.js';
 import type { ServiceConfig } from '../catalog.js';
 import type { ApprovalSummary } from '../approvals/records.js';
 import type { StepName } from '../../steps.js';
+import type { InteropDeployment } from '../interop/interop-provisioner.js';
+import type { Environment } from '../environment.js';
 import type { StepDetails } from './step-details.js';
 
 /** Every status a release can have. The last five are terminal. */
@@ -23,7 +25,7 @@ export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['SUCCEEDED', 'FAILED
 
 export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
-export type Environment = 'staging' | 'production';
+export type { Environment };
 
 /** The release as it is kept under `RELEASE#<id>` / `META`. */
 export interface ReleaseRecord {
@@ -89,4 +91,15 @@ export interface ReleaseView extends ReleaseRecord {
   steps: StepRecord[];
   /** The newest approval request, without its task token. */
   approval?: ApprovalSummary;
+}
+
+/** The gateway deployment ProvisionInterop published, when it did (undefined when skipped, failed or not run). */
+export function publishedInterop(record: StepRecord<'ProvisionInterop'> | undefined): InteropDeployment | undefined {
+  const details = record?.status === 'SUCCEEDED' ? record.details : undefined;
+  return details && 'deploymentId' in details ? details : undefined;
+}
+
+/** A step's record out of a release's list of steps, typed by the step. */
+export function findStep<S extends StepName>(steps: readonly StepRecord[], step: S): StepRecord<S> | undefined {
+  return steps.find((s) => s.step === step) as StepRecord<S> | undefined;
 }

@@ -1,4 +1,3 @@
-import type { StepName } from '../../steps.js';
 import type { DecisionRecord } from '../approvals/records.js';
 import type { LiveDeployment } from '../deploy/deploy-provider.js';
 import type { FieldErrors } from '../errors.js';
@@ -6,7 +5,6 @@ import type { InteropDeployment } from '../interop/interop-provisioner.js';
 // Type-only: reading a test step's results never loads Newman.
 import type { SmokeResult } from '../newman-runner.js';
 import type { ReleaseRequest } from '../release-request.js';
-import type { StepRecord } from './records.js';
 
 /**
  * What each step keeps on its record (`details`), by step. Writers can only write their own step's shape and
@@ -83,14 +81,3 @@ export type StepDetails = {
   PublishReleaseNotes: ReleaseNotesDetails;
   Rollback: RollbackDetails;
 };
-
-/** The gateway deployment ProvisionInterop published, when it did (undefined when skipped, failed or not run). */
-export function publishedInterop(record: StepRecord<'ProvisionInterop'> | undefined): InteropDeployment | undefined {
-  const details = record?.status === 'SUCCEEDED' ? record.details : undefined;
-  return details && 'deploymentId' in details ? details : undefined;
-}
-
-/** A step's record out of a release's list of steps, typed by the step. */
-export function findStep<S extends StepName>(steps: readonly StepRecord[], step: S): StepRecord<S> | undefined {
-  return steps.find((s) => s.step === step) as StepRecord<S> | undefined;
-}
