@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { getConfig } from '../functions/lib/config.js';
+import { printsLinks } from '../functions/lib/notify/index.js';
 import { startEmbedded } from '../local/runtime.js';
 import { decideFromOutbox } from './approve.js';
 import { bold, describeRelease, dim, green, red, statusColor, stepLine } from './format.js';
@@ -19,9 +21,12 @@ const DEMO_RELEASES = [
  * links. With --approve-as it approves through the real link flow (GET page, then POST); otherwise it waits for a
  * click. Returns the exit code: 0 only when every release SUCCEEDED.
  */
-export async function runDemo(opts: { approveAs?: string; dataDir: string; json?: boolean }): Promise<number> {
+export async function runDemo(opts: { approveAs?: string; dataDir: string; json?: boolean; printLinks?: boolean }): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // The demo approves from the outbox files, not from the terminal, so it works the same when links are not printed.
+  if (opts.printLinks) process.env.OUTBOX_PRINT_LINKS = 'true';
   const stack = await startEmbedded({ catalog: path.join(EXAMPLES, 'catalog.json'), dataDir: opts.dataDir });
+  const linksShown = printsLinks(getConfig().OUTBOX_PRINT_LINKS);
   let last: ReleaseView | undefined;
   try {
     log(
@@ -57,7 +62,8 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
               } else
                 log(
                   bold(
-                    `Waiting for an approver: open an Approve link above (or run: npx launchway approve ${started.releaseId} --as lead@example.com)`,
+                    `Waiting for an approver: ${linksShown ? 'open an Approve link above' : `open the approval email in ${stack.outboxDir}`} ` +
+                      `(or run: npx launchway approve ${started.releaseId} --as lead@example.com)`,
                   ),
                 );
             }

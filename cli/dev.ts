@@ -1,10 +1,17 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { getConfig } from '../functions/lib/config.js';
+import { printsLinks } from '../functions/lib/notify/index.js';
 import { startEmbedded, toEnvFile } from '../local/runtime.js';
 import { bold, dim, green } from './format.js';
 
-/** `launchway dev`: the embedded stack, up until Ctrl-C, with its endpoints written for the other commands. */
-export async function runDev(opts: { catalog: string; dataDir: string }): Promise<void> {
+/**
+ * `launchway dev`: the embedded stack, up until Ctrl-C, with its endpoints written for the other commands. Signed
+ * approval links are printed only to an interactive terminal, or with `printLinks` (`--print-links`).
+ */
+export async function runDev(opts: { catalog: string; dataDir: string; printLinks?: boolean }): Promise<void> {
+  // The handlers run in this process and read it from the configuration when they build the outbox notifier.
+  if (opts.printLinks) process.env.OUTBOX_PRINT_LINKS = 'true';
   const stack = await startEmbedded({ catalog: opts.catalog, dataDir: opts.dataDir });
   const envFile = path.join(stack.dataDir, 'endpoints.env');
   await mkdir(stack.dataDir, { recursive: true });
@@ -13,6 +20,11 @@ export async function runDev(opts: { catalog: string; dataDir: string }): Promis
   for (const [name, url] of Object.entries(stack.endpoints)) console.log(`  ${name.padEnd(9)} ${url}`);
   console.log(`  state machine ${stack.stateMachineArn}`);
   console.log(`  outbox    ${stack.outboxDir}`);
+  console.log(
+    printsLinks(getConfig().OUTBOX_PRINT_LINKS)
+      ? dim('  approval links are printed below as emails are sent; they are bearer credentials, keep them out of logs')
+      : dim('  approval links are not printed (stdout is not a terminal; --print-links prints them): they are in the .eml files'),
+  );
   console.log(`\nIn another terminal:\n  ${bold(`source ${path.relative(process.cwd(), envFile)}`)}`);
   console.log(dim('  npx launchway release --service greeter --version 1.0.0 --commit 1a2b3c4 --triggered-by ci@example.com \\'));
   console.log(dim('    --bundle examples/greeter/1.0.0/service.mjs --collection examples/greeter/1.0.0/collection.postman.json \\'));

@@ -1,4 +1,5 @@
 import { formatDuration } from '../functions/lib/release-notes.js';
+import { safeLine, safeText } from '../functions/lib/safe-text.js';
 import type { ReleaseRecord, ReleaseView, StepRecord } from '../functions/lib/store/records.js';
 
 const useColor = process.stderr.isTTY && !process.env.NO_COLOR;
@@ -25,19 +26,20 @@ const STEP_MARK: Record<StepRecord['status'], string> = { RUNNING: '…', SUCCEE
 export function stepLine(step: StepRecord): string {
   const mark = STEP_MARK[step.status];
   const colored = step.status === 'SUCCEEDED' ? green(mark) : step.status === 'FAILED' ? red(mark) : yellow(mark);
-  const extra = step.error ? ` ${red(`${step.error.error}: ${step.error.cause}`)}` : '';
+  // Error causes may quote commit text or a provider's output: no escape sequence of theirs reaches the terminal.
+  const extra = step.error ? ` ${red(safeText(`${step.error.error}: ${step.error.cause}`))}` : '';
   return `  ${colored} ${step.step.padEnd(20)} ${step.status.padEnd(9)} ${dim(duration(step.durationMs))}${extra}`;
 }
 
 export function describeRelease(view: ReleaseView): string {
   const lines = [
     `${bold(view.releaseId)}  ${statusColor(view.status)}`,
-    `  service ${view.service}  version ${view.version}  commit ${view.commit}  branch ${view.branch}`,
-    `  triggered by ${view.triggeredBy} at ${view.createdAt}${view.durationMs !== undefined ? `, took ${duration(view.durationMs)}` : ''}`,
+    `  service ${view.service}  version ${view.version}  commit ${view.commit}  branch ${safeLine(view.branch)}`,
+    `  triggered by ${safeLine(view.triggeredBy)} at ${view.createdAt}${view.durationMs !== undefined ? `, took ${duration(view.durationMs)}` : ''}`,
   ];
   if (view.error) {
-    lines.push(`  ${red(`${view.error.error}: ${view.error.cause}`)}`);
-    for (const [field, msg] of Object.entries(view.error.fields ?? {})) lines.push(`    ${field}: ${msg}`);
+    lines.push(`  ${red(safeText(`${view.error.error}: ${view.error.cause}`))}`);
+    for (const [field, msg] of Object.entries(view.error.fields ?? {})) lines.push(`    ${safeLine(field)}: ${safeText(msg)}`);
   }
   for (const [name, url] of Object.entries(view.links ?? {})) lines.push(`  ${name}: ${url}`);
   lines.push('  steps:', ...view.steps.map(stepLine));
@@ -45,5 +47,5 @@ export function describeRelease(view: ReleaseView): string {
 }
 
 export function releaseRow(r: ReleaseRecord): string {
-  return `${r.createdAt}  ${r.releaseId.padEnd(40)} ${r.status.padEnd(17)} ${r.triggeredBy}`;
+  return `${r.createdAt}  ${r.releaseId.padEnd(40)} ${r.status.padEnd(17)} ${safeLine(r.triggeredBy)}`;
 }

@@ -19,6 +19,7 @@ program
   .description('boot the embedded stack (DynamoDB, S3, Step Functions, approval API, gateway) and stay up')
   .option('--catalog <file>', 'service catalog JSON', 'examples/catalog.json')
   .option('--data-dir <dir>', 'where the stack keeps its data', '.launchway')
+  .option('--print-links', 'print signed approval links even when stdout is not a terminal (they are bearer credentials)')
   .action((opts) => runDev(opts));
 
 program
@@ -27,6 +28,7 @@ program
   .option('--approve-as <email>', 'approve through the real link flow as this approver instead of waiting for a click')
   .option('--data-dir <dir>', 'where the stack keeps its data', '.launchway')
   .option('--json', 'print the final release record as the last line of stdout')
+  .option('--print-links', 'print signed approval links even when stdout is not a terminal (they are bearer credentials)')
   .action(async (opts) => {
     process.exitCode = await runDemo(opts);
   });

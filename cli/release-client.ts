@@ -9,6 +9,7 @@ import { s3Client, sfnClient, documentClient } from '../functions/lib/clients.js
 import { getConfig } from '../functions/lib/config.js';
 import { ChangeSchema, releaseIdFor, type Change, type ReleaseRequest } from '../functions/lib/release-request.js';
 import { checkReleaseRequest } from '../functions/lib/release-request-check.js';
+import { checkExecutionInput } from '../functions/lib/release-limits.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
@@ -71,8 +72,9 @@ async function readChanges(file: string | undefined): Promise<Change[]> {
 }
 
 /**
- * Checks everything locally (the same checks Prepare runs again), uploads the three files, and starts the
- * execution under a name derived from service, version and commit, so a retried CI job starts nothing new.
+ * Checks everything locally (the same checks Prepare runs again, plus the size of the execution input), uploads the
+ * three files, and starts the execution under a name derived from service, version and commit, so a retried CI job
+ * starts nothing new.
  */
 export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease> {
   const changes = await readChanges(opts.changesFile);
@@ -92,17 +94,22 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
     artifacts: { bundle: keyOf(opts.bundle), collection: keyOf(opts.collection), openapi: keyOf(opts.openapi) },
     changes,
   };
+  // The exact StartExecution input, measured before anything is uploaded.
+  const input = JSON.stringify(request);
+  const inputFields = checkExecutionInput(input);
   try {
     await checkReleaseRequest(request, {
       service: (name) => findService(name),
       exists: async (_field, key) => existsSync(local[key]) && (await stat(local[key])).isFile(),
       read: (_field, key) => readFile(local[key], 'utf8'),
     });
+    if (Object.keys(inputFields).length > 0) throw new ValidationError('release request is invalid', inputFields);
   } catch (err) {
     // Name the local file the user gave rather than the S3 key it would have had.
     if (err instanceof ValidationError) {
+      Object.assign(err.fields, inputFields);
       for (const [field, message] of Object.entries(err.fields)) {
-        for (const [key, file] of Object.entries(local)) err.fields[field] = message.replaceAll(key, file);
+        err.fields[field] = Object.entries(local).reduce((m, [key, file]) => m.replaceAll(key, file), message);
       }
       err.message = `release request is invalid: ${Object.entries(err.fields)
         .map(([k, v]) => `${k}: ${v}`)
@@ -118,7 +125,7 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
 
   const artifacts = new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
   for (const [key, file] of Object.entries(local)) await artifacts.put(key, await readFile(file), contentType(file));
-  const out = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input: JSON.stringify(request) }));
+  const out = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input }));
   return { releaseId, executionArn: out.executionArn!, started: true };
 }
 

@@ -1,6 +1,6 @@
 import type { DecisionResult } from '../lib/approvals/approval-service.js';
 import type { LinkDescription } from '../lib/approvals/confirmation-view.js';
-import { escapeHtml as e, safeHref } from '../lib/approvals/html.js';
+import { escapeHtml as e, escapeHtmlLines, safeHref } from '../lib/approvals/html.js';
 import type { Decision } from '../lib/approvals/links.js';
 import type { DecisionRecord } from '../lib/approvals/records.js';
 import { smokeCountsText, type SmokeSummary } from '../lib/approvals/smoke-summary.js';
@@ -8,7 +8,8 @@ import type { ApiError } from './responses.js';
 
 /**
  * The approval API's pages. Plain HTML with inline styles and no script, so they work with JavaScript off and under
- * a `default-src 'none'` policy. Every value from a release, a commit or a person goes through `escapeHtml`.
+ * a `default-src 'none'` policy. Every value from a release, a commit or a person goes through `escapeHtml`, which
+ * also removes control and bidirectional-override characters (safe-text.ts).
  */
 
 const STYLE = `
@@ -79,7 +80,7 @@ function decisionsHtml(decisions: DecisionRecord[]): string {
   return `<ul id="decisions">${decisions
     .map(
       (d) =>
-        `<li><strong>${e(d.approver)}</strong> chose to ${e(d.decision)} at ${e(d.decidedAt)}${d.via === 'iam' ? ' (signed in with IAM)' : ''}${d.comment ? `: “${e(d.comment)}”` : ''}</li>`,
+        `<li><strong>${e(d.approver)}</strong> chose to ${e(d.decision)} at ${e(d.decidedAt)}${d.via === 'iam' ? ' (signed in with IAM)' : ''}${d.comment ? `: “${escapeHtmlLines(d.comment)}”` : ''}</li>`,
     )
     .join('')}</ul>`;
 }
@@ -94,7 +95,9 @@ export function confirmationPage(view: LinkDescription, formAction: string): str
       : `<ul id="changes">${release.changes
           .map((c) => {
             const href = safeHref(c.url);
-            const t = href ? `<a href="${href}" rel="noreferrer noopener">${e(c.title)}</a>` : e(c.title);
+            // Every line of a multi-line title is shown, each on its own line.
+            const title = escapeHtmlLines(c.title);
+            const t = href ? `<a href="${href}" rel="noreferrer noopener">${title}</a>` : title;
             const meta = [c.sha?.slice(0, 12), c.author ? `by ${c.author}` : undefined].filter(Boolean).join(', ');
             return `<li>${t}${meta ? ` <span class="muted">(${e(meta)})</span>` : ''}</li>`;
           })

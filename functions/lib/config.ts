@@ -23,6 +23,14 @@ const EnvSchema = z.object({
   /** How email leaves: `outbox` writes .eml files to OUTBOX_DIR (embedded), `ses` sends through SES (AWS). */
   NOTIFIER: z.enum(['outbox', 'ses']).default('outbox'),
   OUTBOX_DIR: z.string().min(1).optional(),
+  /**
+   * `true`: the outbox prints signed approval links even when stdout is not a terminal (`launchway dev --print-links`);
+   * `false`: never. Unset: only to an interactive terminal, since the links are bearer credentials.
+   */
+  OUTBOX_PRINT_LINKS: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   /** Sender address of approval and outcome email. */
   MAIL_FROM: z.email().default('launchway@example.com'),
   /** Where the local-process provider unpacks and runs artifacts. */

@@ -71,7 +71,8 @@ const BREAKING_FOOTER = /(?:^|\n)BREAKING[ -]CHANGE:/;
 
 /** Parses one commit title (`feat(api)!: drop v1 routes`). Never throws; a free-form title is type `other`. */
 export function parseConventionalCommit(title: string): ConventionalCommit {
-  const firstLine = title.split(/\r?\n/, 1)[0]!.trim();
+  // The first line with text: a title that starts with a blank line still has a subject.
+  const firstLine = (title.split(/\r?\n/).find((line) => line.trim() !== '') ?? '').trim();
   const footerBreaking = BREAKING_FOOTER.test(title);
   const match = HEADER.exec(firstLine);
   if (!match) {

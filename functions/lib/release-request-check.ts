@@ -3,6 +3,7 @@ import { ValidationError, type FieldErrors } from './errors.js';
 import { parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
 import { ReleaseRequestSchema, fieldErrors, type ReleaseRequest } from './release-request.js';
+import { checkGatewayQuota, checkReleaseRecordSize } from './release-limits.js';
 
 /**
  * Where the files a request names are read from: S3 in Prepare, the local disk in `launchway release` (before
@@ -23,7 +24,8 @@ export interface CheckedReleaseRequest {
 
 /**
  * Checks a release request completely and reports every problem at once, each under its field:
- * the shape, the service in the catalog, the deployable's presence, the Postman collection and the OpenAPI spec.
+ * the shape, the service in the catalog, the deployable's presence, the Postman collection and the OpenAPI spec, and
+ * the limits they would meet later: the release record's size and API Gateway's resources per API (release-limits.ts).
  */
 export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestSources): Promise<CheckedReleaseRequest> {
   const parsed = ReleaseRequestSchema.safeParse(raw);
@@ -63,6 +65,9 @@ export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestS
       Object.assign(fields, fieldsOf(err, 'artifacts.openapi'));
     }
   }
+
+  if (service) Object.assign(fields, checkReleaseRecordSize(request, service));
+  if (service?.interop.enabled && spec) Object.assign(fields, checkGatewayQuota(spec.routes));
 
   if (Object.keys(fields).length > 0 || !service || !spec) throw invalid(fields);
   return { request, service, openapi: spec };

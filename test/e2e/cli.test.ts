@@ -14,6 +14,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EX = (v: string, f: string) => path.join(ROOT, 'examples/greeter', v, f);
 let dataDir: string;
 let dev: ChildProcess;
+/** What `launchway dev` printed: its stdout is a pipe here, as in CI. */
+let devOut = '';
 let env: Record<string, string>;
 
 function cli(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -66,6 +68,7 @@ beforeAll(async () => {
   );
   let devErr = '';
   dev.stderr!.on('data', (d) => (devErr += d));
+  dev.stdout!.on('data', (d) => (devOut += d));
   const envFile = path.join(dataDir, '.launchway', 'endpoints.env');
   const deadline = Date.now() + 60_000;
   while (!existsSync(envFile)) {
@@ -165,6 +168,11 @@ describe('launchway CLI against launchway dev', () => {
       '--json',
     ]);
     expect(JSON.parse(again.stdout)).toMatchObject({ releaseId, started: false });
+
+    // dev's stdout is not a terminal: it told of the approval email without printing its signed links.
+    expect(devOut).toContain(`launchway approve ${releaseId} --as lead@example.com`);
+    expect(devOut).toContain('approval links are not printed');
+    expect(devOut).not.toContain('sig=');
   }, 120_000);
 
   it('bad input stops before anything starts, exits 2 and names the field', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/lib/clients.js';
 import { ConflictError } from '../../functions/lib/errors.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
@@ -33,6 +34,15 @@ describe('ReleaseStore on dynalite', () => {
     expect(await store.createRelease(record('r1'))).toBe(true);
     expect(await store.createRelease({ ...record('r1'), version: '9.9.9' })).toBe(false);
     expect((await store.getRelease('r1'))?.version).toBe('1.0.0');
+  });
+
+  it('keeps the changes once: on the record, not again inside its request', async () => {
+    const changes = [{ title: 'feat: one' }, { title: 'fix: two' }];
+    await store.createRelease({ ...record('r-changes'), request: { service: 'greeter', changes }, changes });
+    const item = (await documentClient().send(new GetCommand({ TableName: emu.table, Key: { pk: 'RELEASE#r-changes', sk: 'META' } })))
+      .Item!;
+    expect(item.changes).toEqual(changes);
+    expect(item.request).toEqual({ service: 'greeter' });
   });
 
   it('refuses to change a terminal release unless Finalize says so', async () => {

@@ -29,6 +29,7 @@ const good = () => ({
   bundle: example('1.0.0', 'service.mjs'),
   collection: example('1.0.0', 'collection.postman.json'),
   openapi: example('1.0.0', 'openapi.yaml'),
+  changesFile: undefined as string | undefined,
 });
 
 async function uploadedKeys(): Promise<string[]> {
@@ -63,6 +64,27 @@ describe('launchway release stops bad input before anything starts', () => {
       },
       'artifacts.openapi',
       /./,
+    ],
+    [
+      'changes that make the execution input larger than 256 KiB',
+      async (o) => {
+        o.changesFile = path.join(stack.dataDir, 'many-changes.json');
+        const title = `feat: ${'a long change title '.repeat(24)}`.slice(0, 500);
+        await writeFile(o.changesFile, JSON.stringify(Array.from({ length: 500 }, () => ({ title, sha: 'a'.repeat(40) }))));
+      },
+      'changes',
+      /execution input would be \d+ bytes and Step Functions accepts at most 262144/,
+    ],
+    [
+      'a contract with more paths than API Gateway allows resources',
+      async (o) => {
+        o.openapi = path.join(stack.dataDir, 'too-many-routes.json');
+        const ok = { get: { responses: { 200: { description: 'ok' } } } };
+        const paths = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/things/t${i}`, ok]));
+        await writeFile(o.openapi, JSON.stringify({ openapi: '3.0.3', info: { title: 'many', version: '1' }, paths }));
+      },
+      'artifacts.openapi',
+      /300 routes need 302 API Gateway resources.*at most 300/,
     ],
   ];
   for (const [name, mutate, field, message] of cases) {

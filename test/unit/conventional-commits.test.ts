@@ -23,6 +23,10 @@ describe('parseConventionalCommit', () => {
     expect(c).toMatchObject({ type: 'fix', breaking: true, subject: 'keep the old route' });
   });
 
+  it('takes the header from the first line with text', () => {
+    expect(parseConventionalCommit('\n  \nfeat(ui): dark mode\nmore')).toMatchObject({ type: 'feat', scope: 'ui', subject: 'dark mode' });
+  });
+
   it('lower-cases the type and maps common aliases', () => {
     expect(parseConventionalCommit('Fix: typo').type).toBe('fix');
     expect(parseConventionalCommit('feature(ui): dark mode').type).toBe('feat');

@@ -2,11 +2,11 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { notifierFromConfig, OutboxNotifier, SesNotifier } from '../../functions/lib/notify/index.js';
-import { encodeQuotedPrintable } from '../../functions/lib/notify/outbox-notifier.js';
+import { encodeQuotedPrintable, printsLinks } from '../../functions/lib/notify/outbox-notifier.js';
 import { decodeQuotedPrintable, listMessages } from '../../local/outbox.js';
 import type { Config } from '../../functions/lib/config.js';
 import type { EmailMessage } from '../../functions/lib/notify/notifier.js';
@@ -93,6 +93,50 @@ describe('OutboxNotifier', () => {
     expect(printed).toContain('  to: alice@example.com');
     expect(printed).toContain(`  Approve: ${LONG_URL}`);
     expect(printed.at(-1)).toMatch(/^ {2}file: .*\.eml$/);
+  });
+
+  it('keeps signed links out of the lines when asked not to print them, saying where they are instead', async () => {
+    await new OutboxNotifier(dir, { print: (l) => printed.push(l), printLinks: false }).send(message());
+    expect(printed.join('\n')).not.toContain('sig=');
+    expect(printed).toContain('  links: Approve, in the file below (not printed: stdout is not a terminal)');
+    expect(printed).toContain(
+      '  open the file in a mail client, or run: launchway approve greeter-1.2.0-abcdef123456 --as alice@example.com',
+    );
+    expect(printed.at(-1)).toMatch(/^ {2}file: .*\.eml$/);
+    // The file still has them: `launchway approve` follows the link from there.
+    expect((await listMessages(dir))[0].links).toEqual([{ label: 'Approve', url: LONG_URL }]);
+  });
+
+  it('prints links to stdout only when it is a terminal, or when asked (launchway dev --print-links)', async () => {
+    expect(printsLinks(undefined, { isTTY: true })).toBe(true);
+    expect(printsLinks(undefined, { isTTY: false })).toBe(false);
+    expect(printsLinks(undefined, {})).toBe(false);
+    expect(printsLinks(true, { isTTY: false })).toBe(true);
+    expect(printsLinks(false, { isTTY: true })).toBe(false);
+
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
+    const tty = Object.getOwnPropertyDescriptor(process.stdout, 'isTTY');
+    Object.defineProperty(process.stdout, 'isTTY', { value: false, configurable: true });
+    try {
+      const config = {
+        RELEASES_TABLE: 't',
+        ARTIFACTS_BUCKET: 'b',
+        MAIL_FROM: 'l@example.com',
+        NOTIFIER: 'outbox',
+        OUTBOX_DIR: dir,
+      } as Config;
+      await notifierFromConfig(config).send(message());
+      expect(written.join('')).toContain('[outbox]');
+      expect(written.join('')).not.toContain('sig=');
+      written.length = 0;
+      await notifierFromConfig({ ...config, OUTBOX_PRINT_LINKS: true }).send(message());
+      expect(written.join('')).toContain(`  Approve: ${LONG_URL}\n`);
+    } finally {
+      write.mockRestore();
+      if (tty) Object.defineProperty(process.stdout, 'isTTY', tty);
+      else delete (process.stdout as { isTTY?: boolean }).isTTY;
+    }
   });
 
   it('refuses a message without recipients', async () => {

@@ -160,10 +160,13 @@ describe('renderReleaseNotes: Markdown', () => {
     expect(markdown).not.toMatch(/(?<!\\)\]\(javascript:/);
     expect(markdown).not.toMatch(/^# heading/m);
     expect(markdown).not.toMatch(/^## Injected/m);
-    const line = markdown.split('\n').find((l) => l.startsWith('- ') && l.includes('onerror'))!;
-    expect(line).toBe(
-      '- &lt;img src=x onerror=alert(1)&gt; \\*bold\\* \\[click\\](javascript:alert(1)) a\\|b (not-a-sha\\`, by Eve\\_&lt;script&gt;)',
+    const lines = markdown.split('\n');
+    const first = lines.findIndex((l) => l.startsWith('- ') && l.includes('onerror'));
+    // The title's second line is kept, under the first (which ends with a hard line break), escaped like the first.
+    expect(lines[first]).toBe(
+      '- &lt;img src=x onerror=alert(1)&gt; \\*bold\\* \\[click\\](javascript:alert(1)) a\\|b (not-a-sha\\`, by Eve\\_&lt;script&gt;)\\',
     );
+    expect(lines[first + 1]).toBe('  \\# heading \\`tick\\`');
     expect(section(markdown, 'Approvals')).toContain(`| qa@example.com | ❌ rejected | ${at(9)} | no \\| way ## Injected |`);
   });
 

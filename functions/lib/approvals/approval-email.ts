@@ -1,6 +1,7 @@
 import type { EmailMessage } from '../notify/notifier.js';
 import type { ReleaseRecord } from '../store/records.js';
-import { escapeHtml, safeHref } from './html.js';
+import { safeLine, safeLines, safeText } from '../safe-text.js';
+import { escapeHtml, escapeHtmlLines, safeHref } from './html.js';
 import type { DecisionRecord } from './records.js';
 import { smokeCountsText, type SmokeSummary } from './smoke-summary.js';
 
@@ -47,7 +48,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
       `The approval expires at ${expires}; if nobody decides by then the release ends EXPIRED and nothing is deployed to production.`
     : `${release.service} ${release.version} is deployed to staging and waits for approval before it goes to production (it needs ${need}).`;
   const decided = (input.reminder?.decisions ?? []).map(
-    (d) => `${d.approver} chose to ${d.decision} at ${d.decidedAt}${d.comment ? `: ${d.comment}` : ''}`,
+    (d) => `${d.approver} chose to ${d.decision} at ${d.decidedAt}${d.comment ? `: ${safeLine(d.comment)}` : ''}`,
   );
   const selfNote = links.approve ? undefined : 'You triggered this release, so someone else has to approve it. You can still reject it.';
   const changes = release.changes.slice(0, MAX_CHANGES);
@@ -68,7 +69,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     `Link expires: ${expires}`,
     '',
     'Changes:',
-    ...(changes.length === 0 ? ['  (none listed)'] : changes.map((c) => `  - ${changeText(c)}`)),
+    ...(changes.length === 0 ? ['  (none listed)'] : changes.flatMap(changeText)),
     ...(moreChanges > 0 ? [`  … and ${moreChanges} more`] : []),
     '',
     `Staging smoke tests: ${smoke ? smokeCountsText(smoke) : 'no results recorded'}`,
@@ -120,12 +121,14 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     '</body></html>',
   ].join('\n');
 
+  const subject = input.reminder
+    ? `[Launchway] Reminder: approval needed: ${release.service} ${release.version} (expires ${expires})`
+    : `[Launchway] Approval needed: ${release.service} ${release.version}`;
   return {
     to: [input.approver],
-    subject: input.reminder
-      ? `[Launchway] Reminder: approval needed: ${release.service} ${release.version} (expires ${expires})`
-      : `[Launchway] Approval needed: ${release.service} ${release.version}`,
-    text: text.join('\n'),
+    subject: safeLine(subject),
+    // Every value in the text is from the release or a person: the whole body is made safe at once.
+    text: safeText(text.join('\n')),
     html,
     links: [...(links.approve ? [{ label: 'Approve', url: links.approve }] : []), { label: 'Reject', url: links.reject }],
     tags: {
@@ -139,14 +142,17 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
 
 type ChangeLike = ReleaseRecord['changes'][number];
 
-function changeText(c: ChangeLike): string {
+/** A change as list lines: the title's first line with its sha, author and link, then its other lines indented. */
+function changeText(c: ChangeLike): string[] {
   const meta = [c.sha?.slice(0, 12), c.author ? `by ${c.author}` : undefined].filter(Boolean).join(', ');
-  return `${c.title}${meta ? ` (${meta})` : ''}${c.url ? ` ${c.url}` : ''}`;
+  const [first = '', ...rest] = safeLines(c.title);
+  return [`  - ${first.trim()}${meta ? ` (${meta})` : ''}${c.url ? ` ${c.url}` : ''}`, ...rest.map((line) => `    ${line.trim()}`)];
 }
 
 function changeHtml(c: ChangeLike): string {
   const meta = [c.sha?.slice(0, 12), c.author ? `by ${c.author}` : undefined].filter(Boolean).join(', ');
   const href = safeHref(c.url);
-  const title = href ? `<a href="${href}">${escapeHtml(c.title)}</a>` : escapeHtml(c.title);
+  const lines = escapeHtmlLines(c.title);
+  const title = href ? `<a href="${href}">${lines}</a>` : lines;
   return `${title}${meta ? ` <small>(${escapeHtml(meta)})</small>` : ''}`;
 }

@@ -5,7 +5,7 @@ import { SesNotifier } from './ses-notifier.js';
 import { sesClient } from '../clients.js';
 
 export type { EmailMessage, Notifier } from './notifier.js';
-export { OutboxNotifier, type OutboxNotifierOptions } from './outbox-notifier.js';
+export { OutboxNotifier, printsLinks, type OutboxNotifierOptions } from './outbox-notifier.js';
 export { SesNotifier, type SesNotifierOptions } from './ses-notifier.js';
 
 /**
@@ -16,7 +16,7 @@ export function notifierFromConfig(config: Config = getConfig(), outbox: Pick<Ou
   switch (config.NOTIFIER) {
     case 'outbox':
       if (!config.OUTBOX_DIR) throw new Error('Launchway configuration is missing OUTBOX_DIR, which NOTIFIER=outbox needs');
-      return new OutboxNotifier(config.OUTBOX_DIR, { from: config.MAIL_FROM, ...outbox });
+      return new OutboxNotifier(config.OUTBOX_DIR, { from: config.MAIL_FROM, printLinks: config.OUTBOX_PRINT_LINKS, ...outbox });
     case 'ses':
       return new SesNotifier(sesClient(), config.MAIL_FROM);
   }

@@ -10,6 +10,13 @@ export interface OutboxNotifierOptions {
    * @default writes each line and a newline to process.stdout
    */
   print?: (line: string) => void;
+  /**
+   * Print each message's links. Signed approval links are bearer credentials (whoever has one decides as that
+   * approver), so a CI log must not capture them: by default they are printed only to an interactive terminal, or
+   * always when `print` is given (its caller decides where the lines go). Otherwise the block says where they are.
+   * @default print given, or process.stdout is a TTY
+   */
+  printLinks?: boolean;
   /** @default 'launchway@example.com' */
   from?: string;
   /** @default () => new Date() */
@@ -24,6 +31,14 @@ export const OUTBOX_HEADERS = {
 } as const;
 
 const CRLF = '\r\n';
+
+/**
+ * Whether the outbox prints signed links to the terminal: when asked explicitly (`launchway dev --print-links`, or
+ * `OUTBOX_PRINT_LINKS`), else only when the stream is an interactive terminal, never into a log or a pipe.
+ */
+export function printsLinks(explicit: boolean | undefined, stream: { isTTY?: boolean } = process.stdout): boolean {
+  return explicit ?? stream.isTTY === true;
+}
 // Keeps file names unique and ordered within one process even when two messages share a millisecond.
 let sequence = 0;
 
@@ -34,6 +49,7 @@ let sequence = 0;
  */
 export class OutboxNotifier implements Notifier {
   private readonly print: (line: string) => void;
+  private readonly printLinks: boolean;
   private readonly from: string;
   private readonly now: () => Date;
 
@@ -42,6 +58,7 @@ export class OutboxNotifier implements Notifier {
     opts: OutboxNotifierOptions = {},
   ) {
     this.print = opts.print ?? ((line) => void process.stdout.write(`${line}\n`));
+    this.printLinks = opts.print ? (opts.printLinks ?? true) : printsLinks(opts.printLinks);
     this.from = opts.from ?? 'launchway@example.com';
     this.now = opts.now ?? (() => new Date());
   }
@@ -64,7 +81,13 @@ export class OutboxNotifier implements Notifier {
 
     this.print(`[outbox] ${message.subject}`);
     this.print(`  to: ${message.to.join(', ')}`);
-    for (const link of message.links ?? []) this.print(`  ${link.label}: ${link.url}`);
+    const links = message.links ?? [];
+    if (this.printLinks) for (const link of links) this.print(`  ${link.label}: ${link.url}`);
+    else if (links.length > 0) {
+      const approve = message.tags?.releaseId ? `launchway approve ${message.tags.releaseId} --as ${message.to[0]}` : 'launchway approve';
+      this.print(`  links: ${links.map((l) => l.label).join(', ')}, in the file below (not printed: stdout is not a terminal)`);
+      this.print(`  open the file in a mail client, or run: ${approve}`);
+    }
     this.print(`  file: ${file}`);
     return { messageId };
   }

@@ -37,7 +37,9 @@ export interface ReleaseRecord {
   triggeredBy: string;
   status: ReleaseStatus;
   executionArn?: string;
-  request: ReleaseRequest | Record<string, unknown>;
+  /** The request as checked, or as received when it failed the checks; kept without `changes` (see `changes`). */
+  request: StoredRequest | Record<string, unknown>;
+  /** The request's changes: kept once, here, because they may be most of the item's 400 KB. */
   changes: Change[];
   /** The service's catalog entry as it was when the release was prepared, so a release is not changed midway. */
   catalog?: ServiceConfig;
@@ -57,7 +59,16 @@ export interface ReleaseRecord {
  * A release that Prepare accepted: its request passed every check and its catalog entry is snapshotted. Every step
  * after Prepare reads the release this way (ReleaseStore.requirePrepared).
  */
-export type PreparedRelease = ReleaseRecord & { request: ReleaseRequest; catalog: ServiceConfig };
+export type PreparedRelease = ReleaseRecord & { request: StoredRequest; catalog: ServiceConfig };
+
+/** A request as the release record keeps it: without its changes, which the record keeps once, as `changes`. */
+export type StoredRequest = Omit<ReleaseRequest, 'changes'>;
+
+/** The request without `changes`, as `ReleaseStore.createRelease` writes it. */
+export function storedRequest<T extends Record<string, unknown> | ReleaseRequest>(request: T): Omit<T, 'changes'> {
+  const { changes: _changes, ...rest } = request;
+  return rest;
+}
 
 /** One step under `RELEASE#<id>` / `STEP#<nn>#<name>`, with the details its step keeps (store/step-details.ts). */
 export interface StepRecordOf<S extends StepName> {

@@ -13,6 +13,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { emitStepMetric } from '../metrics.js';
 import { STEPS, type StepName } from '../../steps.js';
 import {
+  storedRequest,
   TERMINAL_STATUSES,
   type CurrentRecord,
   type Environment,
@@ -43,7 +44,10 @@ export class ReleaseStore {
     private readonly onStepEnd: (step: Pick<StepRecord, 'step' | 'status' | 'durationMs'>) => void = emitStepMetric,
   ) {}
 
-  /** Creates the release unless it exists. Returns false when it already existed (a retried Prepare). */
+  /**
+   * Creates the release unless it exists. Returns false when it already existed (a retried Prepare). The request is
+   * written without its changes: the record keeps them once, as `changes`, so they count once against the item limit.
+   */
   async createRelease(record: ReleaseRecord): Promise<boolean> {
     try {
       await this.doc.send(
@@ -53,6 +57,7 @@ export class ReleaseStore {
             ...keys.release(record.releaseId),
             ...keys.history(record.service, record.createdAt, record.releaseId),
             ...record,
+            request: storedRequest(record.request),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
