@@ -83,6 +83,11 @@ export const ServiceSchema = strictObject({
     .min(1)
     .max(MAX_LOCK_WAIT_SECONDS)
     .default(2 * 3600),
+  /**
+   * Let a release whose version is not greater (semver) than the one live in production through Prepare and
+   * AcquireLock. Off by default: a queued or repeated old version must not replace a newer one.
+   */
+  allowDowngrade: z.boolean().default(false),
   /** Extra addresses told of the outcome. */
   notify: z.array(email).default([]),
   /** Identities allowed to trigger releases (informational in embedded mode; IAM enforces on AWS). */

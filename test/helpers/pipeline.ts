@@ -23,6 +23,7 @@ export function service(overrides: Partial<Catalog['services'][string]> = {}): C
     requiredApprovals: 1,
     approvalTimeoutSeconds: 600,
     lockWaitSeconds: 600,
+    allowDowngrade: false,
     notify: [],
     triggeredBy: ['ci@example.com'],
     staging: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },

@@ -1,6 +1,9 @@
 import * as z from 'zod';
-import { LockTimeoutError } from '../errors.js';
+import { LockTimeoutError, describeError } from '../errors.js';
+import type { PreparedRelease } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
+import { waiterAhead } from './queue-order.js';
+import { checkVersion, outOfOrder } from './release-order.js';
 
 export const AcquireLockEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -11,8 +14,10 @@ export const AcquireLockEventSchema = z.object({
 const LEASE_MARGIN_SECONDS = 6 * 3600;
 
 /**
- * Takes the per-service lock. When another release holds it, the release is QUEUED and the state machine waits and
- * asks again; after the catalog's `lockWaitSeconds` it gives up with LockTimeout.
+ * Takes the per-service lock, first come, first served by execution start (queue-order.ts): while another release
+ * holds it or one that started earlier still waits for it, the release is QUEUED and the state machine asks again;
+ * after the catalog's `lockWaitSeconds` it gives up with LockTimeout. With the lock, the version is checked again
+ * against production, which may have moved on since Prepare.
  */
 export async function acquireLock(deps: PipelineDeps, releaseId: string): Promise<{ acquired: boolean; holder: string | null }> {
   const { store } = deps;
@@ -20,9 +25,13 @@ export async function acquireLock(deps: PipelineDeps, releaseId: string): Promis
   const service = release.catalog;
   const lease = service.approvalTimeoutSeconds + service.lockWaitSeconds + LEASE_MARGIN_SECONDS;
   await store.startStep(releaseId, 'AcquireLock');
-  const result = await store.acquireLock(release.service, releaseId, lease);
   const now = deps.now();
+  // A retry of a round that took the lock keeps it, whoever queued since: the queue only decides who takes it next.
+  const ours = (await store.order.lockHolder(release.service)) === releaseId;
+  const ahead = ours ? undefined : await waiterAhead(store, release, now);
+  const result = ahead ? { acquired: false, holder: ahead.releaseId } : await store.acquireLock(release.service, releaseId, lease);
   if (result.acquired) {
+    await refuseBackwards(deps, release);
     const waitedMs = release.queuedAt ? now.getTime() - Date.parse(release.queuedAt) : 0;
     await store.updateRelease(releaseId, { status: 'RUNNING' });
     await store.endStep(releaseId, 'AcquireLock', 'SUCCEEDED', { details: { waitedMs } });
@@ -30,11 +39,30 @@ export async function acquireLock(deps: PipelineDeps, releaseId: string): Promis
   }
   const queuedAt = release.queuedAt ?? now.toISOString();
   if (now.getTime() - Date.parse(queuedAt) > service.lockWaitSeconds * 1000) {
+    const why = ahead ? 'started earlier and still waits for the lock' : 'held the lock';
     throw new LockTimeoutError(
-      `release ${result.holder ?? 'unknown'} of ${release.service} held the lock for longer than lockWaitSeconds (${service.lockWaitSeconds} s)`,
+      `release ${result.holder ?? 'unknown'} of ${release.service} ${why} for longer than lockWaitSeconds (${service.lockWaitSeconds} s)`,
     );
   }
-  if (release.status !== 'QUEUED') await store.updateRelease(releaseId, { status: 'QUEUED', queuedAt });
+  // Written every round, not only the first: `updatedAt` is the heartbeat by which later releases tell a live
+  // waiter from a dead one.
+  await store.updateRelease(releaseId, { status: 'QUEUED', queuedAt });
   await store.startStep(releaseId, 'AcquireLock', { waitingFor: result.holder ?? null, queuedAt });
   return { acquired: false, holder: result.holder ?? null };
+}
+
+/**
+ * With the lock held, production cannot move under us: a release whose version is no longer greater than the live
+ * one (a newer release ran while it waited) gives the lock back and fails with the field error Prepare would give.
+ * The error goes on the record before the throw, so the FAILED record Finalize writes keeps `error.fields`.
+ */
+async function refuseBackwards(deps: PipelineDeps, release: PreparedRelease): Promise<void> {
+  const { store } = deps;
+  const fields = await checkVersion(store, release, release.catalog.allowDowngrade);
+  if (Object.keys(fields).length === 0) return;
+  const err = outOfOrder(fields);
+  await store.releaseLock(release.service, release.releaseId);
+  await store.updateRelease(release.releaseId, { error: { ...describeError(err), fields } });
+  await store.endStep(release.releaseId, 'AcquireLock', 'FAILED', { error: describeError(err), details: { fields } });
+  throw err;
 }

@@ -4,6 +4,7 @@ import { approvalSchedule } from '../approvals/schedule.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { checkReleaseRequest } from '../release-request-check.js';
+import { claimReleaseOrder } from './release-order.js';
 
 export const PrepareEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -29,7 +30,8 @@ export interface PrepareOutput {
 }
 
 /**
- * Validates the request against the catalog and the uploaded files, then records the release. An invalid request
+ * Validates the request against the catalog and the uploaded files, its version against production's and its build
+ * against earlier starts (functions/lib/pipeline/release-order.ts), then records the release. An invalid request
  * leaves only its FAILED record (with field details) and ends the execution with ValidationError.
  */
 export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PrepareOutput> {
@@ -53,7 +55,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
     executionArn: event.executionArn,
     request: raw,
     changes: [],
-    createdAt: event.startedAt ?? now,
+    createdAt: startTime(event.startedAt) ?? now,
     updatedAt: now,
   };
 
@@ -63,8 +65,16 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
       exists: (_field, key) => artifacts.exists(key),
       read: (_field, key) => artifacts.getText(key),
     });
+    await claimReleaseOrder(
+      store,
+      { releaseId: event.releaseId, service: request.service, version: request.version, commit: request.commit },
+      service.allowDowngrade,
+      deps.now(),
+    );
     const record: ReleaseRecord = {
       ...base,
+      // Accepted, not yet holding the lock: AcquireLock makes it RUNNING, and counts it as waiting until then.
+      status: 'PENDING',
       service: request.service,
       version: request.version,
       commit: request.commit,
@@ -100,6 +110,15 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
     }
     throw err;
   }
+}
+
+/**
+ * The execution's start time as the record's `createdAt`, in one ISO form: the queue orders a service's releases by
+ * `<createdAt>#<releaseId>` in the history index, which sorts as text.
+ */
+function startTime(startedAt: string | undefined): string | undefined {
+  const ms = startedAt ? Date.parse(startedAt) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 function summary(r: ReleaseRecord): PrepareOutput {

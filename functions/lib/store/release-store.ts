@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ApprovalStore } from './approval-store.js';
+import { OrderStore } from './order-store.js';
 import { HISTORY_INDEX, isConditionFailure, keys, queryRelease, strip } from './table.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { emitStepMetric } from '../metrics.js';
@@ -43,6 +44,11 @@ export class ReleaseStore {
     /** Told of every step that ends; by default publishes the StepDuration metric. */
     private readonly onStepEnd: (step: Pick<StepRecord, 'step' | 'status' | 'durationMs'>) => void = emitStepMetric,
   ) {}
+
+  /** The queue, the lock's holder and build claims: what the order of releases reads and writes. */
+  get order(): OrderStore {
+    return new OrderStore(this.doc, this.table, this.now);
+  }
 
   /**
    * Creates the release unless it exists. Returns false when it already existed (a retried Prepare). The request is

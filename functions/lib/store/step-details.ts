@@ -16,8 +16,11 @@ import type { ReleaseRequest } from '../release-request.js';
 /** Prepare: the request's identity and files, or the fields that failed validation. */
 export type PrepareDetails = { service: string; version: string; artifacts: ReleaseRequest['artifacts'] } | { fields: FieldErrors };
 
-/** AcquireLock: who holds the lock while this release waits, then how long it waited. */
-export type AcquireLockDetails = { waitingFor?: string | null; queuedAt?: string; waitedMs?: number };
+/**
+ * AcquireLock: while this release waits, the release it waits for (the holder, or one that started earlier and is
+ * ahead in the queue); then how long it waited, or the fields that refused it (a version production has passed).
+ */
+export type AcquireLockDetails = { waitingFor?: string | null; queuedAt?: string; waitedMs?: number; fields?: FieldErrors };
 
 /** DeployStaging / DeployProduction: the provider's handle between the start and the polls, and the rollback target. */
 export type DeploymentDetails = {

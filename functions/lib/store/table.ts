@@ -15,6 +15,8 @@ export const keys = {
   approval: (releaseId: string, approvalId: string) => ({ pk: `RELEASE#${releaseId}`, sk: `APPROVAL#${approvalId}` }),
   lock: (service: string) => ({ pk: `LOCK#${service}`, sk: 'LOCK' }),
   current: (service: string, env: string) => ({ pk: `SERVICE#${service}`, sk: `CURRENT#${env}` }),
+  /** Which release claimed one build (service, version, commit): a second start of the same build is refused. */
+  build: (service: string, version: string, commit: string) => ({ pk: `SERVICE#${service}`, sk: `BUILD#${version}#${commit}` }),
   /** The history index's partition and sort values of a release. */
   history: (service: string, createdAt: string, releaseId: string) => ({
     gsi1pk: `SERVICE#${service}`,
