@@ -38,7 +38,7 @@ const breaking: Case[] = [
     flavour: '3.0',
     before: { paths: { '/items': { get: get() }, '/orders': { get: get() } } },
     after: { paths: { '/items': { get: get() } } },
-    expect: { rule: 'path-removed', method: 'GET', path: '/orders', change: 'path /orders was removed' },
+    expect: { rule: 'path-removed', method: 'GET', path: '/orders', change: 'the operation was removed, and with it the whole path' },
   },
   {
     name: 'a removed path with a parameter',
@@ -52,7 +52,7 @@ const breaking: Case[] = [
     flavour: '3.1',
     before: { paths: { '/items/{id}': { get: get(), delete: { responses: { 204: {} } } } } },
     after: { paths: { '/items/{id}': { get: get() } } },
-    expect: { rule: 'operation-removed', method: 'DELETE', path: '/items/{id}', change: 'DELETE /items/{id} was removed' },
+    expect: { rule: 'operation-removed', method: 'DELETE', path: '/items/{id}', change: 'the operation was removed' },
   },
   {
     name: 'a removed operation',
@@ -409,7 +409,7 @@ const nonBreaking: Case[] = [
     flavour: '3.0',
     before: items(get()),
     after: { paths: { '/items': { get: get() }, '/items/{id}': { get: get() } } },
-    expect: { rule: 'path-added', method: 'GET', path: '/items/{id}', change: 'path /items/{id} was added' },
+    expect: { rule: 'path-added', method: 'GET', path: '/items/{id}', change: 'the operation was added, on a new path' },
   },
   {
     name: 'an added operation',
@@ -575,7 +575,7 @@ const deprecations: Case[] = [
     flavour: '3.0',
     before: items(get()),
     after: items(get(item, { deprecated: true })),
-    expect: { rule: 'operation-deprecated', method: 'GET', path: '/items', change: 'GET /items is now deprecated' },
+    expect: { rule: 'operation-deprecated', method: 'GET', path: '/items', change: 'the operation is now deprecated' },
   },
   {
     name: 'a deprecated operation',

@@ -1,6 +1,6 @@
-import { HTTP_METHODS, resolveOpenApiDocument } from '../openapi.js';
+import { resolveOpenApiDocument } from '../openapi.js';
 import { type Contract, normalizeContract, type Operation, type Schema } from './normalize.js';
-import { type ApiChange, type RuleId, type Severity, severityOf } from './rules.js';
+import { type ApiChange, compareApiChanges, type RuleId, severityOf } from './rules.js';
 import { type Direction, diffSchemas, type Emit } from './schema-diff.js';
 
 /** Which input each contract came from, so a ValidationError names the right field. */
@@ -39,23 +39,23 @@ export function diffNormalized(before: Contract, after: Contract): ApiChange[] {
   const afterPaths = new Set([...after.operations.values()].map((op) => pathKey(op.path)));
   for (const [key, op] of before.operations) {
     if (after.operations.has(key)) continue;
-    if (afterPaths.has(pathKey(op.path))) push('operation-removed', 'operation', `${op.method} ${op.path} was removed`, op);
-    else push('path-removed', 'path', `path ${op.path} was removed`, op);
+    if (afterPaths.has(pathKey(op.path))) push('operation-removed', 'operation', 'the operation was removed', op);
+    else push('path-removed', 'path', 'the operation was removed, and with it the whole path', op);
   }
   for (const [key, op] of after.operations) {
     const old = before.operations.get(key);
     if (!old) {
-      if (beforePaths.has(pathKey(op.path))) push('operation-added', 'operation', `${op.method} ${op.path} was added`, op);
-      else push('path-added', 'path', `path ${op.path} was added`, op);
+      if (beforePaths.has(pathKey(op.path))) push('operation-added', 'operation', 'the operation was added', op);
+      else push('path-added', 'path', 'the operation was added, on a new path', op);
       continue;
     }
     diffOperation(old, op, (rule, location, change) => push(rule, location, change, op));
   }
-  return changes.sort(byImportance);
+  return changes.sort(compareApiChanges);
 }
 
 function diffOperation(b: Operation, a: Operation, emit: Emit): void {
-  if (!b.deprecated && a.deprecated) emit('operation-deprecated', 'operation', `${a.method} ${a.path} is now deprecated`);
+  if (!b.deprecated && a.deprecated) emit('operation-deprecated', 'operation', 'the operation is now deprecated');
   diffSecurity(b.security, a.security, emit);
   diffParameters(b, a, emit);
   diffRequestBody(b, a, emit);
@@ -171,22 +171,4 @@ function diffContent(
 
 function pathKey(path: string): string {
   return path.replace(/\{[^}]*\}/g, '{}');
-}
-
-const SEVERITY_ORDER: Record<Severity, number> = { breaking: 0, deprecation: 1, 'non-breaking': 2 };
-
-function byImportance(x: ApiChange, y: ApiChange): number {
-  const method = (m?: string) => (m ? HTTP_METHODS.indexOf(m as (typeof HTTP_METHODS)[number]) : -1);
-  return (
-    SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] ||
-    compare(x.path ?? '', y.path ?? '') ||
-    method(x.method) - method(y.method) ||
-    compare(x.location, y.location) ||
-    compare(x.rule, y.rule)
-  );
-}
-
-/** Code-point order: the same on every machine, unlike localeCompare. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,3 +1,5 @@
+import { HTTP_METHODS } from '../openapi.js';
+
 /** How a change lands on partners who built against the live contract. */
 export type Severity = 'breaking' | 'non-breaking' | 'deprecation';
 
@@ -91,4 +93,23 @@ export type RuleId = keyof typeof RULES;
 /** Severity of a rule, read from the table. */
 export function severityOf(rule: RuleId): Severity {
   return RULES[rule][0];
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { breaking: 0, deprecation: 1, 'non-breaking': 2 };
+
+/** Orders changes for people: breaking first, then deprecations, then non-breaking; within each by path and method. */
+export function compareApiChanges(x: ApiChange, y: ApiChange): number {
+  const method = (m?: string) => (m ? HTTP_METHODS.indexOf(m as (typeof HTTP_METHODS)[number]) : -1);
+  return (
+    SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] ||
+    compare(x.path ?? '', y.path ?? '') ||
+    method(x.method) - method(y.method) ||
+    compare(x.location, y.location) ||
+    compare(x.rule, y.rule)
+  );
+}
+
+/** Code-point order: the same on every machine, unlike localeCompare. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
