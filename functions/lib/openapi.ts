@@ -57,6 +57,28 @@ export async function parseOpenApi(text: string, field = 'artifacts.openapi'): P
  * @throws ValidationError with `fields[field]` saying exactly what is wrong.
  */
 export async function validateOpenApiDocument(input: unknown, field = 'artifacts.openapi'): Promise<ParsedOpenApi> {
+  const { document, resolved } = await validateAndResolve(input, field);
+  const routes = routesOf(resolved.paths as Record<string, unknown>);
+  if (routes.length === 0) throw invalid(field, `expected at least one path with an operation (${HTTP_METHODS.join(', ').toLowerCase()})`);
+  const info = (resolved.info ?? {}) as { title?: unknown; version?: unknown };
+  return { document, routes, title: String(info.title ?? ''), version: String(info.version ?? '') };
+}
+
+/**
+ * Validates a contract like {@link validateOpenApiDocument} and returns a copy with every internal `$ref` replaced by
+ * what it points to, for code that reads schemas (the contract diff). Recursive schemas stay recursive: the result
+ * may contain object cycles, so it is not JSON and must not be stored.
+ *
+ * @throws ValidationError with `fields[field]` saying exactly what is wrong.
+ */
+export async function resolveOpenApiDocument(input: unknown, field = 'artifacts.openapi'): Promise<Record<string, unknown>> {
+  return (await validateAndResolve(input, field)).resolved;
+}
+
+async function validateAndResolve(
+  input: unknown,
+  field: string,
+): Promise<{ document: Record<string, unknown>; resolved: Record<string, unknown> }> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw invalid(field, `expected an OpenAPI document (a YAML or JSON object), got ${describe(input)}`);
   }
@@ -91,10 +113,7 @@ export async function validateOpenApiDocument(input: unknown, field = 'artifacts
     throw invalid(field, `expected ${kind}: ${describeParserError(err)}`, err);
   }
 
-  const routes = routesOf(resolved.paths as Record<string, unknown>);
-  if (routes.length === 0) throw invalid(field, `expected at least one path with an operation (${HTTP_METHODS.join(', ').toLowerCase()})`);
-  const info = (resolved.info ?? {}) as { title?: unknown; version?: unknown };
-  return { document, routes, title: String(info.title ?? ''), version: String(info.version ?? '') };
+  return { document, resolved };
 }
 
 /** Lists the operations under `paths`, one route per method. */
