@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Catalog } from '../../functions/lib/catalog.js';
-import type { ReleaseView } from '../../functions/lib/store/records.js';
+import { TERMINAL_STATUSES, type ReleaseView } from '../../functions/lib/store/records.js';
 import { findStep } from '../../functions/lib/store/step-details.js';
 import type { StepName } from '../../functions/steps.js';
 import { FAST_WAITS, startEmbedded, type EmbeddedStack } from '../../local/runtime.js';
@@ -98,7 +98,7 @@ export async function waitForStatus(releaseId: string, statuses: string[], timeo
   for (;;) {
     const view = await getReleaseView(releaseId);
     if (view && statuses.includes(view.status)) return view;
-    if (view && ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'].includes(view.status)) {
+    if (view && TERMINAL_STATUSES.includes(view.status)) {
       throw new Error(
         `release ${releaseId} ended ${view.status} (${view.error?.error}: ${view.error?.cause}) while waiting for ${statuses.join('|')}`,
       );
