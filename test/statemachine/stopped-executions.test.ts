@@ -7,6 +7,7 @@ import type { LambdaHandler } from '../../local/functions.js';
 import { findApprovalLink } from '../../local/outbox.js';
 import { provisionerFromConfig } from '../../functions/lib/interop/index.js';
 import { publishedInterop } from '../../functions/lib/store/step-details.js';
+import { FAST_WAITS } from '../../local/runtime.js';
 import { decide, finish, get, releaseOf, service, startTestStack, waitForStatus, type TestStack } from '../helpers/pipeline.js';
 
 /**
@@ -41,7 +42,9 @@ describe('stopped executions', () => {
         };
 
   beforeAll(async () => {
-    stack = await startTestStack({ greeter: service() }, { wrapHandler: holdValidation });
+    // A queued release asks for the lock once and then sits in WaitForLock: stopped there, no AcquireLock call is in
+    // flight to write after the handler (fencing such late writes is a separate concern).
+    stack = await startTestStack({ greeter: service() }, { wrapHandler: holdValidation, waits: { ...FAST_WAITS, WaitForLock: 120_000 } });
     store = new ReleaseStore(documentClient(), process.env.RELEASES_TABLE!);
   }, 60_000);
   afterAll(async () => {
@@ -54,6 +57,19 @@ describe('stopped executions', () => {
     const { deliveries } = await stack.sfn.statusEvents.waitFor(executionArn, 'ABORTED', { timeoutMs: ENDED_WITHIN_MS });
     expect(deliveries.map((d) => d.outcome)).toEqual(['delivered']);
     return waitForStatus(releaseId, ['CANCELLED', 'SUPERSEDED', 'ROLLBACK_FAILED', 'ROLLED_BACK', 'FAILED'], ENDED_WITHIN_MS);
+  }
+
+  /** Polls, bounded, until `check` passes (it throws until then). */
+  async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = ENDED_WITHIN_MS): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await check();
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   const gatewayDeployment = async () =>
@@ -82,6 +98,11 @@ describe('stopped executions', () => {
     await waitForStatus(holder.releaseId, ['AWAITING_APPROVAL']);
     const queued = await releaseOf({ service: 'greeter', version: '1.1.1', ...FROM_110 });
     await waitForStatus(queued.releaseId, ['QUEUED']);
+    // Its AcquireLock call has finished once the step names the holder it waits for.
+    await eventually('the queued release waits for the holder', async () => {
+      const details = (await store.stepResult(queued.releaseId, 'AcquireLock'))?.details;
+      expect(details).toMatchObject({ waitingFor: holder.releaseId });
+    });
 
     await stop(queued.executionArn, 'queued behind the wrong release');
     const queuedView = await ended(queued.executionArn, queued.releaseId);
