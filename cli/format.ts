@@ -17,7 +17,7 @@ export function duration(ms: number | undefined): string {
 
 export function statusColor(status: string): string {
   if (status === 'SUCCEEDED') return green(status);
-  if (['FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'].includes(status)) return red(status);
+  if (['FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK', 'ROLLBACK_FAILED'].includes(status)) return red(status);
   return yellow(status);
 }
 
@@ -37,10 +37,19 @@ export function describeRelease(view: ReleaseView): string {
     `  service ${view.service}  version ${view.version}  commit ${view.commit}  branch ${safeLine(view.branch)}`,
     `  triggered by ${safeLine(view.triggeredBy)} at ${view.createdAt}${view.durationMs !== undefined ? `, took ${duration(view.durationMs)}` : ''}`,
   ];
+  if (view.status === 'ROLLBACK_FAILED') {
+    lines.push(`  ${red('production may be on the failed version: a person must act (docs/operations.md)')}`);
+  }
+  if (view.stopRequest)
+    lines.push(`  ${view.stopRequest.status.toLowerCase()} by ${safeLine(view.stopRequest.by)}: ${safeText(view.stopRequest.reason)}`);
   if (view.error) {
-    lines.push(`  ${red(safeText(`${view.error.error}: ${view.error.cause}`))}`);
+    const state = view.error.state ? ` ${dim(`(in ${view.error.state})`)}` : '';
+    lines.push(`  ${red(safeText(`${view.error.error}: ${view.error.cause}`))}${state}`);
+    if (view.error.rollbackOf)
+      lines.push(`  rolling back after ${safeText(`${view.error.rollbackOf.error}: ${view.error.rollbackOf.cause}`)}`);
     for (const [field, msg] of Object.entries(view.error.fields ?? {})) lines.push(`    ${safeLine(field)}: ${safeText(msg)}`);
   }
+  for (const w of view.warnings ?? []) lines.push(`  ${yellow(safeText(`warning: ${w.step} failed (${w.error}: ${w.cause})`))}`);
   for (const [name, url] of Object.entries(view.links ?? {})) lines.push(`  ${name}: ${url}`);
   lines.push('  steps:', ...view.steps.map(stepLine));
   return lines.join('\n');

@@ -6,7 +6,7 @@ import { runApprovalCommand } from './approve.js';
 import { runDemo } from './demo.js';
 import { runDev } from './dev.js';
 import { bold, describeRelease, dim, releaseRow, red, statusColor, stepLine } from './format.js';
-import { getReleaseView, releaseStore, startRelease, waitForRelease } from './release-client.js';
+import { EXIT_CODE_ROLLBACK_FAILED, exitCodeOf, getReleaseView, releaseStore, startRelease, waitForRelease } from './release-client.js';
 import { loadEndpointsEnv } from './endpoints.js';
 
 const program = new Command()
@@ -45,7 +45,7 @@ program
   .requiredOption('--openapi <file>', 'OpenAPI contract for the interop layer')
   .option('--branch <name>', 'git branch', 'main')
   .option('--changes <file>', 'JSON list of changes ({ title, sha, author, url }) for the release notes')
-  .option('--wait', 'follow the release and exit 0 only if it SUCCEEDED')
+  .option('--wait', `follow the release and exit 0 only if it SUCCEEDED (${EXIT_CODE_ROLLBACK_FAILED} for ROLLBACK_FAILED, else 1)`)
   .option('--json', 'print JSON')
   .action(async (opts) => {
     loadEndpointsEnv();
@@ -71,7 +71,7 @@ program
     });
     if (opts.json) console.log(JSON.stringify(view));
     else console.log(describeRelease(view));
-    process.exitCode = view.status === 'SUCCEEDED' ? 0 : 1;
+    process.exitCode = exitCodeOf(view.status);
   });
 
 program

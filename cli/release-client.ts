@@ -12,7 +12,7 @@ import { checkReleaseRequest } from '../functions/lib/release-request-check.js';
 import { checkExecutionInput } from '../functions/lib/release-limits.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
-import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
+import { TERMINAL_STATUSES, type ReleaseStatus, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
 import * as z from 'zod';
 
 /** What `launchway release` is given: the request fields, with local files for the three artifacts. */
@@ -153,6 +153,18 @@ export async function getReleaseView(releaseId: string): Promise<ReleaseView | u
 
 export type ProgressEvent = { kind: 'status'; status: string } | { kind: 'step'; step: StepRecord };
 
+/** How long after its execution ended a release record may still be non-terminal (the status-change handler's time). */
+const STATUS_HANDLER_GRACE_MS = 5 * 60_000;
+
+/** The exit code of `release --wait` for a release's final status. */
+export const EXIT_CODE_ROLLBACK_FAILED = 3;
+
+/** 0 for SUCCEEDED, {@link EXIT_CODE_ROLLBACK_FAILED} when production may be on the failed version, 1 otherwise. */
+export function exitCodeOf(status: ReleaseStatus): number {
+  if (status === 'SUCCEEDED') return 0;
+  return status === 'ROLLBACK_FAILED' ? EXIT_CODE_ROLLBACK_FAILED : 1;
+}
+
 /**
  * Polls the release record until it ends (or the bound passes), reporting each status change and each step as
  * it starts and finishes. Works the same on AWS, since it reads DynamoDB rather than the execution history.
@@ -177,6 +189,8 @@ export async function waitForRelease(
   const deadline = Date.now() + (opts.timeoutMs ?? 8 * 24 * 3600 * 1000);
   const seen = new Map<string, string>();
   let lastStatus = '';
+  let endedAt: number | undefined;
+  let ended = '';
   for (let poll = 1; ; poll++) {
     opts.signal?.throwIfAborted();
     const view = await getReleaseView(releaseId);
@@ -194,14 +208,18 @@ export async function waitForRelease(
       }
       if (TERMINAL_STATUSES.includes(view.status)) return view;
     }
-    if (opts.executionArn && poll % 10 === 0) {
+    if (opts.executionArn && poll % 10 === 0 && endedAt === undefined) {
       // The record is the source of truth, but an execution that died without finalizing must not hang the wait.
       const exec = await sfnClient().send(new DescribeExecutionCommand({ executionArn: opts.executionArn }));
       if (exec.status !== 'RUNNING') {
-        const again = await getReleaseView(releaseId);
-        if (again && TERMINAL_STATUSES.includes(again.status)) return again;
-        throw new Error(`execution ended ${exec.status} (${exec.error ?? ''}: ${exec.cause ?? ''}) without a final release record`);
+        endedAt = Date.now();
+        ended = `${exec.status} (${exec.error ?? ''}: ${exec.cause ?? ''})`;
       }
+    }
+    // A stopped, timed-out or failed execution is finished by the execution-status handler, asynchronously: give it
+    // time to write the record before calling the record lost.
+    if (endedAt !== undefined && Date.now() - endedAt > STATUS_HANDLER_GRACE_MS) {
+      throw new Error(`execution ended ${ended} without a final release record`);
     }
     if (Date.now() > deadline) throw new Error(`release ${releaseId} did not end within the wait bound`);
     const idle = lastStatus === 'AWAITING_APPROVAL' || lastStatus === 'QUEUED';

@@ -39,6 +39,12 @@ export type StepName = Recorded['step'];
 /** The recorded steps, in pipeline order. */
 export const STEPS: readonly StepName[] = STEP_TABLE.filter((row): row is Recorded => !('record' in row)).map((row) => row.step);
 
+/** The recorded step an ASL Task state runs (`CheckProduction` → `DeployProduction`); undefined for Finalize and non-Task states. */
+export function stepOfState(state: string): StepName | undefined {
+  const row = STEP_TABLE.find((r) => Object.hasOwn(r.states, state));
+  return row && !('record' in row) ? row.step : undefined;
+}
+
 /** A Lambda function the state machine invokes, by what it does. */
 export type StepFunctionId = Row extends infer R ? (R extends { states: infer S } ? S[keyof S] : never) : never;
 
@@ -64,10 +70,13 @@ export function placeholderOf(id: StepFunctionId): `${StepFunctionId}FunctionArn
   return `${id}FunctionArn`;
 }
 
-/** Handlers the state machine does not invoke: the approval links' API behind API Gateway. */
-export const API_FOLDERS = ['approval-api'] as const;
+/**
+ * Handlers the state machine does not invoke: the approval links' API behind API Gateway, and the target of the
+ * EventBridge rule on the state machine's FAILED, TIMED_OUT and ABORTED executions.
+ */
+export const API_FOLDERS = ['approval-api', 'execution-status'] as const;
 
-/** A handler folder under `functions/`: every step function's and the approval API's. */
+/** A handler folder under `functions/`: every step function's and the other handlers'. */
 export type HandlerName = StepFunctionFolder | (typeof API_FOLDERS)[number];
 
 /** Every handler folder, step functions first in pipeline order. */

@@ -4,6 +4,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { METRICS_NAMESPACE, ROLLBACK_FAILED_METRIC } from '../functions/lib/metrics.js';
+import { METRICS_SERVICE } from './dashboard.js';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 
@@ -13,13 +16,16 @@ export interface ReleaseAlarmsProps {
   readonly rollback: lambda.IFunction;
   readonly finalize: lambda.IFunction;
   readonly approvalApi: apigw.RestApi;
+  /** The execution-status handler's undeliverable events and failed invocations. */
+  readonly executionStatusDeadLetters: sqs.IQueue;
   /** Notified by every alarm, when given. */
   readonly topic?: sns.ITopic;
 }
 
 /**
- * Alarms on conditions that need a person, in `scope` (the pipeline): failed and timed-out releases, rollback or
- * finalize errors, approval API 5xx.
+ * Alarms on conditions that need a person, in `scope` (the pipeline): failed and timed-out releases, releases that
+ * ended ROLLBACK_FAILED, rollback or finalize errors, releases the execution-status handler could not end, approval
+ * API 5xx.
  */
 export function createAlarms(scope: Construct, props: ReleaseAlarmsProps): cloudwatch.Alarm[] {
   const period = Duration.minutes(5);
@@ -53,6 +59,24 @@ export function createAlarms(scope: Construct, props: ReleaseAlarmsProps): cloud
       'FinalizeErrorsAlarm',
       props.finalize.metricErrors({ period, statistic: 'Sum' }),
       'Finalizing a release failed; its record, lock or outcome email may be missing.',
+    ),
+    anyOf(
+      'ReleaseRollbackFailedAlarm',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: ROLLBACK_FAILED_METRIC,
+        dimensionsMap: { service: METRICS_SERVICE },
+        period,
+        statistic: 'Sum',
+      }),
+      'A release ended ROLLBACK_FAILED: production may be running the failed version and a person must act now. ' +
+        'launchway list shows the release; docs/operations.md says what to check and how to restore.',
+    ),
+    anyOf(
+      'ExecutionStatusDeadLettersAlarm',
+      props.executionStatusDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      'An ended execution could not be finalized by the execution-status handler: its release record may still be ' +
+        'running and its service lock held. The message in the queue names the execution; see docs/operations.md.',
     ),
     anyOf(
       'ApprovalApiServerErrorsAlarm',

@@ -84,6 +84,12 @@ export const HANDLERS = {
     memoryMiB: 512,
     description: 'Serves approval links: GET renders a confirmation page, POST verifies and records a decision',
   },
+  'execution-status': {
+    // May roll production back, as the rollback function does.
+    timeoutSeconds: 540,
+    memoryMiB: 512,
+    description: 'Ends a release whose execution failed, timed out or was stopped: rollback if needed, record, lock, email',
+  },
 } as const satisfies Record<HandlerName, HandlerSpec>;
 
 /** The handlers the state machine invokes, with their placeholder. */

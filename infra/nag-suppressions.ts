@@ -6,6 +6,7 @@ import { deployPermissions } from '../functions/lib/deploy/iam.js';
 import { STATE_MACHINE_HANDLERS } from './handlers.js';
 import { interopGatewayGrants } from './interop-grants.js';
 import type { LaunchwayFunction } from './launchway-function.js';
+import { ROLLBACK_HOLDERS } from './pipeline-functions.js';
 import type { ReleasePipeline } from './release-pipeline.js';
 
 /**
@@ -79,7 +80,12 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
     'IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
     'ValidateProduction reads the value of the validation API key the provisioner created at run time (GetApiKey); key ids are unknown at deploy, and GET on /apikeys/* in this region is the only API Gateway permission it has.',
   );
-  for (const name of ['provision-interop', 'rollback'] as const) {
+  acknowledge(
+    pipeline.executionStatusDeadLetters,
+    'SQS3',
+    'This queue is itself the dead-letter queue of the execution-status rule target and of the function’s asynchronous invocations; a person reads it when its alarm fires, so it needs no queue behind it.',
+  );
+  for (const name of ['provision-interop', ...ROLLBACK_HOLDERS] as const) {
     for (const path of gatewayPaths) {
       acknowledge(
         pipeline.functions[name].role!,
@@ -92,7 +98,7 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
   // Deploy targets (functions/lib/deploy/iam.ts): wildcards the providers cannot avoid, per target. Rendered with
   // cdk-nag's own spelling of the pseudo parameters, so the ids match its findings exactly.
   const nagEnv = { partition: '<AWS::Partition>', region: '<AWS::Region>', account: '<AWS::AccountId>' };
-  const deployers = [pipeline.functions.deploy, pipeline.functions['deploy-status'], pipeline.functions.rollback];
+  const deployers = [pipeline.functions.deploy, pipeline.functions['deploy-status'], ...ROLLBACK_HOLDERS.map((n) => pipeline.functions[n])];
   for (const [service, config] of Object.entries(pipeline.catalog.services)) {
     for (const target of [config.staging, config.production]) {
       for (const permission of deployPermissions(target, nagEnv)) {

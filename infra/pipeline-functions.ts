@@ -12,6 +12,12 @@ import { HANDLER_NAMES, type HandlerName } from '../functions/steps.js';
 import { interopGatewayStatements, validationKeyReadStatement } from './interop-grants.js';
 import { LaunchwayFunction, type SesSender } from './launchway-function.js';
 
+/**
+ * The functions that roll production and the gateway back: the Rollback step, and the execution-status handler that
+ * does the same for an execution stopped, timed out or failed past the production deploy.
+ */
+export const ROLLBACK_HOLDERS = ['rollback', 'execution-status'] as const;
+
 /** What the handlers are given and may touch. */
 export interface PipelineFunctionsProps {
   /** Environment shared by every handler. */
@@ -71,12 +77,13 @@ export function createPipelineFunctions(scope: Construct, props: PipelineFunctio
   functions.approval.allowSigningKey(signingKey, 'kms:GenerateMac');
   functions.approval.allowSendEmailFrom(sender);
   functions.finalize.allowSendEmailFrom(sender);
+  functions['execution-status'].allowSendEmailFrom(sender);
   functions['approval-api'].allowSigningKey(signingKey, 'kms:VerifyMac');
   // The confirmation page re-signs its form so one page can offer both Approve and Reject to the same approver.
   functions['approval-api'].allowSigningKey(signingKey, 'kms:GenerateMac');
   // The interop layer is API Gateway REST APIs created per service at run time, so no API id is known here;
   // the grant is limited to the API Gateway resources and methods the provisioner uses.
-  for (const name of ['provision-interop', 'rollback'] as const) {
+  for (const name of ['provision-interop', ...ROLLBACK_HOLDERS] as const) {
     for (const statement of interopGatewayStatements(scope, props.interopDomainName)) {
       functions[name].addToRolePolicy(statement);
     }
@@ -88,14 +95,14 @@ export function createPipelineFunctions(scope: Construct, props: PipelineFunctio
 
 /**
  * Each catalog target's least privilege (functions/lib/deploy/iam.ts) for the functions that start and poll
- * deployments; the rollback function gets the production targets' only, since it rolls back production alone.
+ * deployments; the rollback holders get the production targets' only, since they roll back production alone.
  */
 function grantDeployTargets(scope: Construct, catalog: Catalog, functions: Record<HandlerName, LaunchwayFunction>): void {
   const { partition, region, account } = Stack.of(scope);
   for (const service of Object.values(catalog.services)) {
     const targets = [
       { target: service.staging, holders: ['deploy', 'deploy-status'] as const },
-      { target: service.production, holders: ['deploy', 'deploy-status', 'rollback'] as const },
+      { target: service.production, holders: ['deploy', 'deploy-status', ...ROLLBACK_HOLDERS] as const },
     ];
     for (const { target, holders } of targets) {
       for (const permission of deployPermissions(target, { partition, region, account })) {

@@ -3,6 +3,8 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,6 +19,7 @@ import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib
 import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';
 import type { HandlerName } from '../functions/steps.js';
 import { createAlarms } from './alarms.js';
+import { createExecutionStatusRule } from './execution-status-rule.js';
 import { ApiDomains, validateDomainProps, type ReleasePipelineDomainProps } from './api-domains.js';
 import { APPROVAL_API_STAGE, createApprovalApi, validThrottle, type ApprovalApiThrottle } from './approval-api.js';
 import { deployCatalog } from './catalog-object.js';
@@ -139,6 +142,10 @@ export class ReleasePipeline extends Construct {
   readonly functions: Readonly<Record<HandlerName, LaunchwayFunction>>;
   /** The release workflow (Standard). */
   readonly stateMachine: sfn.StateMachine;
+  /** Sends the workflow's FAILED, TIMED_OUT and ABORTED executions to the execution-status function. */
+  readonly executionStatusRule: events.Rule;
+  /** What the execution-status rule and function could not process: each message is a release left unended. */
+  readonly executionStatusDeadLetters: sqs.Queue;
   /** The approval links' API: GET and POST on /approvals/{approvalId}. */
   readonly approvalApi: apigw.RestApi;
   /** `POST /releases/{releaseId}/decision` (AWS_IAM): decisions by IAM identity, `launchway approve|reject` on AWS. */
@@ -276,11 +283,16 @@ export class ReleasePipeline extends Construct {
       }),
     );
 
+    const executionStatus = createExecutionStatusRule(this, this.stateMachine, functions['execution-status'], { removalPolicy });
+    this.executionStatusRule = executionStatus.rule;
+    this.executionStatusDeadLetters = executionStatus.deadLetters;
+
     this.alarms = createAlarms(this, {
       stateMachine: this.stateMachine,
       rollback: functions.rollback,
       finalize: functions.finalize,
       approvalApi: this.approvalApi,
+      executionStatusDeadLetters: executionStatus.deadLetters,
       topic: props.alarmTopic,
     });
     this.dashboard = new ReleaseDashboard(this, 'Dashboard', {

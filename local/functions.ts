@@ -12,7 +12,8 @@ import { handler as publishReleaseNotes } from '../functions/publish-release-not
 import { handler as rollback } from '../functions/rollback/handler.js';
 import { handler as finalize } from '../functions/finalize/handler.js';
 
-type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+/** A Lambda handler as the local endpoint calls it. */
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Every step function of functions/steps.ts, in process: a missing one fails type checking. */
 const HANDLERS: Record<StepFunctionId, LambdaHandler> = {
@@ -36,9 +37,15 @@ export function localFunctionArn(id: StepFunctionId, region: string): string {
   return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:launchway-${folderOf(id)}`;
 }
 
-/** Every step handler by its local ARN: what the local Step Functions endpoint invokes in process. */
-export function localLambdas(region: string): Record<string, LambdaHandler> {
-  return Object.fromEntries(STEP_FUNCTION_IDS.map((id) => [localFunctionArn(id, region), HANDLERS[id]]));
+/**
+ * Every step handler by its local ARN: what the local Step Functions endpoint invokes in process. `wrap` may replace
+ * a handler (tests hold a step with it).
+ */
+export function localLambdas(
+  region: string,
+  wrap: (id: StepFunctionId, handler: LambdaHandler) => LambdaHandler = (_id, handler) => handler,
+): Record<string, LambdaHandler> {
+  return Object.fromEntries(STEP_FUNCTION_IDS.map((id) => [localFunctionArn(id, region), wrap(id, HANDLERS[id])]));
 }
 
 /** `definitionSubstitutions` for embedded mode. */

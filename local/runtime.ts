@@ -1,6 +1,7 @@
 import './embedded-defaults.js';
 import './polyfills.js';
 import { randomBytes } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -18,9 +19,12 @@ import {
   startS3rver,
   type RunningServer,
 } from './emulators.js';
-import { localLambdas, localSubstitutions, LOCAL_ACCOUNT } from './functions.js';
+import { localLambdas, localSubstitutions, LOCAL_ACCOUNT, type LambdaHandler } from './functions.js';
 import { startLocalGateway } from './gateway.js';
 import { LocalStepFunctions } from './sfn/local-step-functions.js';
+import { handler as executionStatus } from '../functions/execution-status/handler.js';
+import { ENDED_EXECUTION_STATUSES } from '../functions/lib/pipeline/execution-ended.js';
+import type { StepFunctionId } from '../functions/steps.js';
 import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 
 export const STATE_MACHINE_NAME = 'launchway-release';
@@ -46,6 +50,13 @@ export interface EmbeddedOptions {
   ports?: Partial<Record<'sfn' | 'dynamodb' | 's3' | 'approval' | 'gateway', number>>;
   /** Start from empty data (default true): earlier runs' targets and records would point at dead processes. */
   fresh?: boolean;
+  /**
+   * The state machine's `TimeoutSeconds` instead of the definition's (eight days), so a test can see an execution
+   * time out.
+   */
+  executionTimeoutSeconds?: number;
+  /** Wraps step functions' handlers by id; tests use it to hold a step while they stop its execution. */
+  wrapHandler?: (id: StepFunctionId, handler: LambdaHandler) => LambdaHandler;
 }
 
 export interface EmbeddedStack {
@@ -131,18 +142,31 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     );
     s3client.destroy();
 
+    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+    let definition = await loadReleaseDefinition(localSubstitutions(LOCAL_REGION));
+    if (options.executionTimeoutSeconds !== undefined) {
+      definition = JSON.stringify({ ...JSON.parse(definition), TimeoutSeconds: options.executionTimeoutSeconds });
+    }
     const sfn = new LocalStepFunctions({
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
-      stateMachines: [{ name: STATE_MACHINE_NAME, definition: await loadReleaseDefinition(localSubstitutions(LOCAL_REGION)) }],
-      lambdas: localLambdas(LOCAL_REGION),
+      stateMachines: [{ name: STATE_MACHINE_NAME, definition }],
+      lambdas: localLambdas(LOCAL_REGION, options.wrapHandler),
       waitTimeOverrides: options.waits ?? DEMO_WAITS,
       retryIntervalOverrides: options.retryIntervals,
+      // The EventBridge rule of the construct: executions no Catch could end go to the same handler as on AWS.
+      onStatusChange: [
+        {
+          statuses: [...ENDED_EXECUTION_STATUSES],
+          stateMachineArns: [stateMachineArn],
+          // The handler parses the event with its zod schema, as the Lambda does.
+          handler: (event) => executionStatus(event as never, statusHandlerContext(event.id)),
+        },
+      ],
     });
     const sfnServer = await sfn.listen(options.ports?.sfn ?? 0);
     started.push({ close: () => sfn.close() });
     env.AWS_ENDPOINT_URL_SFN = sfnServer.url;
-    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
     env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
     process.env.AWS_ENDPOINT_URL_SFN = sfnServer.url;
     process.env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
@@ -164,6 +188,26 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     await stopStarted();
     throw err;
   }
+}
+
+/** The Lambda-like context of one in-process invocation of the execution-status handler. */
+function statusHandlerContext(requestId: string): Context {
+  const name = 'launchway-execution-status';
+  const deadline = Date.now() + 540_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
 }
 
 /** `export NAME='value'` lines for a shell: `source .launchway/endpoints.env`. */

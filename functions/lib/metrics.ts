@@ -17,7 +17,13 @@ export function emitStepMetric(step: Pick<StepRecord, 'step' | 'status' | 'durat
   single.addMetric('StepDuration', MetricUnit.Milliseconds, step.durationMs);
 }
 
-/** `Releases` (count) and `ReleaseDuration` (ms) by service and terminal status. */
+/** The metric the ROLLBACK_FAILED alarm watches: one count per release that ended so, whatever its service. */
+export const ROLLBACK_FAILED_METRIC = 'RollbackFailed';
+
+/**
+ * `Releases` (count) and `ReleaseDuration` (ms) by service and terminal status; for ROLLBACK_FAILED also
+ * `RollbackFailed` without the service dimension, because an alarm needs one metric for every service.
+ */
 export function emitReleaseOutcome(service: string, status: string, durationMs: number | undefined): void {
   // A single metric is published by its first addMetric, so each value gets its own.
   const publish = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number) => {
@@ -27,4 +33,5 @@ export function emitReleaseOutcome(service: string, status: string, durationMs: 
   };
   publish('Releases', MetricUnit.Count, 1);
   if (durationMs !== undefined) publish('ReleaseDuration', MetricUnit.Milliseconds, durationMs);
+  if (status === 'ROLLBACK_FAILED') metrics.singleMetric().addMetric(ROLLBACK_FAILED_METRIC, MetricUnit.Count, 1);
 }

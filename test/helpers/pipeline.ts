@@ -4,10 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Catalog } from '../../functions/lib/catalog.js';
-import type { ReleaseView } from '../../functions/lib/store/records.js';
-import { findStep } from '../../functions/lib/store/records.js';
+import { findStep, TERMINAL_STATUSES, type ReleaseView } from '../../functions/lib/store/records.js';
 import type { StepName } from '../../functions/steps.js';
-import { FAST_WAITS, startEmbedded, type EmbeddedStack } from '../../local/runtime.js';
+import { FAST_WAITS, startEmbedded, type EmbeddedOptions, type EmbeddedStack } from '../../local/runtime.js';
 import { decideFromOutbox } from '../../cli/approve.js';
 import { getReleaseView, startRelease, waitForRelease, type StartedRelease } from '../../cli/release-client.js';
 
@@ -37,8 +36,11 @@ export interface TestStack extends EmbeddedStack {
   stopAll(): Promise<void>;
 }
 
-/** The whole embedded pipeline on free loopback ports with short Wait and Retry intervals. */
-export async function startTestStack(services: Catalog['services']): Promise<TestStack> {
+/** The whole embedded pipeline on free loopback ports with short Wait and Retry intervals (and any other option). */
+export async function startTestStack(
+  services: Catalog['services'],
+  options: Omit<EmbeddedOptions, 'catalog' | 'dataDir'> = {},
+): Promise<TestStack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-scenario-'));
   const retryIntervals = Object.fromEntries(
     [
@@ -57,7 +59,7 @@ export async function startTestStack(services: Catalog['services']): Promise<Tes
       'Finalize',
     ].map((s) => [s, 50]),
   );
-  const stack = await startEmbedded({ catalog: { services }, dataDir, waits: FAST_WAITS, retryIntervals });
+  const stack = await startEmbedded({ catalog: { services }, dataDir, waits: FAST_WAITS, retryIntervals, ...options });
   return {
     ...stack,
     async stopAll() {
@@ -99,7 +101,7 @@ export async function waitForStatus(releaseId: string, statuses: string[], timeo
   for (;;) {
     const view = await getReleaseView(releaseId);
     if (view && statuses.includes(view.status)) return view;
-    if (view && ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'].includes(view.status)) {
+    if (view && TERMINAL_STATUSES.includes(view.status)) {
       throw new Error(
         `release ${releaseId} ended ${view.status} (${view.error?.error}: ${view.error?.cause}) while waiting for ${statuses.join('|')}`,
       );

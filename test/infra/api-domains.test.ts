@@ -78,15 +78,15 @@ describe('custom domains', () => {
     template.hasOutput('ApprovalApiUrl', { Value: 'https://approvals.example.com' });
   });
 
-  it('tells the interop provisioner and rollback its domain, and lets them manage base path mappings there only', () => {
+  it('tells the interop provisioner and the rollback holders its domain, and lets them manage base path mappings there only', () => {
     const { template, envOf, functionId } = synthBoth();
     for (const name of HANDLER_NAMES) {
       expect(envOf(name).INTEROP_PROVIDER, name).toBe('api-gateway');
-      const expected = name === 'provision-interop' || name === 'rollback' ? 'api.example.com' : undefined;
+      const expected = ['provision-interop', 'rollback', 'execution-status'].includes(name) ? 'api.example.com' : undefined;
       expect(envOf(name).INTEROP_DOMAIN_NAME, name).toBe(expected);
     }
     const mappingGrants = identityStatements(template).filter((s) => JSON.stringify(s.Resource).includes('/domainnames/'));
-    const roles = [roleIdOf(template, functionId('provision-interop')), roleIdOf(template, functionId('rollback'))].sort();
+    const roles = (['provision-interop', 'rollback', 'execution-status'] as const).map((n) => roleIdOf(template, functionId(n))).sort();
     expect([...new Set(mappingGrants.flatMap((s) => s.roles))].sort()).toEqual(roles);
     const domainResources = mappingGrants
       .flatMap((s) => s.Resource.map((r) => JSON.stringify(r)))

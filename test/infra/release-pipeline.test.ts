@@ -284,9 +284,9 @@ describe('ReleasePipeline IAM', () => {
     expectOnly('kms:VerifyMac', ['approval-api']);
   });
 
-  it('lets approval and finalize send email from the configured sender only', () => {
+  it('lets approval, finalize and execution-status send email from the configured sender only', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'ses:SendEmail'));
-    expect(granting.flatMap((s) => s.roles).sort()).toEqual([roleOf('approval'), roleOf('finalize')].sort());
+    expect(granting.flatMap((s) => s.roles).sort()).toEqual([roleOf('approval'), roleOf('finalize'), roleOf('execution-status')].sort());
     for (const s of granting) {
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });
       const identities = JSON.stringify(s.Resource);
@@ -333,7 +333,7 @@ describe('ReleasePipeline IAM', () => {
   });
 
   it('grants each API Gateway method only on the management paths the provisioner calls it on, in this region', () => {
-    for (const name of ['provision-interop', 'rollback'] as const) {
+    for (const name of ['provision-interop', 'rollback', 'execution-status'] as const) {
       const gateway = statementsOfRole(template, roleOf(name)).filter((s) => s.Action.some((a) => a.startsWith('apigateway:')));
       const byMethod = Object.fromEntries(
         gateway.map((s) => [
@@ -355,9 +355,11 @@ describe('ReleasePipeline IAM', () => {
     expect(paths.some((p) => p.includes('/domainnames'))).toBe(false);
   });
 
-  it('grants API Gateway management only to the interop provisioner and rollback, scoped to gateway resources', () => {
+  it('grants API Gateway management only to the interop provisioner and the rollback holders, scoped to gateway resources', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'apigateway:POST'));
-    expect(granting.flatMap((s) => s.roles).sort()).toEqual([roleOf('provision-interop'), roleOf('rollback')].sort());
+    expect(granting.flatMap((s) => s.roles).sort()).toEqual(
+      [roleOf('provision-interop'), roleOf('rollback'), roleOf('execution-status')].sort(),
+    );
     for (const s of granting) {
       for (const r of s.Resource) expect(JSON.stringify(r)).toMatch(/:apigateway:.*::\/(restapis|apikeys|usageplans|tags)/);
     }
@@ -389,8 +391,9 @@ describe('ReleasePipeline approval API', () => {
       /\/(GET|POST)\/approvals\/\*/.test(JSON.stringify(p.Properties.SourceArn)),
     );
     expect(permissions).toHaveLength(2);
-    // The third is the IAM-authorized decision route (test/infra/approval-iam.test.ts).
-    expect(Object.values(resources('AWS::Lambda::Permission'))).toHaveLength(3);
+    // The third is the IAM-authorized decision route (test/infra/approval-iam.test.ts), the fourth the
+    // execution-status rule's (test/infra/execution-status-rule.test.ts).
+    expect(Object.values(resources('AWS::Lambda::Permission'))).toHaveLength(4);
     for (const p of permissions) {
       expect(p.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
@@ -414,7 +417,7 @@ describe('ReleasePipeline approval API', () => {
 
 describe('ReleasePipeline alarms and props', () => {
   it('creates the alarms without actions by default and wires them to the alarm topic when given', () => {
-    expect(Object.values(resources('AWS::CloudWatch::Alarm'))).toHaveLength(5);
+    expect(Object.values(resources('AWS::CloudWatch::Alarm'))).toHaveLength(7);
     for (const alarm of Object.values(resources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();
 
     const app = new App({ context: appContext() });
@@ -429,7 +432,7 @@ describe('ReleasePipeline alarms and props', () => {
     const t = Template.fromStack(stack);
     const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as CfnResource[];
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     t.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
@@ -455,7 +458,7 @@ describe('ReleasePipeline alarms and props', () => {
     const identity = 'arn:aws:ses:eu-west-1:210987654321:identity/launchway.example.com';
     const { template: t } = synthStack({ sesIdentityArn: identity });
     const granting = identityStatements(t).filter((s) => allows(s, 'ses:SendEmail'));
-    expect(granting).toHaveLength(2);
+    expect(granting).toHaveLength(3);
     for (const s of granting) {
       expect(s.Resource).toEqual([identity]);
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });

@@ -16,7 +16,7 @@ import { RELEASE_ASL_PATH } from '../../infra/paths.js';
  * new one yet. A decision made then must be kept and delivered by the remind step, not lost or turned into EXPIRED.
  *
  * The approval states are taken verbatim from statemachines/release.asl.json (RequestApproval, ReminderDue,
- * RemindApprovers, Mark*); what comes after approval is replaced by Pass states. The request-approval handler is the
+ * RemindApprovers, their *Caught states, Mark*); what comes after approval is replaced by Pass states. The request-approval handler is the
  * real one, held at the start of its remind phase so the test decides exactly inside the gap.
  */
 
@@ -42,6 +42,8 @@ function approvalMachine(): object {
       RequestApproval: take('RequestApproval'),
       ReminderDue: take('ReminderDue'),
       RemindApprovers: take('RemindApprovers'),
+      RequestApprovalCaught: take('RequestApprovalCaught'),
+      RemindApproversCaught: take('RemindApproversCaught'),
       MarkRejected: take('MarkRejected'),
       MarkExpired: take('MarkExpired'),
       MarkFailed: take('MarkFailed'),

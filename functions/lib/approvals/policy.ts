@@ -56,6 +56,9 @@ export function refusalFor(
   return undefined;
 }
 
+/** What a link of an approval closed because its release ended says. */
+const RELEASE_ENDED_MESSAGE = 'the release has already ended without a decision';
+
 /**
  * Throws 410 when the approval takes no decisions any more by its own record: a newer request replaced it, or it
  * expired (marked, or past `expiresAt` while still pending).
@@ -66,6 +69,7 @@ export function assertCurrent(
   supersededMessage = SUPERSEDED_LINK_MESSAGE,
 ): void {
   if (item.status === 'SUPERSEDED') throw new ApprovalGoneError(supersededMessage, 'superseded');
+  if (item.status === 'CANCELLED') throw new ApprovalGoneError(RELEASE_ENDED_MESSAGE, 'release-ended');
   if (item.status === 'EXPIRED' || (item.status === 'PENDING' && item.expiresAt < nowSeconds)) {
     throw new ApprovalGoneError('this approval has expired', 'approval-expired');
   }
@@ -78,6 +82,7 @@ export function assertOpen(item: Pick<ApprovalItem, 'decisions' | 'status'>, app
     throw new ConflictError(`${approver} already chose to ${previous.decision} this release at ${previous.decidedAt}`);
   }
   if (item.status === 'SUPERSEDED') throw new ApprovalGoneError(SUPERSEDED_LINK_MESSAGE, 'superseded');
+  if (item.status === 'CANCELLED') throw new ApprovalGoneError(RELEASE_ENDED_MESSAGE, 'release-ended');
   if (item.status === 'EXPIRED') throw new ApprovalGoneError('this approval has expired', 'approval-expired');
   if (item.status !== 'PENDING') throw new ConflictError(`this approval is already closed: ${item.status}`);
 }

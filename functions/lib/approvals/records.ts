@@ -1,7 +1,10 @@
 import type { Decision } from './links.js';
 
-/** Lifecycle of one approval request. PENDING is the only state that accepts decisions. */
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED';
+/**
+ * Lifecycle of one approval request. PENDING is the only state that accepts decisions. CANCELLED: the release ended
+ * without a decision (stopped, timed out, failed), so its links answer 410.
+ */
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED' | 'CANCELLED';
 
 /** One person's decision, kept on the approval item for the record. */
 export interface DecisionRecord {

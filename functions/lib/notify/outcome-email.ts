@@ -10,7 +10,19 @@ const HEADLINES: Record<string, string> = {
   FAILED: 'failed before production; production was not changed.',
   REJECTED: 'was rejected at approval; nothing was deployed to production.',
   EXPIRED: 'expired: nobody decided before the approval timed out, so nothing was deployed to production.',
+  CANCELLED: 'was cancelled; production was not changed, or was restored if the cancel came after the production deploy.',
+  SUPERSEDED: 'was superseded by a newer release of the service before it reached production; production was not changed.',
   ROLLED_BACK: 'failed after the production deploy began and was rolled back; the previous version serves again.',
+  ROLLBACK_FAILED:
+    'failed after the production deploy began, and the rollback failed too: production may be running the failed version. ' +
+    'A person must act now.',
+};
+
+/** What a reader has to do, for the statuses that need a person. */
+const ACTIONS: Partial<Record<string, string>> = {
+  ROLLBACK_FAILED:
+    'Check which version production and the partner gateway serve (launchway status shows the Rollback step and the previous ' +
+    'version), put the previous version back by hand or release a fixed version, and see docs/operations.md.',
 };
 
 /**
@@ -25,6 +37,8 @@ export function buildOutcomeEmail(release: ReleaseRecord & { status: ReleaseStat
     ['Triggered by', release.triggeredBy],
     ['Status', release.status],
     ['Reason', cause || undefined],
+    ['Action', ACTIONS[release.status]],
+    ['Warning', release.warnings?.map((w) => `${w.step} failed (${w.error}: ${w.cause})`).join('; ') || undefined],
     ['Release notes', release.links?.releaseNotes],
     ['Production', release.links?.productionUrl],
     ['Partner API', release.links?.interopUrl],

@@ -1,19 +1,28 @@
 import * as z from 'zod';
-import { logger } from '../logger.js';
-import { emitReleaseOutcome } from '../metrics.js';
-import { buildOutcomeEmail } from '../notify/outcome-email.js';
-import { RELEASE_STATUSES, TERMINAL_STATUSES, type ReleaseRecord, type ReleaseStatus } from '../store/records.js';
+import { RELEASE_STATUSES, isTerminal, type ReleaseError, type TerminalStatus } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
+import { finishRelease, type FailedState, type Finished } from './finish-release.js';
 
 const StatesError = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).partial();
+type StatesError = z.infer<typeof StatesError>;
 
 export const FinalizeEventSchema = z.object({
   releaseId: z.string().min(1),
-  /** The whole execution state: `outcome.status`, and `error` / `rollbackError` as Catch recorded them. */
+  /** The whole execution state: `outcome.status`, and what the Catch paths recorded. */
   state: z.looseObject({
-    outcome: z.object({ status: z.enum(RELEASE_STATUSES).refine((s) => TERMINAL_STATUSES.includes(s), 'expected a terminal status') }),
+    outcome: z.object({
+      status: z.enum(RELEASE_STATUSES).refine((s) => isTerminal(s), 'expected a terminal status'),
+    }),
+    /** The failure, as the Catch recorded it. */
     error: StatesError.optional(),
+    /** The Task state whose Catch caught `error` (each Catch passes through a state that records it). */
+    failedState: z.string().optional(),
+    /** The Rollback step's own failure. */
     rollbackError: StatesError.optional(),
+    /** A failure that did not change the outcome: the release notes could not be written. */
+    notesError: StatesError.optional(),
+    /** The execution input, for a release Prepare never recorded. */
+    request: z.record(z.string(), z.unknown()).optional(),
   }),
 });
 export type FinalizeEvent = z.infer<typeof FinalizeEventSchema>;
@@ -30,87 +39,51 @@ export function causeText(cause: string | undefined): string {
   return cause;
 }
 
+const APPROVAL_EXPIRED = { error: 'ApprovalExpired', cause: 'nobody decided before the approval timed out' };
+
+const described = (e: StatesError | undefined) => (e?.Error ? { error: e.Error, cause: causeText(e.Cause) } : undefined);
+
 /**
- * Ends the release: the terminal status, the error that caused it, every step still open closed with that error,
- * the service lock released, and the outcome told to the people involved.
+ * Ends the release as the state machine decided: the terminal status, the error naming the state that failed, the
+ * steps that failed recorded, the lock released and the outcome told (see {@link finishRelease}). Returns the status
+ * the record has, which is the one written by whoever ended the release first.
  */
-export async function finalizeRelease(deps: PipelineDeps, event: FinalizeEvent): Promise<{ status: ReleaseStatus }> {
-  const { store } = deps;
-  const { outcome, error, rollbackError } = event.state;
-  const status = outcome.status;
-  const now = deps.now();
+export async function finalizeRelease(deps: PipelineDeps, event: FinalizeEvent): Promise<Finished> {
+  const { outcome, failedState, request } = event.state;
+  const status = outcome.status as TerminalStatus;
+  const error = described(event.state.error);
+  const rollbackError = described(event.state.rollbackError);
+  const notesError = described(event.state.notesError);
 
-  let release = await store.getRelease(event.releaseId);
-  if (!release) {
-    // Prepare crashed before it could write anything: keep a record of the attempt rather than lose it.
-    const req = (event.state as Record<string, unknown>).request as Record<string, unknown> | undefined;
-    const minimal: ReleaseRecord = {
-      releaseId: event.releaseId,
-      service: typeof req?.service === 'string' ? req.service : '(unknown)',
-      version: typeof req?.version === 'string' ? req.version : '(unknown)',
-      commit: typeof req?.commit === 'string' ? req.commit : '(unknown)',
-      branch: 'main',
-      triggeredBy: typeof req?.triggeredBy === 'string' ? req.triggeredBy : '(unknown)',
-      status: 'RUNNING',
-      request: req ?? {},
-      changes: [],
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-    };
-    await store.createRelease(minimal);
-    release = minimal;
-  }
+  const failedStates: FailedState[] = [];
+  if (failedState && error) failedStates.push({ state: failedState, error });
+  if (rollbackError) failedStates.push({ state: 'Rollback', error: rollbackError });
+  if (notesError) failedStates.push({ state: 'PublishReleaseNotes', error: notesError });
 
-  const primary = rollbackError?.Error ? rollbackError : error;
-  const failure =
-    status === 'SUCCEEDED' || !primary?.Error
-      ? status === 'EXPIRED'
-        ? { error: 'ApprovalExpired', cause: 'nobody decided before the approval timed out' }
-        : undefined
-      : {
-          error: primary.Error === 'States.Timeout' && status === 'EXPIRED' ? 'ApprovalExpired' : primary.Error,
-          cause:
-            primary.Error === 'States.Timeout' && status === 'EXPIRED'
-              ? 'nobody decided before the approval timed out'
-              : causeText(primary.Cause),
-          ...(rollbackError?.Error && error?.Error ? { rollbackOf: { error: error.Error, cause: causeText(error.Cause) } } : {}),
-        };
-
-  for (const step of await store.getSteps(event.releaseId)) {
-    if (step.status !== 'RUNNING') continue;
-    await store.endStep(event.releaseId, step.step, 'FAILED', {
-      error: failure ? { error: failure.error, cause: failure.cause } : { error: 'Unfinished', cause: 'the release ended first' },
-    });
-  }
-
-  const alreadyEnded = TERMINAL_STATUSES.includes(release.status);
-  if (!alreadyEnded || release.status !== status) {
-    await store.updateRelease(
-      event.releaseId,
-      {
-        status,
-        endedAt: now.toISOString(),
-        durationMs: now.getTime() - Date.parse(release.createdAt),
-        ...(failure ? { error: { ...(release.error ?? {}), ...failure } } : {}),
-      },
-      { allowTerminal: true },
-    );
-  }
-  await store.releaseLock(release.service, event.releaseId);
-  emitReleaseOutcome(release.service, status, now.getTime() - Date.parse(release.createdAt));
-  await notifyOutcome(deps, { ...release, status }, failure?.cause);
-  return { status };
+  return finishRelease(deps, {
+    releaseId: event.releaseId,
+    status,
+    error: releaseError(status, error, rollbackError, failedState),
+    warnings: notesError ? [{ step: 'PublishReleaseNotes', ...notesError }] : undefined,
+    failedStates,
+    request,
+  });
 }
 
-async function notifyOutcome(deps: PipelineDeps, release: ReleaseRecord, cause: string | undefined): Promise<void> {
-  const to = [...new Set([release.triggeredBy, ...(release.catalog?.approvers ?? []), ...(release.catalog?.notify ?? [])])].filter((a) =>
-    a.includes('@'),
-  );
-  if (to.length === 0) return;
-  try {
-    await deps.notifier().send(buildOutcomeEmail(release, to, cause));
-  } catch (err) {
-    // The release outcome is already recorded; a mail failure must not turn it into a failed Finalize.
-    logger.warn('could not send the outcome email', { error: err as Error });
+function releaseError(
+  status: TerminalStatus,
+  error: { error: string; cause: string } | undefined,
+  rollbackError: { error: string; cause: string } | undefined,
+  failedState: string | undefined,
+): ReleaseError | undefined {
+  if (status === 'SUCCEEDED') return undefined;
+  if (status === 'EXPIRED') return APPROVAL_EXPIRED;
+  if (rollbackError) {
+    return {
+      ...rollbackError,
+      state: 'Rollback',
+      ...(error ? { rollbackOf: { ...error, ...(failedState ? { state: failedState } : {}) } } : {}),
+    };
   }
+  return error ? { ...error, ...(failedState ? { state: failedState } : {}) } : undefined;
 }

@@ -88,6 +88,25 @@ export class ApprovalStore {
   }
 
   /**
+   * Marks every still-pending approval of a release CANCELLED because the release ended without a decision; their
+   * links then answer 410. Returns how many were closed.
+   */
+  async cancelPending(releaseId: string, at: string): Promise<number> {
+    let closed = 0;
+    for (const item of await this.list(releaseId)) {
+      if (item.status !== 'PENDING') continue;
+      const out = await this.updateIf(item, {
+        UpdateExpression: 'SET #status = :cancelled, concludedAt = :at',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':cancelled': 'CANCELLED', ':pending': 'PENDING', ':at': at },
+      });
+      if (out) closed += 1;
+    }
+    return closed;
+  }
+
+  /**
    * Stores the remind step's new task token. Returns the approval as it is now, or undefined when it was
    * superseded (or never existed).
    */

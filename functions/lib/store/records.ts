@@ -7,7 +7,10 @@ import type { InteropDeployment } from '../interop/interop-provisioner.js';
 import type { Environment } from '../environment.js';
 import type { StepDetails } from './step-details.js';
 
-/** Every status a release can have. The last five are terminal. */
+/**
+ * Every status a release can have. The first five are transient; the rest are terminal, and docs/operations.md says
+ * what production is in each.
+ */
 export const RELEASE_STATUSES = [
   'PENDING',
   'QUEUED',
@@ -18,10 +21,62 @@ export const RELEASE_STATUSES = [
   'FAILED',
   'REJECTED',
   'EXPIRED',
+  'CANCELLED',
+  'SUPERSEDED',
   'ROLLED_BACK',
+  'ROLLBACK_FAILED',
 ] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK'];
+export const TERMINAL_STATUSES: readonly ReleaseStatus[] = [
+  'SUCCEEDED',
+  'FAILED',
+  'REJECTED',
+  'EXPIRED',
+  'CANCELLED',
+  'SUPERSEDED',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+];
+
+/** A terminal status. */
+export type TerminalStatus = Exclude<ReleaseStatus, 'PENDING' | 'QUEUED' | 'RUNNING' | 'AWAITING_APPROVAL' | 'ROLLING_BACK'>;
+
+/** True for a status no release leaves again. */
+export const isTerminal = (status: ReleaseStatus): status is TerminalStatus => TERMINAL_STATUSES.includes(status);
+
+/** Why a release ended other than SUCCEEDED: the error, its cause, and the ASL state that raised it when known. */
+export interface ReleaseError {
+  error: string;
+  cause: string;
+  /** The ASL state that failed (`CheckProduction`, `Rollback`…), or that was running when the execution stopped. */
+  state?: string;
+  fields?: FieldErrors;
+  /** For ROLLBACK_FAILED: the failure the rollback was undoing. */
+  rollbackOf?: { error: string; cause: string; state?: string };
+}
+
+/** Something that went wrong without changing the outcome, e.g. release notes that could not be written. */
+export interface ReleaseWarning {
+  step: StepName;
+  error: string;
+  cause: string;
+}
+
+/**
+ * Set on a release someone stopped on purpose, before its execution is stopped: the status-change handler ends the
+ * release with this status instead of CANCELLED. `launchway cancel` writes CANCELLED, a newer release with queue
+ * `supersede` writes SUPERSEDED.
+ */
+export interface StopRequest {
+  status: 'CANCELLED' | 'SUPERSEDED';
+  /** Who asked: an email or an IAM identity. */
+  by: string;
+  reason: string;
+  /** ISO time of the request. */
+  at: string;
+  /** For SUPERSEDED: the newer release. */
+  supersededBy?: string;
+}
 
 export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
@@ -50,7 +105,11 @@ export interface ReleaseRecord {
   endedAt?: string;
   durationMs?: number;
   /** Set when the release ends in anything but SUCCEEDED. */
-  error?: { error: string; cause: string; fields?: FieldErrors };
+  error?: ReleaseError;
+  /** Problems that did not change the outcome (a SUCCEEDED release whose notes could not be written). */
+  warnings?: ReleaseWarning[];
+  /** Who stopped the release on purpose, and why (see {@link StopRequest}). */
+  stopRequest?: StopRequest;
   /** Links and keys a reader of the release wants: reports, notes, the production URL. */
   links?: Record<string, string>;
 }

@@ -202,12 +202,16 @@ export class ReleaseStore {
     return items.map((i) => strip<StepRecord>(i)!);
   }
 
+  /** The approval items of the same table. */
+  approvals(): ApprovalStore {
+    return new ApprovalStore(this.doc, this.table);
+  }
+
   /** The release with its steps and approval, as `status --json` prints it. */
   async getView(releaseId: string): Promise<ReleaseView | undefined> {
     const release = await this.getRelease(releaseId);
     if (!release) return undefined;
-    const approvals = new ApprovalStore(this.doc, this.table);
-    const [steps, approval] = await Promise.all([this.getSteps(releaseId), approvals.summary(releaseId)]);
+    const [steps, approval] = await Promise.all([this.getSteps(releaseId), this.approvals().summary(releaseId)]);
     return { ...release, steps, ...(approval ? { approval } : {}) };
   }
 
