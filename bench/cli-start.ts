@@ -1,7 +1,7 @@
 /**
  * How long the `launchway` command takes to start and finish, next to `node -e 0` (Node's own start): `--help`,
  * `--version`, and `status --json` against a running embedded stack, each run as a whole process the way a user or
- * a CI job runs it. Written to bench/results/cli-start.json; the figure to watch is the median ratio to `node -e 0`,
+ * a CI job runs it, and the floor under them all: Node with tsx registered and nothing else. Written to bench/results/cli-start.json; the figure to watch is the median ratio to `node -e 0`,
  * taken pair by pair (command, then node, in turn) so a machine that speeds up or slows down moves both alike.
  *
  *   npx tsx bench/cli-start.ts        # 7 runs of each command
@@ -77,7 +77,10 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   const env = { PATH: process.env.PATH, HOME: dataDir, NO_COLOR: '1', ...stack.env };
+  // What bin/launchway.js costs before cli/main.ts runs: registering tsx, which compiles the TypeScript on the fly.
+  const tsxFloor = `const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); register();`;
   const commands: [string, string[]][] = [
+    ['tsx registered, nothing run (the floor of bin/launchway.js)', ['--input-type=module', '-e', tsxFloor]],
     ['launchway --help', [bin, '--help']],
     ['launchway --version', [bin, '--version']],
     ['launchway status <id> --json', [bin, 'status', started.releaseId, '--json']],
