@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['embedded-release.ts', 'bundle-sizes.ts'];
+const BENCHMARKS = ['embedded-release.ts', 'bundle-sizes.ts', 'cli-start.ts'];
 
 let failed = 0;
 for (const file of BENCHMARKS) {

@@ -2,6 +2,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { CliError } from './errors.js';
 
 /**
  * How `launchway approve|reject` reaches the approval API:
@@ -90,19 +91,32 @@ function redact(url: string): string {
   }
 }
 
-/** The message of an error response: the JSON error's, or the HTML error page's. */
-async function errorMessage(res: Response): Promise<string> {
+/** The API's refusal as a CliError with the API's own code (FORBIDDEN, CONFLICT, GONE, …), for `--json`. */
+function refused(message: string, status: number, code: string | undefined, reason: string | undefined): CliError {
+  return new CliError(code ?? 'INTERNAL', message, undefined, { status, ...(reason ? { reason } : {}) });
+}
+
+/** The code and message of an error response: the JSON error's, or the HTML error page's. */
+async function errorMessage(res: Response): Promise<{ code?: string; reason?: string; message: string }> {
   const text = await res.text();
   try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string; requestId?: string } };
-    if (body.error?.message)
-      return `${body.error.code ?? 'ERROR'}: ${body.error.message}${body.error.requestId ? ` (request ${body.error.requestId})` : ''}`;
+    const body = JSON.parse(text) as {
+      error?: { code?: string; message?: string; requestId?: string; details?: { reason?: string } };
+    };
+    if (body.error?.message) {
+      const { code, message, requestId, details } = body.error;
+      return {
+        code,
+        reason: details?.reason,
+        message: `${code ?? 'ERROR'}: ${message}${requestId ? ` (request ${requestId})` : ''}`,
+      };
+    }
   } catch {
     /* an HTML page */
   }
   const message = textOf(/<p[^>]*id="error-message"[^>]*>([\s\S]*?)<\/p>/.exec(text)?.[1]);
   const code = textOf(/<code[^>]*id="error-code"[^>]*>([\s\S]*?)<\/code>/.exec(text)?.[1]);
-  return message ? `${code ?? 'ERROR'}: ${message}` : text.slice(0, 200);
+  return { code, message: message ? `${code ?? 'ERROR'}: ${message}` : text.slice(0, 200) };
 }
 
 /**
@@ -113,7 +127,10 @@ async function errorMessage(res: Response): Promise<string> {
 export async function decideViaLink(url: string, options: DecideOptions = {}): Promise<{ status: number; body: unknown }> {
   const fetchImpl = options.fetchImpl ?? globalThis.fetch;
   const page = await fetchImpl(url, { headers: { Accept: 'text/html' }, redirect: 'error' });
-  if (!page.ok) throw new Error(`opening the approval link failed with ${page.status}: ${await errorMessage(page)}`);
+  if (!page.ok) {
+    const e = await errorMessage(page);
+    throw refused(`opening the approval link failed with ${page.status}: ${e.message}`, page.status, e.code, e.reason);
+  }
   const html = await page.text();
   const form = parseConfirmationPage(html, url);
   if (form.method !== 'post') throw new Error(`the confirmation form uses ${form.method.toUpperCase()}, expected POST`);
@@ -134,7 +151,10 @@ export async function decideViaLink(url: string, options: DecideOptions = {}): P
     body: body.toString(),
     redirect: 'error',
   });
-  if (!res.ok) throw new Error(`submitting the ${decision} decision failed with ${res.status}: ${await errorMessage(res)}`);
+  if (!res.ok) {
+    const e = await errorMessage(res);
+    throw refused(`submitting the ${decision} decision failed with ${res.status}: ${e.message}`, res.status, e.code, e.reason);
+  }
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -232,15 +252,26 @@ export async function decideWithIam(options: IamDecisionOptions): Promise<{ stat
   const text = await res.text();
   if (!res.ok) {
     let message = text.slice(0, 300);
+    let code: string | undefined;
+    let reason: string | undefined;
     try {
-      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string }; message?: string };
+      const parsed = JSON.parse(text) as {
+        error?: { code?: string; message?: string; details?: { reason?: string } };
+        message?: string;
+      };
       // The handler's error format, or API Gateway's own `{"message"}` when it refused the signature.
-      if (parsed.error?.message) message = `${parsed.error.code ?? 'ERROR'}: ${parsed.error.message}`;
-      else if (parsed.message) message = `API Gateway: ${parsed.message}`;
+      if (parsed.error?.message) {
+        message = `${parsed.error.code ?? 'ERROR'}: ${parsed.error.message}`;
+        code = parsed.error.code;
+        reason = parsed.error.details?.reason;
+      } else if (parsed.message) {
+        message = `API Gateway: ${parsed.message}`;
+        code = res.status === 403 ? 'FORBIDDEN' : undefined;
+      }
     } catch {
       /* not JSON */
     }
-    throw new Error(`the ${options.decision} decision was refused with ${res.status}: ${message}`);
+    throw refused(`the ${options.decision} decision was refused with ${res.status}: ${message}`, res.status, code, reason);
   }
   try {
     return { status: res.status, body: JSON.parse(text) as unknown };

@@ -1,5 +1,6 @@
 import { decideViaLink, decideWithIam } from './approval-client.js';
 import { findApprovalLink } from '../local/outbox.js';
+import { ValidationError } from '../functions/lib/errors.js';
 import { green } from './format.js';
 
 /** Where `launchway approve|reject` sends a decision, from the environment. */
@@ -15,12 +16,14 @@ export type ApprovalRoute = { kind: 'outbox'; outboxDir: string } | { kind: 'iam
 export function approvalRoute(env: NodeJS.ProcessEnv = process.env): ApprovalRoute {
   if (env.OUTBOX_DIR) return { kind: 'outbox', outboxDir: env.OUTBOX_DIR };
   if (env.LAUNCHWAY_APPROVAL_API_URL) return { kind: 'iam', apiUrl: env.LAUNCHWAY_APPROVAL_API_URL };
-  throw new Error(
-    'neither OUTBOX_DIR nor LAUNCHWAY_APPROVAL_API_URL is set. Embedded: source .launchway/endpoints.env, and ' +
-      '`launchway approve` follows your emailed link from the local outbox. On AWS: set LAUNCHWAY_APPROVAL_API_URL to the ' +
-      'approval API URL (stack output) and run with credentials of an IAM identity the catalog maps to you ' +
-      '(approverIdentities); or open the link in your email.',
-  );
+  throw new ValidationError('neither OUTBOX_DIR nor LAUNCHWAY_APPROVAL_API_URL is set', {
+    OUTBOX_DIR:
+      'embedded: run `launchway dev` in this folder (or source .launchway/endpoints.env), and `launchway approve` ' +
+      'follows your emailed link from the local outbox',
+    LAUNCHWAY_APPROVAL_API_URL:
+      'on AWS: the approval API URL (stack output); run with credentials of an IAM identity the catalog maps to you ' +
+      '(approverIdentities), or open the link in your email',
+  });
 }
 
 /** `launchway approve|reject`: records the decision under an identity the pipeline checks. */

@@ -1,10 +1,14 @@
+// The embedded engine needs Promise.withResolvers, which Node 20 lacks: loaded before it.
+import '../local/polyfills.js';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { getConfig } from '../functions/lib/config.js';
 import { printsLinks } from '../functions/lib/notify/index.js';
 import { startEmbedded } from '../local/runtime.js';
 import { decideFromOutbox } from './approve.js';
-import { bold, describeRelease, dim, green, red, statusColor, stepLine } from './format.js';
+import { exitCodeForStatus, EXIT } from './exit-codes.js';
+import { bold, describeRelease, dim, green, red, statusColor } from './format.js';
+import { waitProgress } from './progress.js';
 import { startRelease, waitForRelease } from './release-client.js';
 import type { ReleaseView } from '../functions/lib/store/records.js';
 
@@ -19,7 +23,7 @@ const DEMO_RELEASES = [
 /**
  * `npm start`: boots the embedded stack and releases the example service, printing each step and the approval
  * links. With --approve-as it approves through the real link flow (GET page, then POST); otherwise it waits for a
- * click. Returns the exit code: 0 only when every release SUCCEEDED.
+ * click. Returns the exit code of the last release (cli/exit-codes.ts): 0 only when every release SUCCEEDED.
  */
 export async function runDemo(opts: { approveAs?: string; dataDir: string; json?: boolean; printLinks?: boolean }): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -28,6 +32,7 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
   const stack = await startEmbedded({ catalog: path.join(EXAMPLES, 'catalog.json'), dataDir: opts.dataDir });
   const linksShown = printsLinks(getConfig().OUTBOX_PRINT_LINKS);
   let last: ReleaseView | undefined;
+  const show = waitProgress(log, { heartbeatMs: 60_000 });
   try {
     log(
       `${green('✔')} embedded stack up: Step Functions ${stack.endpoints.sfn}, approvals ${stack.endpoints.approval}, gateway ${stack.endpoints.gateway}`,
@@ -67,7 +72,7 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
                   ),
                 );
             }
-          } else log(stepLine(e.step));
+          } else show(e);
         },
       });
       await approving;
@@ -85,7 +90,7 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
     return 0;
   }
   log(`\n${red('✖')} Demo ended ${final?.status ?? 'without a release'}`);
-  return 1;
+  return final ? exitCodeForStatus(final.status) : EXIT.ERROR;
 }
 
 async function approve(outbox: string, releaseId: string, approver: string, log: (l: string) => void): Promise<void> {

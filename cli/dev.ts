@@ -1,3 +1,5 @@
+// The embedded engine needs Promise.withResolvers, which Node 20 lacks: loaded before it.
+import '../local/polyfills.js';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getConfig } from '../functions/lib/config.js';

@@ -1,8 +1,24 @@
 import { formatDuration } from '../functions/lib/release-notes.js';
 import { safeLine, safeText } from '../functions/lib/safe-text.js';
+import type { ApprovalSummary } from '../functions/lib/approvals/records.js';
 import type { ReleaseRecord, ReleaseView, StepRecord } from '../functions/lib/store/records.js';
 
-const useColor = process.stderr.isTTY && !process.env.NO_COLOR;
+/**
+ * Whether to colour: FORCE_COLOR (anything but `0` or `false`) forces it, NO_COLOR (any non-empty value) stops it,
+ * and otherwise both stdout and stderr must be terminals, since the same text goes to either and a pipe or a file
+ * must never receive escape sequences.
+ */
+export function colorEnabled(
+  env: NodeJS.ProcessEnv = process.env,
+  streams: { isTTY?: boolean }[] = [process.stdout, process.stderr],
+): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  if (env.NO_COLOR) return false;
+  return env.TERM !== 'dumb' && streams.every((s) => s.isTTY === true);
+}
+
+const useColor = colorEnabled();
 const paint = (code: number) => (s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
 export const green = paint(32);
 export const red = paint(31);
@@ -17,7 +33,9 @@ export function duration(ms: number | undefined): string {
 
 export function statusColor(status: string): string {
   if (status === 'SUCCEEDED') return green(status);
-  if (['FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK', 'ROLLBACK_FAILED'].includes(status)) return red(status);
+  if (['FAILED', 'REJECTED', 'EXPIRED', 'ROLLED_BACK', 'ROLLBACK_FAILED', 'CANCELLED', 'SUPERSEDED'].includes(status)) {
+    return red(status);
+  }
   return yellow(status);
 }
 
@@ -57,4 +75,23 @@ export function describeRelease(view: ReleaseView): string {
 
 export function releaseRow(r: ReleaseRecord): string {
   return `${r.createdAt}  ${r.releaseId.padEnd(40)} ${r.status.padEnd(17)} ${safeLine(r.triggeredBy)}`;
+}
+
+/**
+ * What a release waiting for approval waits on, for `release --wait`: who has yet to decide, N of M approvals so far,
+ * when the request expires, and how long it has waited.
+ */
+export function approvalLine(approval: ApprovalSummary, now = Date.now()): string {
+  const decided = new Set([...approval.approvedBy, ...approval.rejectedBy].map((a) => a.toLowerCase()));
+  const pending = approval.approvers.filter((a) => !decided.has(a.toLowerCase()));
+  const expiresMs = approval.expiresAt * 1000;
+  const waited = Math.max(0, now - Date.parse(approval.createdAt));
+  const left = expiresMs - now;
+  return [
+    `  awaiting approval: ${approval.approvedBy.length} of ${approval.requiredApprovals} approvals`,
+    approval.approvedBy.length > 0 ? ` (${approval.approvedBy.map(safeLine).join(', ')})` : '',
+    `; to decide: ${pending.length > 0 ? pending.map(safeLine).join(', ') : '(nobody left)'}`,
+    `; expires ${new Date(expiresMs).toISOString()}${left > 0 ? ` (in ${formatDuration(left)})` : ' (now)'}`,
+    `; waiting ${formatDuration(waited)}`,
+  ].join('');
 }

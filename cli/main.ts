@@ -1,26 +1,55 @@
 import '../local/embedded-defaults.js';
-import '../local/polyfills.js';
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ValidationError } from '../functions/lib/errors.js';
-import { runApprovalCommand } from './approve.js';
-import { runDemo } from './demo.js';
-import { runDev } from './dev.js';
-import { bold, describeRelease, dim, releaseRow, red, statusColor, stepLine } from './format.js';
-import { EXIT_CODE_ROLLBACK_FAILED, exitCodeOf, getReleaseView, releaseStore, startRelease, waitForRelease } from './release-client.js';
+import { NotFoundError, ValidationError } from '../functions/lib/errors.js';
 import { loadEndpointsEnv } from './endpoints.js';
+import { CliError, describeError, renderError } from './errors.js';
+import { EXIT, exitCodeForStatus } from './exit-codes.js';
+import { bold, describeRelease, dim, releaseRow, red } from './format.js';
+import { HELP, PROGRAM_HELP } from './help.js';
+import { durationOption, positiveInt, requireEnv } from './options.js';
+
+/*
+ * Only commander and small modules load up front. Each action imports what it needs when it runs: the embedded
+ * runtime (emulators, every handler, newman) only for `dev` and `demo`, the SDK clients only for the commands that
+ * call AWS, so `--help`, `--version` and the read commands start in a fraction of a second.
+ */
+
+/** With --json anywhere on the line, errors are printed as JSON on stdout, parse errors included. */
+const json = process.argv.includes('--json');
+// The AWS SDK warns on every run under Node 20 that its releases after January 2027 need Node 22: nine lines on
+// stderr of each command, about the SDK's future rather than the command. package.json's engines state the Node
+// the CLI needs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const LINKS_HELP = 'print signed approval links even when stdout is not a terminal (they are bearer credentials)';
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 const program = new Command()
   .name('launchway')
   .description('Release services through staging, smoke tests, an email approval, production and the interop gateway.')
-  .showHelpAfterError();
+  .version(packageVersion(), '-v, --version', 'print the launchway version')
+  // Program options only before the command: `release --version 1.2.3` is the release's version, not ours.
+  .enablePositionalOptions()
+  .exitOverride()
+  .showHelpAfterError('(launchway <command> --help shows its options, examples and environment)')
+  .addHelpText('after', PROGRAM_HELP);
+// Commands copy these settings when created: with --json, commander's own error text stays off stderr.
+if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
 
 program
   .command('dev')
   .description('boot the embedded stack (DynamoDB, S3, Step Functions, approval API, gateway) and stay up')
   .option('--catalog <file>', 'service catalog JSON', 'examples/catalog.json')
   .option('--data-dir <dir>', 'where the stack keeps its data', '.launchway')
-  .option('--print-links', 'print signed approval links even when stdout is not a terminal (they are bearer credentials)')
-  .action((opts) => runDev(opts));
+  .option('--print-links', LINKS_HELP)
+  .addHelpText('after', HELP.dev)
+  .action(async (opts) => {
+    const { runDev } = await import('./dev.js');
+    await runDev(opts);
+  });
 
 program
   .command('demo')
@@ -28,27 +57,36 @@ program
   .option('--approve-as <email>', 'approve through the real link flow as this approver instead of waiting for a click')
   .option('--data-dir <dir>', 'where the stack keeps its data', '.launchway')
   .option('--json', 'print the final release record as the last line of stdout')
-  .option('--print-links', 'print signed approval links even when stdout is not a terminal (they are bearer credentials)')
+  .option('--print-links', LINKS_HELP)
+  .addHelpText('after', HELP.demo)
   .action(async (opts) => {
+    const { runDemo } = await import('./demo.js');
     process.exitCode = await runDemo(opts);
   });
 
 program
   .command('release')
   .description('upload the artifact, collection and spec, then start a release')
-  .requiredOption('--service <name>', 'service name from the catalog')
-  .requiredOption('--version <semver>', 'version being released, e.g. 1.4.0')
-  .requiredOption('--commit <sha>', 'git commit sha')
-  .requiredOption('--triggered-by <email>', 'who or what triggered the release')
-  .requiredOption('--bundle <file>', 'the deployable artifact')
-  .requiredOption('--collection <file>', 'Postman collection for the smoke tests')
-  .requiredOption('--openapi <file>', 'OpenAPI contract for the interop layer')
+  .requiredOption('--service <name>', 'service name from the catalog (required)')
+  .requiredOption('--version <semver>', 'version being released, e.g. 1.4.0 (required)')
+  .requiredOption('--commit <sha>', 'git commit sha (required)')
+  .requiredOption('--triggered-by <email>', 'who or what triggered the release (required)')
+  .requiredOption('--bundle <file>', 'the deployable artifact (required)')
+  .requiredOption('--collection <file>', 'Postman collection for the smoke tests (required)')
+  .requiredOption('--openapi <file>', 'OpenAPI contract for the interop layer (required)')
   .option('--branch <name>', 'git branch', 'main')
   .option('--changes <file>', 'JSON list of changes ({ title, sha, author, url }) for the release notes')
-  .option('--wait', `follow the release and exit 0 only if it SUCCEEDED (${EXIT_CODE_ROLLBACK_FAILED} for ROLLBACK_FAILED, else 1)`)
+  .option('--wait', 'follow the release until it ends; the exit code tells how it ended (0 only for SUCCEEDED)')
+  .option('--timeout <duration>', 'with --wait: stop waiting after this long, e.g. 90m or 2h (exit 4)', durationOption('--timeout'))
   .option('--json', 'print JSON')
+  .addHelpText('after', HELP.release)
   .action(async (opts) => {
+    if (opts.timeout !== undefined && !opts.wait) {
+      throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
+    }
     loadEndpointsEnv();
+    requireEnv(['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    const { startRelease, waitForRelease, WaitTimeoutError } = await import('./release-client.js');
     const started = await startRelease({ ...opts, changesFile: opts.changes });
     if (!opts.json) {
       process.stderr.write(
@@ -61,31 +99,36 @@ program
       if (opts.json) console.log(JSON.stringify(started));
       return;
     }
+    const { waitProgress } = await import('./progress.js');
+    const show = waitProgress((line) => process.stderr.write(`${line}\n`), {
+      heartbeatMs: process.stderr.isTTY ? 60_000 : 10 * 60_000,
+    });
     const view = await waitForRelease(started.releaseId, {
       executionArn: started.executionArn,
+      timeoutMs: opts.timeout,
       onProgress: (e) => {
-        if (opts.json) return;
-        if (e.kind === 'status') process.stderr.write(`status ${statusColor(e.status)}\n`);
-        else process.stderr.write(`${stepLine(e.step)}\n`);
+        if (!opts.json) show(e);
       },
+    }).catch((err: unknown) => {
+      if (!(err instanceof WaitTimeoutError)) throw err;
+      throw new CliError('TIMEOUT', err.message, EXIT.WAIT_TIMEOUT, { releaseId: err.releaseId, status: err.lastStatus });
     });
     if (opts.json) console.log(JSON.stringify(view));
     else console.log(describeRelease(view));
-    process.exitCode = exitCodeOf(view.status);
+    process.exitCode = exitCodeForStatus(view.status);
   });
 
 program
   .command('status <releaseId>')
-  .description('show one release with its steps')
+  .description('show one release with its steps (exit 0 whenever it was read, whatever its status)')
   .option('--json', 'print JSON')
+  .addHelpText('after', HELP.status)
   .action(async (releaseId: string, opts) => {
     loadEndpointsEnv();
-    const view = await getReleaseView(releaseId);
-    if (!view) {
-      console.error(red(`release ${releaseId} does not exist`));
-      process.exitCode = 1;
-      return;
-    }
+    requireEnv(['RELEASES_TABLE']);
+    const { readStore } = await import('./read-store.js');
+    const view = await readStore().getView(releaseId);
+    if (!view) throw new NotFoundError(`release ${releaseId} does not exist`);
     console.log(opts.json ? JSON.stringify(view, null, 2) : describeRelease(view));
   });
 
@@ -93,11 +136,14 @@ program
   .command('list')
   .description('list releases, newest first')
   .option('--service <name>', 'only this service')
-  .addOption(new Option('--limit <n>', 'how many').default(20).argParser((v) => Number.parseInt(v, 10)))
+  .addOption(new Option('--limit <n>', 'how many, 1 to 1000').default(20).argParser(positiveInt('--limit', 1000)))
   .option('--json', 'print JSON')
+  .addHelpText('after', HELP.list)
   .action(async (opts) => {
     loadEndpointsEnv();
-    const store = releaseStore();
+    requireEnv(['RELEASES_TABLE']);
+    const { readStore } = await import('./read-store.js');
+    const store = readStore();
     const rows = opts.service ? await store.listByService(opts.service, opts.limit) : await store.listAll(opts.limit);
     if (opts.json) console.log(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) console.log(dim('no releases yet'));
@@ -113,24 +159,25 @@ for (const decision of ['approve', 'reject'] as const) {
     )
     .requiredOption(
       '--as <email>',
-      'the approver you act as: embedded, whose emailed link to follow; on AWS, who your IAM identity maps to (else 403)',
+      'the approver you act as (required): embedded, whose emailed link to follow; on AWS, who your IAM identity maps to',
     )
     .option('--comment <text>', 'a comment kept with the decision')
     .option('--json', 'print JSON')
+    .addHelpText('after', HELP.decide(decision))
     .action(async (releaseId: string, opts) => {
       loadEndpointsEnv();
+      const { runApprovalCommand } = await import('./approve.js');
       await runApprovalCommand({ releaseId, decision, approver: opts.as, comment: opts.comment, json: opts.json });
     });
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ValidationError) {
-    console.error(red(`✖ ${err.message.split(':')[0]}`));
-    for (const [field, message] of Object.entries(err.fields)) console.error(`  ${bold(field)}: ${message}`);
-    process.exitCode = 2;
-    return;
-  }
-  console.error(red(`✖ ${(err as Error).message}`));
-  if (process.env.LAUNCHWAY_DEBUG) console.error(err);
-  process.exitCode = 1;
+  // --help and --version end through exitOverride too, with exit code 0.
+  if ((err as { name?: string }).name === 'CommanderError' && (err as { exitCode?: number }).exitCode === 0) return;
+  const { exitCode, body } = describeError(err);
+  process.exitCode = exitCode;
+  if (json) console.log(JSON.stringify(body));
+  // commander has written its own usage message already.
+  else if ((err as { name?: string }).name !== 'CommanderError') console.error(renderError(body, { red, bold }));
+  if (process.env.LAUNCHWAY_DEBUG && body.error.code === 'INTERNAL') console.error(err);
 });

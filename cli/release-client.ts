@@ -12,7 +12,8 @@ import { checkReleaseRequest } from '../functions/lib/release-request-check.js';
 import { checkExecutionInput } from '../functions/lib/release-limits.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
-import { TERMINAL_STATUSES, type ReleaseStatus, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
+import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
+import type { ApprovalSummary } from '../functions/lib/approvals/records.js';
 import * as z from 'zod';
 
 /** What `launchway release` is given: the request fields, with local files for the three artifacts. */
@@ -151,19 +152,28 @@ export async function getReleaseView(releaseId: string): Promise<ReleaseView | u
   return releaseStore().getView(releaseId);
 }
 
-export type ProgressEvent = { kind: 'status'; status: string } | { kind: 'step'; step: StepRecord };
+/**
+ * What the wait reports: each status change, each step as it starts and ends, and, at every poll while the release
+ * awaits approval, the approval summary (the caller decides how often to show it).
+ */
+export type ProgressEvent =
+  | { kind: 'status'; status: string }
+  | { kind: 'step'; step: StepRecord }
+  | { kind: 'approval'; approval: ApprovalSummary };
+
+/** The wait's bound passed before the release ended; the release itself goes on. */
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeout';
+  constructor(
+    readonly releaseId: string,
+    readonly lastStatus: string,
+  ) {
+    super(`release ${releaseId} did not end within the wait bound (last status ${lastStatus || 'unknown'}); it goes on`);
+  }
+}
 
 /** How long after its execution ended a release record may still be non-terminal (the status-change handler's time). */
 const STATUS_HANDLER_GRACE_MS = 5 * 60_000;
-
-/** The exit code of `release --wait` for a release's final status. */
-export const EXIT_CODE_ROLLBACK_FAILED = 3;
-
-/** 0 for SUCCEEDED, {@link EXIT_CODE_ROLLBACK_FAILED} when production may be on the failed version, 1 otherwise. */
-export function exitCodeOf(status: ReleaseStatus): number {
-  if (status === 'SUCCEEDED') return 0;
-  return status === 'ROLLBACK_FAILED' ? EXIT_CODE_ROLLBACK_FAILED : 1;
-}
 
 /**
  * Polls the release record until it ends (or the bound passes), reporting each status change and each step as
@@ -207,6 +217,9 @@ export async function waitForRelease(
         opts.onProgress?.({ kind: 'status', status: view.status });
       }
       if (TERMINAL_STATUSES.includes(view.status)) return view;
+      if (view.status === 'AWAITING_APPROVAL' && view.approval?.status === 'PENDING') {
+        opts.onProgress?.({ kind: 'approval', approval: view.approval });
+      }
     }
     if (opts.executionArn && poll % 10 === 0 && endedAt === undefined) {
       // The record is the source of truth, but an execution that died without finalizing must not hang the wait.
@@ -221,7 +234,7 @@ export async function waitForRelease(
     if (endedAt !== undefined && Date.now() - endedAt > STATUS_HANDLER_GRACE_MS) {
       throw new Error(`execution ended ${ended} without a final release record`);
     }
-    if (Date.now() > deadline) throw new Error(`release ${releaseId} did not end within the wait bound`);
+    if (Date.now() > deadline) throw new WaitTimeoutError(releaseId, lastStatus);
     const idle = lastStatus === 'AWAITING_APPROVAL' || lastStatus === 'QUEUED';
     const pause = idle ? (opts.idleIntervalMs ?? opts.intervalMs ?? 5000) : (opts.intervalMs ?? 500);
     await new Promise((r) => setTimeout(r, pause));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +19,15 @@ let dev: ChildProcess;
 let devOut = '';
 let env: Record<string, string>;
 
-function cli(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  timeoutMs = 90_000,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
       cwd: dataDir,
-      env: { PATH: process.env.PATH!, HOME: dataDir, NO_COLOR: '1', ...env },
+      env: { PATH: process.env.PATH!, HOME: dataDir, NO_COLOR: '1', ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -204,4 +209,124 @@ describe('launchway CLI against launchway dev', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('release nope-1.0.0-abc1234 does not exist');
   });
+});
+
+/** `release` arguments for the greeter example: `files` is the folder under examples/greeter. */
+function releaseArgs(version: string, commit: string, files = version): string[] {
+  return [
+    'release',
+    ...['--service', 'greeter', '--version', version, '--commit', commit, '--triggered-by', 'ci@example.com'],
+    ...['--bundle', EX(files, 'service.mjs'), '--collection', EX(files, 'collection.postman.json')],
+    ...['--openapi', EX(files, 'openapi.yaml')],
+  ];
+}
+
+/** A TCP port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('launchway exit codes and errors', () => {
+  it('--version prints the package version; release --version stays the release version', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const out = await cli([flag]);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout.trim()).toBe(pkg.version);
+    }
+    // A release option after the command is the release's: here it reaches the request check, which names it.
+    const args = releaseArgs('1.0.0', 'c0ffee9').filter((a) => a !== '--version' && a !== '1.0.0');
+    const out = await cli([...args, '--version', 'not-semver']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/version: expected a semantic version/);
+  });
+
+  it("a usage error exits 2 with commander's message; with --json it is a VALIDATION_ERROR on stdout", async () => {
+    const out = await cli(['release', '--service', 'greeter']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("required option '--version <semver>' not specified");
+    expect(out.stdout).toBe('');
+    const asJson = await cli(['release', '--service', 'greeter', '--json']);
+    expect(asJson.code).toBe(2);
+    expect(JSON.parse(asJson.stdout)).toEqual({
+      error: {
+        code: 'VALIDATION_ERROR',
+        message: "required option '--version <semver>' not specified",
+        details: { fields: { '--version': "required option '--version <semver>' not specified" } },
+      },
+    });
+    expect(asJson.stderr).not.toContain('required option');
+  });
+
+  it('a bad option value exits 2 naming the option; --json gives the error format with its fields', async () => {
+    const out = await cli(['list', '--limit', 'abc']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('--limit: expected a whole number from 1 to 1000, got "abc"');
+    const asJson = await cli(['list', '--limit', '0', '--json']);
+    expect(asJson.code).toBe(2);
+    expect(JSON.parse(asJson.stdout)).toEqual({
+      error: {
+        code: 'VALIDATION_ERROR',
+        message: 'invalid value for --limit',
+        details: { fields: { '--limit': 'expected a whole number from 1 to 1000, got "0"' } },
+      },
+    });
+    const timeout = await cli([...releaseArgs('1.0.0', 'c0ffee9'), '--wait', '--timeout', 'soon', '--json']);
+    expect(timeout.code).toBe(2);
+    expect(JSON.parse(timeout.stdout).error.details.fields['--timeout']).toMatch(/expected a duration/);
+    // The request check's errors take the same form.
+    const request = await cli([...releaseArgs('1.0.0', 'c0ffee9').map((a) => (a === '1.0.0' ? 'v1' : a)), '--json']);
+    expect(request.code).toBe(2);
+    expect(JSON.parse(request.stdout).error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { fields: { version: expect.stringMatching(/expected a semantic version/) } },
+    });
+  });
+
+  it('status of an unknown release is NOT_FOUND with --json, exit 1', async () => {
+    const out = await cli(['status', 'nope-1.0.0-abc1234', '--json']);
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout)).toEqual({
+      error: { code: 'NOT_FOUND', message: 'release nope-1.0.0-abc1234 does not exist' },
+    });
+  });
+
+  it('a stack it cannot reach exits 3, STACK_UNREACHABLE with --json', async () => {
+    const port = await closedPort();
+    const closed = { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` };
+    const out = await cli(['status', 'greeter-1.0.0-c0ffee1', '--json'], 90_000, closed);
+    expect(out.code, out.stderr).toBe(3);
+    expect(JSON.parse(out.stdout).error).toMatchObject({
+      code: 'STACK_UNREACHABLE',
+      details: { cause: 'ECONNREFUSED', address: `127.0.0.1:${port}` },
+    });
+    const human = await cli(['list'], 90_000, closed);
+    expect(human.code).toBe(3);
+    expect(human.stderr).toContain(`could not be reached (ECONNREFUSED 127.0.0.1:${port})`);
+  });
+
+  it('release --wait: a rejected release exits 11, showing the approval it waits on; a failed one exits 10', async () => {
+    const rejecting = cli([...releaseArgs('1.1.0', 'c0ffee3'), '--wait'], 120_000);
+    const releaseId = 'greeter-1.1.0-c0ffee3';
+    let rejected: Awaited<ReturnType<typeof cli>> | undefined;
+    for (let i = 0; i < 120 && !rejected; i++) {
+      const status = await cli(['status', releaseId, '--json']);
+      if (status.code === 0 && JSON.parse(status.stdout).status === 'AWAITING_APPROVAL') {
+        rejected = await cli(['reject', releaseId, '--as', 'lead@example.com', '--comment', 'not today']);
+      } else await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(rejected?.code, rejected?.stderr).toBe(0);
+    const out = await rejecting;
+    expect(out.code, out.stderr).toBe(11);
+    expect(out.stdout).toContain('REJECTED');
+    expect(out.stderr).toMatch(/awaiting approval: 0 of 1 approvals; to decide: lead@example\.com, qa@example\.com; expires /);
+
+    const failing = await cli([...releaseArgs('1.2.0', 'c0ffee4', '1.2.0-broken'), '--wait', '--json'], 120_000);
+    expect(failing.code, failing.stderr).toBe(10);
+    expect(JSON.parse(failing.stdout)).toMatchObject({ releaseId: 'greeter-1.2.0-c0ffee4', status: 'FAILED' });
+  }, 240_000);
 });

@@ -1,21 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { describeRelease } from '../../cli/format.js';
-import { EXIT_CODE_ROLLBACK_FAILED, exitCodeOf } from '../../cli/release-client.js';
+import { exitCodeForStatus } from '../../cli/exit-codes.js';
 import { TERMINAL_STATUSES, type ReleaseView } from '../../functions/lib/store/records.js';
 
 /** What `launchway release --wait` exits with, and what `status` says, for each terminal status. */
 describe('release --wait exit codes and status output', () => {
-  it('exits 0 only on SUCCEEDED, 3 on ROLLBACK_FAILED, 1 on every other terminal status', () => {
-    expect(EXIT_CODE_ROLLBACK_FAILED).toBe(3);
-    expect(Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, exitCodeOf(s)]))).toEqual({
+  it('exits 0 only on SUCCEEDED, and a code of its own for every other terminal status (ROLLBACK_FAILED 14)', () => {
+    expect(Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, exitCodeForStatus(s)]))).toEqual({
       SUCCEEDED: 0,
-      FAILED: 1,
-      REJECTED: 1,
-      EXPIRED: 1,
-      CANCELLED: 1,
-      SUPERSEDED: 1,
-      ROLLED_BACK: 1,
-      ROLLBACK_FAILED: 3,
+      FAILED: 10,
+      REJECTED: 11,
+      EXPIRED: 12,
+      CANCELLED: 15,
+      SUPERSEDED: 15,
+      ROLLED_BACK: 13,
+      ROLLBACK_FAILED: 14,
     });
   });
 

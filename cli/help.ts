@@ -1,0 +1,121 @@
+/**
+ * The text `launchway <command> --help` shows after the options: examples, the environment each command reads, and
+ * its exit codes. Plain text (no colour), so it reads the same in a terminal, a pipe and the README.
+ */
+
+const STACK_ENV = `
+  .launchway/endpoints.env  read when LAUNCHWAY_STATE_MACHINE_ARN is unset (written by \`launchway dev\`)
+  AWS_REGION, AWS_PROFILE   and the rest of the AWS SDK's credential chain (on AWS)
+  AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SFN   the embedded stack's endpoints`;
+
+const COMMON_ENV = `
+  NO_COLOR, FORCE_COLOR     no colour / colour even when stdout or stderr is not a terminal
+  LAUNCHWAY_DEBUG           print the stack trace of an unexpected error`;
+
+const RELEASE_EXIT = `
+  with --wait: 0 SUCCEEDED, 10 FAILED, 11 REJECTED, 12 EXPIRED, 13 ROLLED_BACK, 14 ROLLBACK_FAILED,
+  15 CANCELLED or SUPERSEDED, 4 --timeout passed (the release goes on). Without --wait: 0 once started.
+  Any command: 1 error, 2 usage or validation, 3 stack unreachable.`;
+
+/** Titled sections, a blank line between them (commander writes the first after a blank line of its own). */
+const sections = (...parts: [title: string, body: string][]) => parts.map(([title, body]) => `\n${title}:${body}`).join('\n');
+
+export const PROGRAM_HELP = sections(
+  [
+    'Examples',
+    `
+  $ launchway demo --approve-as lead@example.com    a whole release on this machine, approved through its link
+  $ launchway dev                                   the embedded stack, for the other commands
+  $ launchway status greeter-1.0.0-1a2b3c4 --json`,
+  ],
+  [
+    'Exit codes',
+    `
+  0 success (for release --wait and demo: the release SUCCEEDED), 1 error, 2 usage or validation,
+  3 stack unreachable, 4 release --wait --timeout passed; a release that ended otherwise: 10 FAILED, 11 REJECTED,
+  12 EXPIRED, 13 ROLLED_BACK, 14 ROLLBACK_FAILED, 15 CANCELLED or SUPERSEDED.
+  With --json, errors are {"error":{"code","message","details"}} on stdout.`,
+  ],
+  ['Environment', COMMON_ENV],
+);
+
+const TABLE_ENV = `
+  RELEASES_TABLE            the release table (a stack output on AWS)${STACK_ENV}${COMMON_ENV}`;
+
+export const HELP = {
+  dev: sections(
+    [
+      'Examples',
+      `
+  $ launchway dev
+  $ LOG_LEVEL=INFO launchway dev --data-dir /tmp/launchway   every step's structured log lines`,
+    ],
+    [
+      'Environment',
+      `
+  LOG_LEVEL                 the handlers' log level (default WARN)
+  OUTBOX_PRINT_LINKS        true: print signed approval links even when stdout is not a terminal${COMMON_ENV}`,
+    ],
+  ),
+  demo: sections(
+    [
+      'Examples',
+      `
+  $ launchway demo                                  waits for you to open an approval link
+  $ launchway demo --approve-as lead@example.com --json`,
+    ],
+    ['Environment', `\n  LOG_LEVEL                 the handlers' log level (default WARN)${COMMON_ENV}`],
+    ['Exit codes', `\n  the last release's, as for release --wait: 0 SUCCEEDED, 10 FAILED, 11 REJECTED, …`],
+  ),
+  release: sections(
+    [
+      'Examples',
+      `
+  $ launchway release --service greeter --version 1.0.0 --commit 1a2b3c4 --triggered-by ci@example.com \\
+      --bundle dist/service.mjs --collection collection.postman.json --openapi openapi.yaml --wait
+  $ launchway release … --wait --timeout 2h --json   the final record as JSON; stop waiting after 2 hours`,
+    ],
+    [
+      'Environment',
+      `
+  LAUNCHWAY_STATE_MACHINE_ARN, RELEASES_TABLE, ARTIFACTS_BUCKET   the stack (its outputs on AWS)${STACK_ENV}${COMMON_ENV}`,
+    ],
+    ['Exit codes', RELEASE_EXIT],
+  ),
+  status: sections(
+    [
+      'Examples',
+      `
+  $ launchway status greeter-1.0.0-1a2b3c4
+  $ launchway status greeter-1.0.0-1a2b3c4 --json | jq .approval`,
+    ],
+    ['Environment', TABLE_ENV],
+    [
+      'Exit codes',
+      `
+  0 when the release was read, whatever its status (read .status, or use release --wait);
+  1 no such release, 2 usage, 3 stack unreachable.`,
+    ],
+  ),
+  list: sections(['Examples', `\n  $ launchway list --service greeter --limit 5\n  $ launchway list --json`], ['Environment', TABLE_ENV]),
+  decide: (decision: 'approve' | 'reject') =>
+    sections(
+      [
+        'Examples',
+        `
+  $ launchway ${decision} greeter-1.0.0-1a2b3c4 --as lead@example.com --comment "${decision === 'approve' ? 'looks good' : 'smoke report shows a regression'}"`,
+      ],
+      [
+        'Environment',
+        `
+  OUTBOX_DIR                embedded: the outbox whose emailed link is followed (from .launchway/endpoints.env)
+  LAUNCHWAY_APPROVAL_API_URL   on AWS: the approval API URL (stack output); the request is SigV4-signed
+  AWS_REGION, AWS_PROFILE   and the rest of the AWS SDK's credential chain (on AWS)${COMMON_ENV}`,
+      ],
+      [
+        'Exit codes',
+        `
+  0 recorded, 1 refused (the API's code with --json: FORBIDDEN, CONFLICT, GONE, …), 2 usage, 3 stack unreachable.`,
+      ],
+    ),
+};
