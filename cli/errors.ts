@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../functions/lib/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../functions/lib/errors.js';
 import { EXIT } from './exit-codes.js';
 
 /**
@@ -74,6 +74,7 @@ export function describeError(err: unknown): { exitCode: number; body: ErrorBody
     return make(EXIT.USAGE, 'VALIDATION_ERROR', message, field ? { fields: { [field]: message } } : undefined);
   }
   if (err instanceof NotFoundError) return make(EXIT.ERROR, 'NOT_FOUND', err.message);
+  if (err instanceof ConflictError) return make(EXIT.ERROR, 'CONFLICT', err.message);
   const network = networkCause(err);
   if (network) {
     const where = network.address ? `${network.address}${network.port ? `:${network.port}` : ''}` : undefined;

@@ -98,6 +98,44 @@ export const HELP = {
     ],
   ),
   list: sections(['Examples', `\n  $ launchway list --service greeter --limit 5\n  $ launchway list --json`], ['Environment', TABLE_ENV]),
+  cancel: sections(
+    [
+      'Examples',
+      `
+  $ launchway cancel greeter-1.4.0-1a2b3c4 --as lead@example.com --reason "wrong build" --wait`,
+    ],
+    [
+      'Who',
+      `
+  --as is required for now (or LAUNCHWAY_OPERATOR); on AWS it is to become the caller's IAM identity.
+  The record keeps stopRequest { by, reason, at }; cancelling again keeps the first request.`,
+    ],
+    ['Environment', `\n  LAUNCHWAY_OPERATOR        who runs the command, when --as is not given${TABLE_ENV}`],
+    [
+      'Exit codes',
+      `
+  0 requested (without --wait); with --wait: 15 CANCELLED (or how the release ended, as for release --wait),
+  4 --timeout passed; 2 a release that has already ended (nothing is written), a missing --reason or --as;
+  1 no such release; 3 stack unreachable.`,
+    ],
+  ),
+  unlock: sections(
+    ['Examples', `\n  $ launchway unlock greeter --as lead@example.com --reason "holder's execution was deleted"`],
+    [
+      'What it does',
+      `
+  Removes LOCK#<service> when its holder no longer runs (its execution ended or never existed). Refused while the
+  holder runs: cancel that release instead. The holder's record keeps unlockedBy { by, reason, at }.
+  A free lock is nothing to do (exit 0). --as is required for now (or LAUNCHWAY_OPERATOR).`,
+    ],
+    ['Environment', `\n  LAUNCHWAY_OPERATOR        who runs the command, when --as is not given${TABLE_ENV}`],
+    [
+      'Exit codes',
+      `
+  0 removed, or already free; 2 the holder still runs, a missing --reason or --as; 1 the lock changed hands
+  meanwhile (run it again); 3 stack unreachable.`,
+    ],
+  ),
   decide: (decision: 'approve' | 'reject') =>
     sections(
       [

@@ -171,6 +171,46 @@ for (const decision of ['approve', 'reject'] as const) {
     });
 }
 
+const operatorOption = () =>
+  new Option('--as <email>', 'who runs the command (required; or LAUNCHWAY_OPERATOR), kept on the record')
+    .env('LAUNCHWAY_OPERATOR')
+    .makeOptionMandatory();
+const reasonOption = () =>
+  new Option('--reason <text>', 'why, kept on the record (required, at most 500 characters)').makeOptionMandatory();
+
+program
+  .command('cancel <releaseId>')
+  .description('stop a release that has not ended: it ends CANCELLED, production rolled back if it was touched')
+  .addOption(operatorOption())
+  .addOption(reasonOption())
+  .option('--wait', 'follow the release until it ends; the exit code tells how it ended (15 CANCELLED)')
+  .option('--timeout <duration>', 'with --wait: stop waiting after this long, e.g. 5m (exit 4)', durationOption('--timeout'))
+  .option('--json', 'print JSON')
+  .addHelpText('after', HELP.cancel)
+  .action(async (releaseId: string, opts) => {
+    if (opts.timeout !== undefined && !opts.wait) {
+      throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
+    }
+    loadEndpointsEnv();
+    requireEnv(['RELEASES_TABLE']);
+    const { runCancel } = await import('./operate.js');
+    process.exitCode = await runCancel({ releaseId, ...opts });
+  });
+
+program
+  .command('unlock <service>')
+  .description("remove a service's lock left by a release that no longer runs (refused while its holder runs)")
+  .addOption(operatorOption())
+  .addOption(reasonOption())
+  .option('--json', 'print JSON')
+  .addHelpText('after', HELP.unlock)
+  .action(async (service: string, opts) => {
+    loadEndpointsEnv();
+    requireEnv(['RELEASES_TABLE']);
+    const { runUnlock } = await import('./operate.js');
+    process.exitCode = await runUnlock({ service, ...opts });
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   // --help and --version end through exitOverride too, with exit code 0.
   if ((err as { name?: string }).name === 'CommanderError' && (err as { exitCode?: number }).exitCode === 0) return;

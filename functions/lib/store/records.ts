@@ -78,6 +78,15 @@ export interface StopRequest {
   supersededBy?: string;
 }
 
+/** An operator's action kept on the record it concerned: who, why, when (`launchway unlock`). */
+export interface OperatorAction {
+  /** An email or an IAM identity. */
+  by: string;
+  reason: string;
+  /** ISO time of the action. */
+  at: string;
+}
+
 export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export type { Environment };
@@ -110,6 +119,8 @@ export interface ReleaseRecord {
   warnings?: ReleaseWarning[];
   /** Who stopped the release on purpose, and why (see {@link StopRequest}). */
   stopRequest?: StopRequest;
+  /** Who removed this release's hold on its service's lock by hand (`launchway unlock`), and why. */
+  unlockedBy?: OperatorAction;
   /** Links and keys a reader of the release wants: reports, notes, the production URL. */
   links?: Record<string, string>;
 }

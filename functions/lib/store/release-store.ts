@@ -24,6 +24,7 @@ import {
   type StepRecord,
   type StepRecordOf,
   type StepStatus,
+  type StopRequest,
 } from './records.js';
 import type { StepDetails } from './step-details.js';
 
@@ -139,6 +140,39 @@ export class ReleaseStore {
         throw new ConflictError(`release ${releaseId} has already ended (${existing.status})`, { cause: err });
       }
       throw err;
+    }
+  }
+
+  /**
+   * Writes a stop request on a release that has not ended and has none yet. A second request (a concurrent cancel,
+   * a supersede racing a cancel) keeps the first: `written` is false and `record` carries the one that stands.
+   * Throws ConflictError when the release has ended, NotFoundError when it does not exist.
+   */
+  async requestStop(releaseId: string, stop: StopRequest): Promise<{ record: ReleaseRecord; written: boolean }> {
+    const values: Record<string, unknown> = { ':stop': stop, ':now': this.now().toISOString() };
+    for (const [i, s] of TERMINAL_STATUSES.entries()) values[`:t${i}`] = s;
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.release(releaseId),
+          UpdateExpression: 'SET stopRequest = :stop, updatedAt = :now',
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(stopRequest) AND NOT #status IN ' +
+            `(${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { record: strip<ReleaseRecord>(out.Attributes)!, written: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const existing = await this.requireRelease(releaseId);
+      if (TERMINAL_STATUSES.includes(existing.status)) {
+        throw new ConflictError(`release ${releaseId} has already ended (${existing.status})`, { cause: err });
+      }
+      return { record: existing, written: false };
     }
   }
 
