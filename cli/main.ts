@@ -172,7 +172,7 @@ for (const decision of ['approve', 'reject'] as const) {
 }
 
 const operatorOption = () =>
-  new Option('--as <email>', 'who runs the command (required; or LAUNCHWAY_OPERATOR), kept on the record')
+  new Option('--as <email>', 'who runs the command (required), kept on the record')
     .env('LAUNCHWAY_OPERATOR')
     .makeOptionMandatory();
 const reasonOption = () =>
