@@ -172,9 +172,7 @@ for (const decision of ['approve', 'reject'] as const) {
 }
 
 const operatorOption = () =>
-  new Option('--as <email>', 'who runs the command (required), kept on the record')
-    .env('LAUNCHWAY_OPERATOR')
-    .makeOptionMandatory();
+  new Option('--as <email>', 'who runs the command (required), kept on the record').env('LAUNCHWAY_OPERATOR').makeOptionMandatory();
 const reasonOption = () =>
   new Option('--reason <text>', 'why, kept on the record (required, at most 500 characters)').makeOptionMandatory();
 
