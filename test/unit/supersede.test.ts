@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_APPROVAL_TIMEOUT_SECONDS, MAX_LOCK_WAIT_SECONDS, parseCatalog } from '../../functions/lib/catalog.js';
+import { assertCurrent, releaseEndedMessage } from '../../functions/lib/approvals/policy.js';
 import { firstAhead, isLiveWaiter } from '../../functions/lib/pipeline/queue-order.js';
 import { SUPERSEDE_WINDOW_SECONDS, supersededBy } from '../../functions/lib/pipeline/supersede.js';
 import { RELEASE_STATUSES, type ReleaseRecord } from '../../functions/lib/store/records.js';
@@ -90,5 +91,31 @@ describe('catalog queue', () => {
 
   it('refuses anything else, naming the field', () => {
     expect(() => parseCatalog(catalog({ queue: 'lifo' }))).toThrow(/services\.svc\.queue/);
+  });
+});
+
+describe('the 410 of a superseded release names the newer one', () => {
+  const stopRequest = {
+    status: 'SUPERSEDED' as const,
+    by: 'launchway',
+    reason: 'superseded by svc-1.0.2-b (1.0.2)',
+    at: ago(1),
+    supersededBy: 'svc-1.0.2-b',
+  };
+
+  it('a SUPERSEDED release with supersededBy gets its own message; any other ended release the usual one', () => {
+    expect(releaseEndedMessage({ status: 'SUPERSEDED', stopRequest })).toBe('this release was superseded by svc-1.0.2-b');
+    expect(
+      releaseEndedMessage({ status: 'CANCELLED', stopRequest: { ...stopRequest, status: 'CANCELLED', supersededBy: undefined } }),
+    ).toBeUndefined();
+    expect(releaseEndedMessage(undefined)).toBeUndefined();
+  });
+
+  it('a cancelled approval answers 410 release-ended with that message', () => {
+    const ended = releaseEndedMessage({ status: 'SUPERSEDED', stopRequest });
+    expect(() => assertCurrent({ status: 'CANCELLED', expiresAt: 0 }, 0, undefined, ended)).toThrow(
+      expect.objectContaining({ reason: 'release-ended', message: 'this release was superseded by svc-1.0.2-b' }),
+    );
+    expect(() => assertCurrent({ status: 'CANCELLED', expiresAt: 0 }, 0)).toThrow('the release has already ended without a decision');
   });
 });
