@@ -110,6 +110,12 @@ export function suppressReviewedFindings(pipeline: ReleasePipeline): void {
     }
   }
 
+  acknowledge(
+    pipeline.node.findChild('PrepareStopsSupersededReleases'),
+    `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${logicalIdOf(pipeline.stateMachine)}.Name>:*]`,
+    "StopExecution on this state machine's executions only, whose names (release ids) are not known in advance: Prepare stops the older releases a newer one supersedes (queue 'supersede').",
+  );
+
   const machineRole = pipeline.stateMachine.role;
   acknowledge(
     machineRole,

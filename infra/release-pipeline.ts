@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -282,6 +282,25 @@ export class ReleasePipeline extends Construct {
         resources: [this.stateMachine.stateMachineArn],
       }),
     );
+
+    // Prepare stops the older releases a `supersede` service's newer release ends. A policy of its own, not the
+    // role's default one: the function must not depend on the state machine that invokes it (a cycle).
+    new iam.Policy(this, 'PrepareStopsSupersededReleases', {
+      roles: [functions.prepare.role!],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:StopExecution'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${this.stateMachine.stateMachineName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      ],
+    });
 
     const executionStatus = createExecutionStatusRule(this, this.stateMachine, functions['execution-status'], { removalPolicy });
     this.executionStatusRule = executionStatus.rule;

@@ -84,6 +84,12 @@ export const ServiceSchema = strictObject({
     .max(MAX_LOCK_WAIT_SECONDS)
     .default(2 * 3600),
   /**
+   * How a release waits for an earlier one of the service: `fifo` queues it behind them all (first come, first
+   * served); `supersede` ends the older releases still queued or awaiting approval as SUPERSEDED
+   * (functions/lib/pipeline/supersede.ts). Releases past their approval always finish.
+   */
+  queue: z.enum(['fifo', 'supersede']).default('fifo'),
+  /**
    * Let a release whose version is not greater (semver) than the one live in production through Prepare and
    * AcquireLock. Off by default: a queued or repeated old version must not replace a newer one.
    */

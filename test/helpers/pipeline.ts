@@ -22,6 +22,7 @@ export function service(overrides: Partial<Catalog['services'][string]> = {}): C
     requiredApprovals: 1,
     approvalTimeoutSeconds: 600,
     lockWaitSeconds: 600,
+    queue: 'fifo',
     allowDowngrade: false,
     notify: [],
     triggeredBy: ['ci@example.com'],

@@ -7,7 +7,7 @@ import { approvalDepsFromConfig, deliveryDeps, type ApprovalDeps } from './deps.
 import { ApprovalGoneError } from './errors.js';
 import { openLink, type SignedLinkParams } from './link-check.js';
 import type { Decision } from './links.js';
-import { approvalCount, approverOfCaller, assertCurrent, assertOpen, checkedComment, refusalFor } from './policy.js';
+import { approvalCount, approverOfCaller, assertCurrent, assertOpen, checkedComment, refusalFor, releaseEndedMessage } from './policy.js';
 import { summarize, type ApprovalItem, type ApprovalStatus, type ApprovalSummary, type DecisionRecord } from './records.js';
 
 /** A decision through the IAM-authorized route: who the caller is comes from API Gateway, not from the body. */
@@ -91,10 +91,11 @@ export class ApprovalService {
     if (!item) throw new NotFoundError(`release ${params.releaseId} has no approval`);
     const live = await this.deps.findService(item.service);
     const approver = approverOfCaller(item.service, live, params.callerArn, params.claimedApprover);
-    assertCurrent(item, Math.floor(this.deps.now().getTime() / 1000), 'this approval was replaced by a newer request');
     const release = await this.deps.store.getRelease(item.releaseId);
+    const ended = releaseEndedMessage(release);
+    assertCurrent(item, Math.floor(this.deps.now().getTime() / 1000), 'this approval was replaced by a newer request', ended);
     if (item.status === 'PENDING' && (!release || TERMINAL_STATUSES.includes(release.status))) {
-      throw new ApprovalGoneError(`the release has already ended (${release?.status ?? 'no record'})`, 'release-ended');
+      throw new ApprovalGoneError(ended ?? `the release has already ended (${release?.status ?? 'no record'})`, 'release-ended');
     }
     const refusal = refusalFor(item, approver, params.decision, live);
     if (refusal) throw refusal;

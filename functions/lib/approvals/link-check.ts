@@ -4,7 +4,7 @@ import { TERMINAL_STATUSES, type ReleaseRecord } from '../store/records.js';
 import type { ReleaseStore } from '../store/release-store.js';
 import { ApprovalForbiddenError, ApprovalGoneError } from './errors.js';
 import { releaseIdOfApproval, verifyFields, type LinkFields } from './links.js';
-import { assertCurrent } from './policy.js';
+import { assertCurrent, releaseEndedMessage } from './policy.js';
 import type { ApprovalItem } from './records.js';
 import type { LinkSigner } from './signer.js';
 
@@ -39,11 +39,12 @@ export async function openLink(deps: LinkCheckDeps, params: SignedLinkParams): P
   const releaseId = releaseIdOfApproval(params.approvalId);
   const item = releaseId ? await deps.approvals.get({ releaseId, approvalId: params.approvalId }) : undefined;
   if (!item) throw new NotFoundError(`approval ${params.approvalId} does not exist`);
-  assertCurrent(item, nowSeconds);
   const release = await deps.store.getRelease(item.releaseId);
+  const ended = releaseEndedMessage(release);
+  assertCurrent(item, nowSeconds, undefined, ended);
   if (!release) throw new NotFoundError(`release ${item.releaseId} does not exist`);
   if (item.status === 'PENDING' && TERMINAL_STATUSES.includes(release.status)) {
-    throw new ApprovalGoneError(`the release has already ended (${release.status})`, 'release-ended');
+    throw new ApprovalGoneError(ended ?? `the release has already ended (${release.status})`, 'release-ended');
   }
   return { item, release };
 }

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../catalog.js';
 import { ConflictError, ValidationError } from '../errors.js';
+import type { ReleaseRecord } from '../store/records.js';
 import { ApprovalForbiddenError, ApprovalGoneError } from './errors.js';
 import { approverForIdentity } from './identities.js';
 import { normalizeEmail, type Decision } from './links.js';
@@ -59,6 +60,12 @@ export function refusalFor(
 /** What a link of an approval closed because its release ended says. */
 const RELEASE_ENDED_MESSAGE = 'the release has already ended without a decision';
 
+/** Why a link of an ended release answers 410: naming the newer release when one superseded it. */
+export function releaseEndedMessage(release: Pick<ReleaseRecord, 'status' | 'stopRequest'> | undefined): string | undefined {
+  const by = release?.status === 'SUPERSEDED' ? release.stopRequest?.supersededBy : undefined;
+  return by ? `this release was superseded by ${by}` : undefined;
+}
+
 /**
  * Throws 410 when the approval takes no decisions any more by its own record: a newer request replaced it, or it
  * expired (marked, or past `expiresAt` while still pending).
@@ -67,9 +74,10 @@ export function assertCurrent(
   item: Pick<ApprovalItem, 'status' | 'expiresAt'>,
   nowSeconds: number,
   supersededMessage = SUPERSEDED_LINK_MESSAGE,
+  endedMessage = RELEASE_ENDED_MESSAGE,
 ): void {
   if (item.status === 'SUPERSEDED') throw new ApprovalGoneError(supersededMessage, 'superseded');
-  if (item.status === 'CANCELLED') throw new ApprovalGoneError(RELEASE_ENDED_MESSAGE, 'release-ended');
+  if (item.status === 'CANCELLED') throw new ApprovalGoneError(endedMessage, 'release-ended');
   if (item.status === 'EXPIRED' || (item.status === 'PENDING' && item.expiresAt < nowSeconds)) {
     throw new ApprovalGoneError('this approval has expired', 'approval-expired');
   }

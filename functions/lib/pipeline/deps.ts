@@ -7,6 +7,7 @@ import type { DeployProvider } from '../deploy/deploy-provider.js';
 import type { InteropProvisioner } from '../interop/interop-provisioner.js';
 import type { Notifier } from '../notify/notifier.js';
 import { ReleaseStore } from '../store/release-store.js';
+import type { StopExecution } from './supersede.js';
 
 /** What the pipeline steps need. Built from the configuration; tests pass their own. */
 export interface PipelineDeps {
@@ -17,6 +18,8 @@ export interface PipelineDeps {
   provisioner(): InteropProvisioner;
   notifier(): Notifier;
   now(): Date;
+  /** How Prepare stops the releases a newer one supersedes; Step Functions' StopExecution when absent. */
+  stopExecution?: StopExecution;
 }
 
 /**

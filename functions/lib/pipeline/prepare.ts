@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { ValidationError, describeError } from '../errors.js';
 import { approvalSchedule } from '../approvals/schedule.js';
-import type { ReleaseRecord } from '../store/records.js';
+import { isTerminal, type ReleaseRecord } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { checkReleaseRequest } from '../release-request-check.js';
 import { claimReleaseOrder } from './release-order.js';
+import { stopWithStepFunctions, supersedeOlder } from './supersede.js';
 
 export const PrepareEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -38,7 +39,8 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
   const { store, artifacts } = deps;
   const existing = await store.getRelease(event.releaseId);
   if (existing && existing.executionArn === event.executionArn && existing.status !== 'FAILED' && existing.catalog) {
-    // A retried Prepare of the same execution: the first attempt already did the work.
+    // A retried Prepare of the same execution: the first attempt already did the work, perhaps not the superseding.
+    await supersede(deps, existing);
     return summary(existing);
   }
 
@@ -94,6 +96,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
     await store.endStep(record.releaseId, 'Prepare', 'SUCCEEDED', {
       details: { service: record.service, version: record.version, artifacts: request.artifacts },
     });
+    await supersede(deps, record);
     return summary(record);
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
@@ -110,6 +113,17 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
     }
     throw err;
   }
+}
+
+/**
+ * With queue `supersede`, ends the older releases of the service still waiting for the lock or the approval. Here,
+ * not in AcquireLock: the release is accepted (an invalid request never ends a valid one), its version is claimed,
+ * and it has not yet asked for the lock, so its first round already finds the older waiters marked and ending
+ * instead of queueing behind them. It runs once per release, not on every round of the lock loop.
+ */
+async function supersede(deps: PipelineDeps, release: ReleaseRecord): Promise<void> {
+  if (release.catalog?.queue !== 'supersede' || isTerminal(release.status)) return;
+  await supersedeOlder(deps.store, release, deps.stopExecution ?? stopWithStepFunctions, deps.now());
 }
 
 /**

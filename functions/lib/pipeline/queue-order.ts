@@ -13,6 +13,7 @@ import type { ReleaseStore } from '../store/release-store.js';
  * - its record has not been touched for WAITER_SILENCE_SECONDS: a live waiter writes its record on every round of
  *   the lock loop (every 15 s, at most about 3 minutes apart with the Task's timeouts and retries), or
  * - its own queue time is over (`queuedAt` + its `lockWaitSeconds`): it fails with LockTimeout at its next round.
+ * A waiter with a stop request (superseded or cancelled) does not block either: its execution is being stopped.
  */
 export const WAITER_SILENCE_SECONDS = 5 * 60;
 
@@ -29,7 +30,8 @@ export const queueKey = (r: Pick<ReleaseRecord, 'createdAt' | 'releaseId'>) => `
 
 /** True when `r` is a waiter whose execution is, as far as the record tells, alive (see WAITER_SILENCE_SECONDS). */
 export function isLiveWaiter(r: ReleaseRecord, now: Date): boolean {
-  if (!WAITING.includes(r.status) || !r.catalog) return false;
+  // A waiter someone stopped on purpose (superseded, cancelled) is ending: the status-change handler finishes it.
+  if (!WAITING.includes(r.status) || !r.catalog || r.stopRequest) return false;
   const at = now.getTime();
   if (at - Date.parse(r.updatedAt) > WAITER_SILENCE_SECONDS * 1000) return false;
   return !r.queuedAt || at - Date.parse(r.queuedAt) <= r.catalog.lockWaitSeconds * 1000;
