@@ -2,6 +2,7 @@ import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { MAX_APPROVAL_TIMEOUT_SECONDS, MAX_LOCK_WAIT_SECONDS } from '../catalog.js';
 import { sfnClient } from '../clients.js';
 import { logger } from '../logger.js';
+import { ConflictError } from '../errors.js';
 import type { ReleaseRecord, ReleaseStatus, StopRequest } from '../store/records.js';
 import type { ReleaseStore } from '../store/release-store.js';
 import { queueKey } from './queue-order.js';
@@ -84,11 +85,15 @@ async function supersedeOne(
     at: now.toISOString(),
   };
   try {
-    if (!(await store.order.requestStop(old.releaseId, request, SUPERSEDABLE))) return false;
+    const { written } = await store.requestStop(old.releaseId, request, SUPERSEDABLE).catch((err: unknown) => {
+      if (err instanceof ConflictError) return { written: false }; // it ended meanwhile: nothing to supersede
+      throw err;
+    });
+    if (!written) return false;
     // The index that found it may lag: stop only what the record still says waits (an approval may have just come).
     const current = await store.getRelease(old.releaseId);
     if (!current || !SUPERSEDABLE.includes(current.status) || !current.executionArn) {
-      await store.order.withdrawStop(old.releaseId, me.releaseId);
+      await store.withdrawStop(old.releaseId, me.releaseId);
       return false;
     }
     await stop(current.executionArn, 'ReleaseSuperseded', request.reason);

@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ReleaseRecord, ReleaseStatus, StopRequest } from './records.js';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ReleaseRecord } from './records.js';
 import { HISTORY_INDEX, isConditionFailure, keys, strip } from './table.js';
 
 /** Who claimed a build (service, version, commit) and when. */
@@ -48,48 +48,6 @@ export class OrderStore {
       start = out.LastEvaluatedKey;
     } while (start);
     return found;
-  }
-
-  /**
-   * Writes `stop` on a release whose status is still one of `statuses` and that nobody asked to stop before; returns
-   * false otherwise (it moved on, ended, or another stop came first). The execution is stopped after this write, so
-   * the status-change handler finds the request when the execution ends.
-   */
-  async requestStop(releaseId: string, stop: StopRequest, statuses: readonly ReleaseStatus[]): Promise<boolean> {
-    const statusValues = Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s]));
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.release(releaseId),
-          UpdateExpression: 'SET stopRequest = :stop, updatedAt = :now',
-          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(stopRequest) AND #status IN (${Object.keys(statusValues).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':stop': stop, ':now': this.now().toISOString(), ...statusValues },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
-  }
-
-  /** Takes back a stop request `supersededBy` wrote, when the release moved on before its execution was stopped. */
-  async withdrawStop(releaseId: string, supersededBy: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.release(releaseId),
-          UpdateExpression: 'REMOVE stopRequest',
-          ConditionExpression: 'stopRequest.supersededBy = :by',
-          ExpressionAttributeValues: { ':by': supersededBy },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
   }
 
   /** The release holding the service's lock, if any (its lease may have expired). */

@@ -11,32 +11,15 @@ import type { StepDetails } from './step-details.js';
  * Every status a release can have. The first five are transient; the rest are terminal, and docs/operations.md says
  * what production is in each.
  */
-export const RELEASE_STATUSES = [
-  'PENDING',
-  'QUEUED',
-  'RUNNING',
-  'AWAITING_APPROVAL',
-  'ROLLING_BACK',
-  'SUCCEEDED',
-  'FAILED',
-  'REJECTED',
-  'EXPIRED',
-  'CANCELLED',
-  'SUPERSEDED',
-  'ROLLED_BACK',
-  'ROLLBACK_FAILED',
-] as const;
+/** The statuses a release passes through on its way to a terminal one. */
+const ACTIVE_STATUSES = ['PENDING', 'QUEUED', 'RUNNING', 'AWAITING_APPROVAL', 'ROLLING_BACK'] as const;
+/** The statuses a release ends in; a record in one of them is never changed again (but by the finishing code). */
+const ENDED_STATUSES = ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'CANCELLED', 'SUPERSEDED', 'ROLLED_BACK', 'ROLLBACK_FAILED'] as const;
+export const RELEASE_STATUSES = [...ACTIVE_STATUSES, ...ENDED_STATUSES] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly ReleaseStatus[] = [
-  'SUCCEEDED',
-  'FAILED',
-  'REJECTED',
-  'EXPIRED',
-  'CANCELLED',
-  'SUPERSEDED',
-  'ROLLED_BACK',
-  'ROLLBACK_FAILED',
-];
+export const TERMINAL_STATUSES: readonly ReleaseStatus[] = ENDED_STATUSES;
+/** Every status that is not terminal. */
+export const NON_TERMINAL_STATUSES: readonly ReleaseStatus[] = ACTIVE_STATUSES;
 
 /** A terminal status. */
 export type TerminalStatus = Exclude<ReleaseStatus, 'PENDING' | 'QUEUED' | 'RUNNING' | 'AWAITING_APPROVAL' | 'ROLLING_BACK'>;

@@ -15,6 +15,8 @@ import { emitStepMetric } from '../metrics.js';
 import { STEPS, type StepName } from '../../steps.js';
 import {
   storedRequest,
+  NON_TERMINAL_STATUSES,
+  type ReleaseStatus,
   TERMINAL_STATUSES,
   type CurrentRecord,
   type Environment,
@@ -144,24 +146,26 @@ export class ReleaseStore {
   }
 
   /**
-   * Writes a stop request on a release that has not ended and has none yet. A second request (a concurrent cancel,
-   * a supersede racing a cancel) keeps the first: `written` is false and `record` carries the one that stands.
-   * Throws ConflictError when the release has ended, NotFoundError when it does not exist.
+   * Writes a stop request on a release that has not ended (or, with `onlyIn`, is in one of those statuses) and has
+   * none yet. A second request (a concurrent cancel, a supersede racing a cancel) keeps the first: `written` is false
+   * and `record` carries the one that stands. Throws ConflictError when the release has ended, NotFoundError when it
+   * does not exist. The execution is stopped after this write, so the status-change handler finds the request.
    */
-  async requestStop(releaseId: string, stop: StopRequest): Promise<{ record: ReleaseRecord; written: boolean }> {
-    const values: Record<string, unknown> = { ':stop': stop, ':now': this.now().toISOString() };
-    for (const [i, s] of TERMINAL_STATUSES.entries()) values[`:t${i}`] = s;
+  async requestStop(
+    releaseId: string,
+    stop: StopRequest,
+    onlyIn: readonly ReleaseStatus[] = NON_TERMINAL_STATUSES,
+  ): Promise<{ record: ReleaseRecord; written: boolean }> {
+    const statusValues = Object.fromEntries(onlyIn.map((s, i) => [`:s${i}`, s]));
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.release(releaseId),
           UpdateExpression: 'SET stopRequest = :stop, updatedAt = :now',
-          ConditionExpression:
-            'attribute_exists(pk) AND attribute_not_exists(stopRequest) AND NOT #status IN ' +
-            `(${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`,
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(stopRequest) AND #status IN (${Object.keys(statusValues).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: { ':stop': stop, ':now': this.now().toISOString(), ...statusValues },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -173,6 +177,23 @@ export class ReleaseStore {
         throw new ConflictError(`release ${releaseId} has already ended (${existing.status})`, { cause: err });
       }
       return { record: existing, written: false };
+    }
+  }
+
+  /** Takes back a stop request `supersededBy` wrote, when the release moved on before its execution was stopped. */
+  async withdrawStop(releaseId: string, supersededBy: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.release(releaseId),
+          UpdateExpression: 'REMOVE stopRequest',
+          ConditionExpression: 'stopRequest.supersededBy = :by',
+          ExpressionAttributeValues: { ':by': supersededBy },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
     }
   }
 
