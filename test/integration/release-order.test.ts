@@ -44,7 +44,11 @@ async function prepared(id: string, svc: string, createdAt: string, patch: Parti
   return record;
 }
 
-const poll = (id: string) => acquireLock(deps(), id);
+/** One AcquireLock round: who holds the lock (the wait before the next round has its own test). */
+const poll = async (id: string) => {
+  const { acquired, holder } = await acquireLock(deps(), id);
+  return { acquired, holder };
+};
 
 /** The release ends (as Finalize would leave it) and gives the lock back. */
 async function end(id: string, svc: string, status: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') {
@@ -85,6 +89,19 @@ describe('the lock queue on dynalite', () => {
     await prepared('early', 'retry', at(1000), { status: 'QUEUED', queuedAt: now().toISOString() });
     expect((await poll('late-holder')).acquired).toBe(true);
     expect(await poll('early')).toEqual({ acquired: false, holder: 'late-holder' });
+  });
+
+  it('a waiter asks again after 15 s at first, then after half its time queued, at most a minute', async () => {
+    await prepared('busy', 'backoff', at(0));
+    expect(await acquireLock(deps(), 'busy')).toEqual({ acquired: true, holder: 'busy', waitSeconds: 0 });
+    await prepared('patient', 'backoff', at(1000));
+    const waits: number[] = [];
+    for (const after of [0, 40, 30, 130]) {
+      clock += after * 1000;
+      waits.push((await acquireLock(deps(), 'patient')).waitSeconds);
+    }
+    // Queued for 0, 40, 70 and 200 s.
+    expect(waits).toEqual([15, 20, 35, 60]);
   });
 
   it('a waiter that stopped asking, or whose own queue time is over, does not block the ones behind it', async () => {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MAX_APPROVAL_TIMEOUT_SECONDS, MAX_DEPLOY_SECONDS, MAX_LOCK_WAIT_SECONDS, parseCatalog } from '../../functions/lib/catalog.js';
+import { MAX_UPDATE_SECONDS } from '../../functions/lib/deploy/targets.js';
+import { MAX_POLL_SECONDS } from '../../functions/lib/poll-schedule.js';
 import { editDistance, nearestKey } from '../../functions/lib/strict-object.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -159,6 +161,24 @@ const BOUNDS: Bound[] = [
     min: 1,
     max: MAX_DEPLOY_SECONDS,
     set: (s, v) => target('staging', { type: 'http', deployUrl: 'https://hooks.example.com/deploy', timeoutSeconds: v })(s),
+  },
+  {
+    field: 'staging.pollSeconds',
+    min: 1,
+    max: MAX_POLL_SECONDS,
+    set: (s, v) => target('staging', { type: 'http', deployUrl: 'https://hooks.example.com/deploy', pollSeconds: v })(s),
+  },
+  {
+    field: 'production.timeoutSeconds',
+    min: 60,
+    max: MAX_DEPLOY_SECONDS,
+    set: (s, v) => target('production', { type: 'cloudformation', stackName: 'orders', roleArn: ROLE, timeoutSeconds: v })(s),
+  },
+  {
+    field: 'staging.updateTimeoutSeconds',
+    min: 60,
+    max: MAX_UPDATE_SECONDS,
+    set: (s, v) => target('staging', { type: 'lambda-alias', functionName: 'f', updateTimeoutSeconds: v })(s),
   },
 ];
 

@@ -335,6 +335,25 @@ describe('CloudFormationProvider', () => {
     });
   });
 
+  it('fails a deployment still in progress after timeoutSeconds, naming the stack status and the bound', async () => {
+    const clock = manualClock();
+    provider = new CloudFormationProvider({ cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }), artifacts, clock });
+    cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_COMPLETE'));
+    const req = request(target({ timeoutSeconds: 600 }));
+    const started = await provider.start(req);
+    cfnMock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', StackId: STACK_ID });
+    const executing = await provider.status(req, started.handle);
+    cfnMock.on(DescribeStacksCommand).resolves(stack('UPDATE_IN_PROGRESS'));
+    await clock.sleep(600_000);
+    const late = await provider.status(req, executing.handle);
+    expect(late).toMatchObject({ state: 'IN_PROGRESS' });
+    await clock.sleep(1_000);
+    expect(await provider.status(req, late.handle)).toMatchObject({
+      state: 'FAILED',
+      message: `stack ${STACK} is UPDATE_IN_PROGRESS; still not complete after 600s`,
+    });
+  });
+
   it('makes valid change set names out of release ids', () => {
     expect(changeSetName('launchway-staging-orders-1.4.0-abcdef123456')).toBe('launchway-staging-orders-1-4-0-abcdef123456');
     expect(changeSetName(`9-${'x'.repeat(200)}`)).toMatch(/^x{128}$/);

@@ -156,6 +156,22 @@ describe('LambdaAliasProvider', () => {
       expect(lambdaMock).toReceiveCommandWith(UpdateAliasCommand, { FunctionVersion: '8' });
     });
 
+    it('fails a code update still in progress after updateTimeoutSeconds, naming the bound', async () => {
+      const req = request(target({ updateTimeoutSeconds: 120 }));
+      const started = await provider.start(req);
+      updated('InProgress');
+      clock.advance(120);
+      const waiting = await provider.status(req, started.handle);
+      expect(waiting).toMatchObject({ state: 'IN_PROGRESS' });
+      expect(waiting).not.toHaveProperty('dueInSeconds');
+      clock.advance(1);
+      expect(await provider.status(req, waiting.handle)).toMatchObject({
+        state: 'FAILED',
+        message: `code update of ${FN} in progress; still not complete after 120s (updateTimeoutSeconds)`,
+      });
+      expect(lambdaMock).toReceiveCommandTimes(PublishVersionCommand, 0);
+    });
+
     it('fails with the reason Lambda gives when the code update fails, and never publishes', async () => {
       const req = request(target());
       updated('Failed', { LastUpdateStatusReasonCode: 'InvalidZipFileException', LastUpdateStatusReason: 'Could not unzip uploaded file' });
@@ -226,9 +242,11 @@ describe('LambdaAliasProvider', () => {
       });
       updated('Successful');
       const shifting = await provider.status(req, started.handle);
+      // The next poll is due when the canary interval ends, however long the backoff has grown.
       expect(shifting).toMatchObject({
         state: 'IN_PROGRESS',
         handle: { phase: 'SHIFTING', weight: 10, version: '8', previousVersion: '7' },
+        dueInSeconds: 300,
       });
       expect(lambdaMock.commandCalls(UpdateAliasCommand).map((c) => c.args[0].input)).toEqual([
         { FunctionName: FN, Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } },
@@ -236,7 +254,7 @@ describe('LambdaAliasProvider', () => {
 
       clock.advance(299);
       const holding = await provider.status(req, shifting.handle);
-      expect(holding.state).toBe('IN_PROGRESS');
+      expect(holding).toMatchObject({ state: 'IN_PROGRESS', dueInSeconds: 1 });
       expect(lambdaMock).toReceiveCommandTimes(UpdateAliasCommand, 1);
 
       clock.advance(1);

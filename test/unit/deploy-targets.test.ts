@@ -42,6 +42,7 @@ describe('deploy target schemas', () => {
         functionName: 'orders-api',
         alias: 'live',
         healthPath: '/health',
+        updateTimeoutSeconds: 600,
         trafficShifting: { type: 'all-at-once', bakeSeconds: 0, alarms: [] },
         functionUrl: false,
       });
@@ -80,13 +81,14 @@ describe('deploy target schemas', () => {
   });
 
   describe('cloudformation', () => {
-    it('fills parameters, capabilities and the health path', () => {
+    it('fills parameters, capabilities, the timeout and the health path', () => {
       expect(stagingOf({ type: 'cloudformation', stackName: 'orders-staging', roleArn: ROLE })).toEqual({
         type: 'cloudformation',
         stackName: 'orders-staging',
         roleArn: ROLE,
         parameters: {},
         capabilities: ['CAPABILITY_IAM'],
+        timeoutSeconds: 1800,
         healthPath: '/health',
       });
     });
@@ -155,6 +157,7 @@ describe('deploy target schemas', () => {
         auth: 'sigv4',
         signingService: 'execute-api',
         timeoutSeconds: 900,
+        pollSeconds: 5,
         healthPath: '/health',
       });
       expect(

@@ -107,10 +107,13 @@ export class CloudFormationProvider implements DeployProvider {
     return this.createChangeSet(target, req.artifactKey, changeSetName(`launchway-${req.environment}-${req.releaseId}`));
   }
 
-  /** Advances the deployment by one step of its phase; see CloudFormationHandleSchema. */
+  /** Advances the deployment one step (see CloudFormationHandleSchema); in progress past `timeoutSeconds` it fails. */
   async status(req: DeployRequest, rawHandle: Record<string, unknown>): Promise<DeployStatus> {
     const target = targetOf(req.target, 'cloudformation');
-    return this.advance(target, parseHandle(CloudFormationHandleSchema, rawHandle, 'handle'));
+    const handle = parseHandle(CloudFormationHandleSchema, rawHandle, 'handle');
+    const status = await this.advance(target, handle);
+    if (status.state !== 'IN_PROGRESS' || this.clock.now() - Date.parse(handle.startedAt) <= target.timeoutSeconds * 1000) return status;
+    return { ...status, state: 'FAILED', message: `${status.message}; still not complete after ${target.timeoutSeconds}s` };
   }
 
   /**

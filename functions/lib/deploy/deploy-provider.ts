@@ -32,6 +32,11 @@ export interface DeployStatus {
   handle: Record<string, unknown>;
   /** Human-readable reason on FAILED, progress note otherwise. */
   message?: string;
+  /**
+   * Seconds until the provider's next scheduled change (a traffic step, the end of a bake), when it has one: the
+   * next poll comes no later, however long the backoff has grown (functions/lib/poll-schedule.ts).
+   */
+  dueInSeconds?: number;
 }
 
 /** What a rollback is given: the deployment being rolled back (if it got that far) and the one to restore. */
@@ -45,7 +50,8 @@ export interface RollbackRequest {
 
 /**
  * A way of putting an artifact live in one environment. The state machine calls `start` once, then `status` in a
- * Wait loop until it leaves IN_PROGRESS, so no call blocks for the whole deploy.
+ * Wait loop until it leaves IN_PROGRESS, so no call blocks for the whole deploy. The waits start at the provider's
+ * BASE_POLL_SECONDS (deploy/polling.ts) and grow; `status` fails the deploy once the target's timeout has passed.
  */
 export interface DeployProvider {
   readonly type: DeployTarget['type'];

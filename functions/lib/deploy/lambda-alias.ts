@@ -132,10 +132,24 @@ export class LambdaAliasProvider implements DeployProvider {
     return { state: 'IN_PROGRESS', handle, message: `updating the code of ${functionName} from ${req.artifactKey}` };
   }
 
-  /** Advances the deployment by one step of its phase; see LambdaAliasHandleSchema. */
+  /**
+   * Advances the deployment by one step of its phase (see LambdaAliasHandleSchema). The code update and activation
+   * fail past `updateTimeoutSeconds`; while traffic shifts or bakes, the next poll is due at the next step.
+   */
   async status(req: DeployRequest, rawHandle: Record<string, unknown>): Promise<DeployStatus> {
     const target = targetOf(req.target, 'lambda-alias');
     const handle = parseHandle(LambdaAliasHandleSchema, rawHandle, 'handle');
+    const status = await this.advance(req, target, handle);
+    if (status.state !== 'IN_PROGRESS') return status;
+    const next = status.handle as LambdaAliasHandle;
+    const due = next.phase === 'SHIFTING' ? next.nextStepAt : next.phase === 'BAKING' ? next.bakeUntil : undefined;
+    if (due) return { ...status, dueInSeconds: (Date.parse(due) - this.clock.now()) / 1000 };
+    if (this.clock.now() - Date.parse(handle.startedAt) <= target.updateTimeoutSeconds * 1000) return status;
+    const limit = `${target.updateTimeoutSeconds}s (updateTimeoutSeconds)`;
+    return { ...status, state: 'FAILED', message: `${status.message}; still not complete after ${limit}` };
+  }
+
+  private advance(req: DeployRequest, target: LambdaAliasTarget, handle: LambdaAliasHandle): Step {
     switch (handle.phase) {
       case 'UPDATING':
         return this.afterUpdate(req, target, handle);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MAX_POLL_SECONDS } from '../poll-schedule.js';
 import { strictObject } from '../strict-object.js';
 
 /**
@@ -21,11 +22,10 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const region = z.string().regex(REGION, 'expected an AWS region such as eu-west-1');
 
 /**
- * The longest one deploy may stay in progress: a target's timeout, or its traffic shifting and bake. While a deploy is
- * in progress the state machine checks it every 5 s, 9 history events a round (WaitStaging or WaitProduction, Wait: 2;
- * CheckStaging or CheckProduction, Task: 5; the Choice after it: 2). 30 minutes is at most 361 rounds, about 3,250
- * events, so staging and production together stay near 6,500 of the 25,000 events an execution may have, leaving
- * room for the queue (MAX_LOCK_WAIT_SECONDS in catalog.ts) and every other step. Raise it only with slower polls.
+ * The longest one deploy may stay in progress: a target's timeout, or a Lambda alias's traffic shifting and bake.
+ * The state machine polls a deploy in progress with growing waits (functions/lib/poll-schedule.ts), so a longer bound
+ * costs few history events; test/unit/history-bound.test.ts checks the whole execution against Step Functions'
+ * 25,000 events. Raise it only with that test.
  */
 export const MAX_DEPLOY_SECONDS = 1800;
 
@@ -119,6 +119,12 @@ export const TrafficShiftingSchema = shiftingTypes.superRefine((shifting, ctx) =
 });
 
 /**
+ * The longest a Lambda code update and version activation may take. They normally take seconds; a function in a VPC
+ * may need a few minutes for its network interfaces.
+ */
+export const MAX_UPDATE_SECONDS = 600;
+
+/**
  * A Lambda function behind an alias. A deploy updates the function's code from the artifact (a zip in the
  * artifacts bucket), publishes a version and moves the alias to it, at once or through weighted alias routing.
  */
@@ -135,6 +141,11 @@ export const LambdaAliasTargetSchema = strictObject({
     .refine((v) => !/^\d+$/.test(v), { message: 'an alias name cannot be all digits (that is a version number)' })
     .default('live'),
   healthPath,
+  /**
+   * How long the code update and the new version's activation may take before the deploy fails: 60 s to
+   * MAX_UPDATE_SECONDS. The traffic shifting and bake that follow keep their own schedule.
+   */
+  updateTimeoutSeconds: z.number().int().min(60).max(MAX_UPDATE_SECONDS).default(MAX_UPDATE_SECONDS),
   trafficShifting: TrafficShiftingSchema.default({ type: 'all-at-once', bakeSeconds: 0, alarms: [] }),
   /** Use the alias's function URL as the endpoint (GetFunctionUrlConfig with the alias as qualifier). */
   functionUrl: z.boolean().default(false),
@@ -168,6 +179,11 @@ export const CloudFormationTargetSchema = strictObject({
   region: region.optional(),
   /** Name of the stack output that holds the service's URL (the deployment's endpoint). */
   endpointOutput: z.string().min(1).optional(),
+  /**
+   * How long the change set and the stack operation may take before the deploy fails: 60 s to MAX_DEPLOY_SECONDS,
+   * since the state machine polls it meanwhile. The stack operation itself is not cancelled.
+   */
+  timeoutSeconds: deploySeconds(60).default(MAX_DEPLOY_SECONDS),
   healthPath,
 });
 
@@ -252,6 +268,11 @@ export const HttpTargetSchema = strictObject({
    * state machine polls it meanwhile.
    */
   timeoutSeconds: deploySeconds(1).default(900),
+  /**
+   * The first wait before polling the status URL, 1 to MAX_POLL_SECONDS: later waits grow by half each time, up to
+   * MAX_POLL_SECONDS (functions/lib/poll-schedule.ts).
+   */
+  pollSeconds: z.number().int().min(1).max(MAX_POLL_SECONDS).default(5),
   /** The service's URL when the hook's status does not report one. */
   endpointUrl: endpointUrl.optional(),
   healthPath,

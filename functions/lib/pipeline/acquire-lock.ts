@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { LockTimeoutError, describeError } from '../errors.js';
+import { lockPollSeconds } from '../poll-schedule.js';
 import type { PreparedRelease } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { waiterAhead } from './queue-order.js';
@@ -16,10 +17,14 @@ const LEASE_MARGIN_SECONDS = 6 * 3600;
 /**
  * Takes the per-service lock, first come, first served by execution start (queue-order.ts): while another release
  * holds it or one that started earlier still waits for it, the release is QUEUED and the state machine asks again;
- * after the catalog's `lockWaitSeconds` it gives up with LockTimeout. With the lock, the version is checked again
- * against production, which may have moved on since Prepare.
+ * after the catalog's `lockWaitSeconds` it gives up with LockTimeout. `waitSeconds` is how long WaitForLock waits
+ * before asking again, growing with the time queued. With the lock, the version is checked again against
+ * production, which may have moved on since Prepare.
  */
-export async function acquireLock(deps: PipelineDeps, releaseId: string): Promise<{ acquired: boolean; holder: string | null }> {
+export async function acquireLock(
+  deps: PipelineDeps,
+  releaseId: string,
+): Promise<{ acquired: boolean; holder: string | null; waitSeconds: number }> {
   const { store } = deps;
   const release = await store.requirePrepared(releaseId);
   const service = release.catalog;
@@ -35,10 +40,11 @@ export async function acquireLock(deps: PipelineDeps, releaseId: string): Promis
     const waitedMs = release.queuedAt ? now.getTime() - Date.parse(release.queuedAt) : 0;
     await store.updateRelease(releaseId, { status: 'RUNNING' });
     await store.endStep(releaseId, 'AcquireLock', 'SUCCEEDED', { details: { waitedMs } });
-    return { acquired: true, holder: releaseId };
+    return { acquired: true, holder: releaseId, waitSeconds: 0 };
   }
   const queuedAt = release.queuedAt ?? now.toISOString();
-  if (now.getTime() - Date.parse(queuedAt) > service.lockWaitSeconds * 1000) {
+  const queuedMs = now.getTime() - Date.parse(queuedAt);
+  if (queuedMs > service.lockWaitSeconds * 1000) {
     const why = ahead ? 'started earlier and still waits for the lock' : 'held the lock';
     throw new LockTimeoutError(
       `release ${result.holder ?? 'unknown'} of ${release.service} ${why} for longer than lockWaitSeconds (${service.lockWaitSeconds} s)`,
@@ -48,7 +54,7 @@ export async function acquireLock(deps: PipelineDeps, releaseId: string): Promis
   // waiter from a dead one.
   await store.updateRelease(releaseId, { status: 'QUEUED', queuedAt });
   await store.startStep(releaseId, 'AcquireLock', { waitingFor: result.holder ?? null, queuedAt });
-  return { acquired: false, holder: result.holder ?? null };
+  return { acquired: false, holder: result.holder ?? null, waitSeconds: lockPollSeconds(queuedMs / 1000) };
 }
 
 /**

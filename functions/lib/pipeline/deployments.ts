@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { DeploymentFailedError } from '../errors.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
+import { basePollSeconds } from '../deploy/polling.js';
+import { nextPollSeconds } from '../poll-schedule.js';
 import type { CurrentRecord, Environment, PreparedRelease } from '../store/records.js';
 import type { DeploymentDetails } from '../store/step-details.js';
 import type { PipelineDeps } from './deps.js';
@@ -32,8 +34,11 @@ function requestFor(release: PreparedRelease, env: Environment, current?: LiveDe
   };
 }
 
+/** What the state machine gets back: the deploy's state, and how long WaitStaging or WaitProduction waits next. */
+export type DeployStepResult = { state: DeployStatus['state']; waitSeconds: number };
+
 /** Starts a deployment and keeps the provider's handle on the step record. */
-export async function startDeployment(deps: PipelineDeps, event: DeployEvent): Promise<{ state: DeployStatus['state'] }> {
+export async function startDeployment(deps: PipelineDeps, event: DeployEvent): Promise<DeployStepResult> {
   const { store } = deps;
   const release = await store.requirePrepared(event.releaseId);
   const step = stepFor(event.environment);
@@ -42,11 +47,11 @@ export async function startDeployment(deps: PipelineDeps, event: DeployEvent): P
   await store.startStep(release.releaseId, step, { version: release.version, previous: previous ?? null, handle: {} });
   if (release.status !== 'RUNNING') await store.updateRelease(release.releaseId, { status: 'RUNNING' });
   const status = await deps.providerFor(req.target).start(req);
-  return record(deps, release, event.environment, req, status, previous);
+  return record(deps, release, event.environment, req, status, previous, 0);
 }
 
 /** Polls the provider once. SUCCEEDED makes the new version the live one; FAILED throws DeploymentFailed. */
-export async function checkDeployment(deps: PipelineDeps, event: DeployEvent): Promise<{ state: DeployStatus['state'] }> {
+export async function checkDeployment(deps: PipelineDeps, event: DeployEvent): Promise<DeployStepResult> {
   const { store } = deps;
   const release = await store.requirePrepared(event.releaseId);
   const step = stepFor(event.environment);
@@ -55,7 +60,7 @@ export async function checkDeployment(deps: PipelineDeps, event: DeployEvent): P
   const previous = details.previous ?? undefined;
   const req = requestFor(release, event.environment, previous);
   const status = await deps.providerFor(req.target).status(req, details.handle);
-  return record(deps, release, event.environment, req, status, previous);
+  return record(deps, release, event.environment, req, status, previous, (details.polls ?? 0) + 1);
 }
 
 async function record(
@@ -65,7 +70,8 @@ async function record(
   req: DeployRequest,
   status: DeployStatus,
   previous: LiveDeployment | undefined,
-): Promise<{ state: DeployStatus['state'] }> {
+  polls: number,
+): Promise<DeployStepResult> {
   const { store } = deps;
   const step = stepFor(env);
   const details: DeploymentDetails = {
@@ -73,6 +79,7 @@ async function record(
     handle: status.handle,
     endpoint: status.endpoint,
     previous: previous ?? null,
+    polls,
   };
   if (status.state === 'IN_PROGRESS') {
     await store.startStep(release.releaseId, step, { ...details, message: status.message });
@@ -99,7 +106,7 @@ async function record(
     });
     throw err;
   }
-  return { state: status.state };
+  return { state: status.state, waitSeconds: nextPollSeconds(basePollSeconds(req.target), polls, status.dueInSeconds) };
 }
 
 /** What a finished or failed deploy step left: the new deployment and the previous one. */

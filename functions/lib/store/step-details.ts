@@ -31,6 +31,8 @@ export type DeploymentDetails = {
   previous: LiveDeployment | null;
   /** The provider's progress note or failure reason. */
   message?: string;
+  /** Status polls made so far; the wait before the next one grows with it (functions/lib/poll-schedule.ts). */
+  polls?: number;
 };
 
 /** One object type out of an intersection, so the details stay a plain JSON object to readers. */
