@@ -22,10 +22,10 @@ export { DeployTargetSchema, LocalProcessTargetSchema, MAX_DEPLOY_SECONDS, type 
 export const MAX_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /**
- * The longest a release waits in the queue. While QUEUED the state machine asks for the lock every 15 s, 9 history
- * events a round (AcquireLock, Task: 5; LockAcquired, Choice: 2; WaitForLock, Wait: 2). Two hours is at most 481
- * rounds, about 4,330 events of the 25,000 an execution may have; with both deploys at MAX_DEPLOY_SECONDS a release
- * stays under 11,000. Raise it only with a slower queue poll.
+ * The longest a release waits in the queue. While QUEUED the state machine asks for the lock again after 15 s, then
+ * after half the time queued, at most a minute (lockPollSeconds in poll-schedule.ts): two hours is at most 124
+ * rounds. test/unit/history-bound.test.ts checks the whole execution against Step Functions' 25,000 history events;
+ * raise this only with that test.
  */
 export const MAX_LOCK_WAIT_SECONDS = 2 * 3600;
 
