@@ -133,6 +133,7 @@ describe('Prepare runs the same checks', () => {
     const meta = items.Items!.find((i) => i.sk === 'META')!;
     expect(meta.status).toBe('FAILED');
     expect(meta.error.fields).toMatchObject({ version: expect.stringContaining('semantic version') });
+    expect(meta.error.state).toBe('Prepare');
     const locks = await documentClient().send(
       new QueryCommand({
         TableName: process.env.RELEASES_TABLE!,

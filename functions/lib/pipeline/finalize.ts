@@ -59,6 +59,8 @@ export async function finalizeRelease(deps: PipelineDeps, event: FinalizeEvent):
   if (failedState && error) failedStates.push({ state: failedState, error });
   if (rollbackError) failedStates.push({ state: 'Rollback', error: rollbackError });
   if (notesError) failedStates.push({ state: 'PublishReleaseNotes', error: notesError });
+  // An approval that timed out leaves no Catch state name; its step is recorded even when its handler never ran.
+  if (status === 'EXPIRED') failedStates.push({ state: 'RequestApproval', error: APPROVAL_EXPIRED });
 
   return finishRelease(deps, {
     releaseId: event.releaseId,

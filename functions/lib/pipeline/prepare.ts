@@ -105,7 +105,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
       status: 'FAILED',
       endedAt: now,
       durationMs: 0,
-      error: { ...describeError(err), fields: err.fields },
+      error: { ...describeError(err), fields: err.fields, state: 'Prepare' },
     };
     if (await store.createRelease(failed)) {
       await store.startStep(failed.releaseId, 'Prepare');
