@@ -12,6 +12,10 @@ afterAll(() => suite.stop());
 
 describe('fault matrix: domain', () => {
   for (const row of casesOf('domain')) {
-    it(`${row.state} ends ${row.status}, production on the ${row.production} version`, () => suite.run(row), 150_000);
+    it(
+      `${row.state}${row.inside ? ' (failing inside, after the stage switch)' : ''} ends ${row.status}, production on the ${row.production} version`,
+      () => suite.run(row),
+      150_000,
+    );
   }
 });
