@@ -55,6 +55,11 @@ export interface EmbeddedOptions {
    * time out.
    */
   executionTimeoutSeconds?: number;
+  /**
+   * `TimeoutSeconds` by Task state name instead of the definition's (replacing a `TimeoutSecondsPath`), so a test
+   * can see one state time out while its Lambda is still running.
+   */
+  taskTimeouts?: Record<string, number>;
   /** Wraps step functions' handlers by id; tests use it to hold a step while they stop its execution. */
   wrapHandler?: (id: StepFunctionId, handler: LambdaHandler) => LambdaHandler;
 }
@@ -143,10 +148,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     s3client.destroy();
 
     const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
-    let definition = await loadReleaseDefinition(localSubstitutions(LOCAL_REGION));
-    if (options.executionTimeoutSeconds !== undefined) {
-      definition = JSON.stringify({ ...JSON.parse(definition), TimeoutSeconds: options.executionTimeoutSeconds });
-    }
+    const definition = withTimeouts(await loadReleaseDefinition(localSubstitutions(LOCAL_REGION)), options);
     const sfn = new LocalStepFunctions({
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
@@ -188,6 +190,21 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     await stopStarted();
     throw err;
   }
+}
+
+/** The definition with the execution and Task timeouts the options override; a Task state not in it is an error. */
+function withTimeouts(definition: string, options: Pick<EmbeddedOptions, 'executionTimeoutSeconds' | 'taskTimeouts'>): string {
+  if (options.executionTimeoutSeconds === undefined && !options.taskTimeouts) return definition;
+  const parsed = JSON.parse(definition) as { TimeoutSeconds?: number; States: Record<string, Record<string, unknown>> };
+  if (options.executionTimeoutSeconds !== undefined) parsed.TimeoutSeconds = options.executionTimeoutSeconds;
+  for (const [name, seconds] of Object.entries(options.taskTimeouts ?? {})) {
+    const state = parsed.States[name];
+    if (state?.Type !== 'Task') throw new Error(`taskTimeouts.${name}: the release state machine has no Task state "${name}"`);
+    if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`taskTimeouts.${name}: expected whole seconds >= 1, got ${seconds}`);
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = seconds;
+  }
+  return JSON.stringify(parsed);
 }
 
 /** The Lambda-like context of one in-process invocation of the execution-status handler. */
