@@ -31,6 +31,8 @@ export type DeploymentDetails = {
   previous: LiveDeployment | null;
   /** The provider's progress note or failure reason. */
   message?: string;
+  /** The fence token of the attempt that started the deployment; each status poll acts only while it holds. */
+  fence?: string;
 };
 
 /** One object type out of an intersection, so the details stay a plain JSON object to readers. */
@@ -56,8 +58,14 @@ export type ApprovalDetails = {
   decisions?: DecisionRecord[];
 };
 
-/** ProvisionInterop: the gateway deployment it published, or why it was skipped. */
-export type InteropDetails = Fields<InteropDeployment> | { reason: string };
+/**
+ * What the stage served before this release touched it, written before the stage is changed: the Rollback puts it
+ * back (null: the stage did not exist, so it is removed) whenever ProvisionInterop started, whatever its outcome.
+ */
+export type StageBefore = { stageBefore: string | null };
+
+/** ProvisionInterop: the gateway deployment it published (with the stage's earlier one), or why it was skipped. */
+export type InteropDetails = Fields<InteropDeployment & Partial<StageBefore>> | StageBefore | { reason: string };
 
 /** PublishReleaseNotes: where the notes are. */
 export type ReleaseNotesDetails = { markdownKey: string; jsonKey: string };
