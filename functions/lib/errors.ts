@@ -54,6 +54,14 @@ export class InteropProvisioningFailedError extends LaunchwayError {
   override readonly name = 'InteropProvisioningFailed';
 }
 
+/**
+ * A step attempt lost its fence: its release no longer holds the service lock, or a later attempt (a retry, the
+ * Rollback) now owns the step. The attempt has undone its own effect and written nothing else.
+ */
+export class FencedOutError extends LaunchwayError {
+  override readonly name = 'FencedOut';
+}
+
 /** Rolling production back failed; an operator has to look. */
 export class RollbackFailedError extends LaunchwayError {
   override readonly name = 'RollbackFailed';

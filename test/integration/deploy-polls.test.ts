@@ -44,6 +44,7 @@ function scripted(type: DeployTarget['type'], inProgress: number, due: (poll: nu
       return status();
     },
     rollback: async () => undefined,
+    discard: async () => 'nothing to discard',
   };
   return provider;
 }
@@ -52,7 +53,8 @@ async function release(id: string, staging: DeployTarget): Promise<void> {
   const now = new Date().toISOString();
   await store.createRelease({
     releaseId: id,
-    service: 'polled',
+    // A service per release: each deploy step claims its fence on the service lock, which its release must hold.
+    service: id,
     version: '1.0.0',
     commit: 'abcdef1',
     branch: 'main',
@@ -64,6 +66,7 @@ async function release(id: string, staging: DeployTarget): Promise<void> {
     createdAt: now,
     updatedAt: now,
   });
+  await store.acquireLock(id, id, 3600);
 }
 
 /** Every wait the steps return for one deploy, start to SUCCEEDED. */

@@ -5,7 +5,9 @@ import type { DeployProvider, RollbackRequest } from '../../functions/lib/deploy
 import type { InteropProvisioner } from '../../functions/lib/interop/interop-provisioner.js';
 import type { EmailMessage } from '../../functions/lib/notify/notifier.js';
 import type { PipelineDeps } from '../../functions/lib/pipeline/deps.js';
+import { acquireLock } from '../../functions/lib/pipeline/acquire-lock.js';
 import { endStoppedExecution, type ExecutionStatusEvent } from '../../functions/lib/pipeline/execution-ended.js';
+import { rollbackProduction } from '../../functions/lib/pipeline/rollback.js';
 import { finalizeRelease, type FinalizeEvent } from '../../functions/lib/pipeline/finalize.js';
 import type { ApprovalItem } from '../../functions/lib/approvals/records.js';
 import type { ReleaseRecord, StopRequest } from '../../functions/lib/store/records.js';
@@ -310,5 +312,31 @@ describe('the execution-status handler', () => {
     const out = await endStoppedExecution(deps, statusEvent(r, 'FAILED', { executionArn: `${machine}:other` }));
     expect(out).toMatchObject({ status: 'IGNORED' });
     expect((await store.getRelease(r.releaseId))?.status).toBe('RUNNING');
+  });
+
+  it('a Rollback arriving after its release ended, the lock taken by the next release, changes nothing', async () => {
+    const r = await prepared();
+    await store.startStep(r.releaseId, 'DeployProduction', { version: '1.1.0', previous: null, handle: { pid: 1 } });
+    expect(await finalizeRelease(deps, finalizeEvent(r, { outcome: { status: 'FAILED' } }))).toMatchObject({ ended: true });
+    await store.acquireLock(r.service, 'the-next-release', 3600);
+    await expect(rollbackProduction(deps, { releaseId: r.releaseId })).rejects.toMatchObject({ name: 'FencedOut' });
+    expect(rollbacks).toBe(0);
+    expect(await store.stepResult(r.releaseId, 'Rollback')).toBeUndefined();
+    expect(await store.order.lockHolder(r.service)).toBe('the-next-release');
+  });
+
+  it('an AcquireLock that takes the lock as its release ends gives it back at once', async () => {
+    const r = await prepared({ status: 'QUEUED' });
+    await store.releaseLock(r.service, r.releaseId);
+    // The release ends between the step's read of it and its lock write: the order only a late completion sees.
+    class EndingFirst extends ReleaseStore {
+      override async acquireLock(svc: string, releaseId: string, lease: number) {
+        await this.updateRelease(releaseId, { status: 'CANCELLED' }, { allowTerminal: true });
+        return super.acquireLock(svc, releaseId, lease);
+      }
+    }
+    const racing = { ...deps, store: new EndingFirst(documentClient(), emu.table) };
+    await expect(acquireLock(racing, r.releaseId)).rejects.toMatchObject({ name: 'FencedOut' });
+    expect(await store.order.lockHolder(r.service)).toBeUndefined();
   });
 });

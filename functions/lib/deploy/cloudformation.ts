@@ -13,6 +13,7 @@ import { ArtifactStore } from '../artifact-store.js';
 import { cloudFormationClient, s3Client } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
+import { discardChangeSet } from './discard-aws.js';
 import {
   errorText,
   isError,
@@ -161,6 +162,10 @@ export class CloudFormationProvider implements DeployProvider {
       () => timedOut(status.message ?? 'still in progress'),
     );
   }
+
+  /** Deletes the change set while it is not executed yet (discard-aws.ts). */
+  discard = (req: DeployRequest, handle: Record<string, unknown>): Promise<string> =>
+    discardChangeSet(this.client(targetOf(req.target, 'cloudformation')), handle);
 
   private async createChangeSet(target: CloudFormationTarget, templateKey: string, name: string): Step {
     const cfn = this.client(target);

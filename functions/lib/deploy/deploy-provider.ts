@@ -62,4 +62,11 @@ export interface DeployProvider {
    * Without `previous` (a first release) it only retires `failed`.
    */
   rollback(args: RollbackRequest): Promise<DeployStatus | undefined>;
+  /**
+   * Retires the deployment `handle` names, which a step attempt made after it lost its fence (its Task timed out,
+   * the release moved on or ended). Only that deployment: what else is live, `req.current` or a later release's, is
+   * left alone, and traffic the deployment took is put back on what it replaced only while it is still on it.
+   * Returns what was done, for the log.
+   */
+  discard(req: DeployRequest, handle: Record<string, unknown>): Promise<string>;
 }

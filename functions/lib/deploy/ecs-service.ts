@@ -211,6 +211,27 @@ export class EcsServiceProvider implements DeployProvider {
     );
   }
 
+  /**
+   * Sends the service back to the revision this deployment replaced, only while the service still runs this
+   * deployment's revision: a later deployment (the rollback's, another release's) is left alone.
+   */
+  async discard(req: DeployRequest, rawHandle: Record<string, unknown>): Promise<string> {
+    const target = targetOf(req.target, 'ecs-service');
+    const parsed = EcsServiceHandleSchema.partial().safeParse(rawHandle);
+    const mine = parsed.success ? parsed.data.taskDefinitionArn : undefined;
+    const before = parsed.success ? parsed.data.previousTaskDefinitionArn : undefined;
+    if (!mine) return 'no task definition was registered';
+    const found = await this.describeService(target);
+    if ('error' in found) return found.error;
+    const now = found.service.taskDefinition;
+    if (now !== mine) return `${target.service} runs ${now ?? 'nothing'}, not ${mine}; left alone`;
+    if (!before) return `${target.service} runs ${mine} and had no revision before it; left alone`;
+    await this.ecs.send(
+      new UpdateServiceCommand({ cluster: target.cluster, service: target.service, taskDefinition: before, forceNewDeployment: false }),
+    );
+    return `${target.service} is going back to ${before}`;
+  }
+
   /** One DescribeServices: where this handle's deployment is. */
   private async rollout(target: EcsServiceTarget, handle: EcsServiceHandle): Promise<DeployStatus> {
     const out = { endpoint: target.endpointUrl, handle };

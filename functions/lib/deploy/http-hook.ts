@@ -151,6 +151,17 @@ export class HttpHookProvider implements DeployProvider {
   }
 
   /**
+   * The hook protocol has no way to cancel a deployment, and posting anything else could deploy something: the
+   * deployment is left to the hook. A retry of the same step reuses it (same Idempotency-Key), and the Rollback posts
+   * the previous version. The pipeline checks its fence before every poll, so nothing more is asked of the hook.
+   */
+  async discard(req: DeployRequest, rawHandle: Record<string, unknown>): Promise<string> {
+    targetOf(req.target, 'http');
+    const id = HttpHandleSchema.partial().safeParse(rawHandle).data?.deploymentId;
+    return id ? `deployment ${id} is left to the hook, which has no cancel` : 'the hook accepted no deployment';
+  }
+
+  /**
    * POSTs one deployment. `idempotencyKey` is the same when the pipeline retries the same call (a Lambda retry of
    * a start, a retried rollback), so a hook can answer a repeat with the deployment it already began.
    */

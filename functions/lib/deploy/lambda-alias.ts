@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import * as z from 'zod';
 import { alarmProblems } from './alarm-watch.js';
+import { discardLambdaVersion } from './discard-aws.js';
 import { cloudWatchClient, lambdaClient } from '../clients.js';
 import { getConfig } from '../config.js';
 import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
@@ -199,6 +200,11 @@ export class LambdaAliasProvider implements DeployProvider {
       endpoint,
     });
     return { state: 'SUCCEEDED', endpoint, handle, message: `${target.functionName}:${target.alias} is back on version ${version}` };
+  }
+
+  /** Puts the alias back only while it still routes to this deployment's version (discard-aws.ts). */
+  async discard(req: DeployRequest, handle: Record<string, unknown>): Promise<string> {
+    return discardLambdaVersion(this.lambda, targetOf(req.target, 'lambda-alias'), handle);
   }
 
   private async afterUpdate(req: DeployRequest, target: LambdaAliasTarget, handle: LambdaAliasHandle): Step {

@@ -128,6 +128,21 @@ export class LocalProcessProvider implements DeployProvider {
   }
 
   /**
+   * Stops the process a fenced-out start launched. A process that is live (`req.current`) is never this attempt's,
+   * and a pid this runtime did not start may be anyone's now, so both are left alone.
+   */
+  async discard(req: DeployRequest, rawHandle: Record<string, unknown>): Promise<string> {
+    localTarget(req.target);
+    const handle = LocalProcessHandleSchema.partial().safeParse(rawHandle);
+    const pid = handle.success ? handle.data.pid : undefined;
+    if (pid === undefined) return 'no process was started';
+    if (pid === req.current?.handle.pid) return `pid ${pid} is the live version; left running`;
+    if (!this.supervisor.isRunning(pid)) return `pid ${pid} had already exited`;
+    await this.supervisor.stop(pid);
+    return `stopped pid ${pid}`;
+  }
+
+  /**
    * Makes sure a deployment this provider made earlier runs and is healthy on the port recorded in its handle:
    * left alone if it already is, otherwise restarted from its artifact. The rollback uses it; the embedded runtime
    * can use it to bring live versions back after a restart.

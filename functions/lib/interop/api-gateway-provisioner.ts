@@ -161,6 +161,18 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
     }
   }
 
+  async stageDeployment(service: string, stage: string): Promise<string | undefined> {
+    try {
+      const restApiId = await findRestApi(this.client, service);
+      return restApiId ? (await getStage(this.client, restApiId, stage))?.deploymentId : undefined;
+    } catch (err) {
+      if (err instanceof InteropProvisioningFailedError) throw err;
+      throw new InteropProvisioningFailedError(`could not read the stage ${stage} of ${service}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
   /** The key's value, only for a key Launchway made for this service. */
   async apiKeyValue(service: string, keyId: string): Promise<string> {
     let key: ApiKey | undefined;

@@ -30,6 +30,8 @@ export interface InteropProvisioner {
   provision(req: InteropRequest): Promise<InteropDeployment>;
   /** Points the service's stage back at an earlier deployment (or removes the API when there was none). */
   rollback(service: string, previousDeploymentId: string | undefined): Promise<void>;
+  /** The deployment the service's `stage` serves now; undefined when there is no such stage (or API). */
+  stageDeployment(service: string, stage: string): Promise<string | undefined>;
   /** The value of an API key by id, for Launchway's own validation calls. */
   apiKeyValue(service: string, keyId: string): Promise<string>;
 }

@@ -103,6 +103,11 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
     }
   }
 
+  async stageDeployment(service: string, stage: string): Promise<string | undefined> {
+    const api = await this.call<{ stages: Record<string, string> }>('GET', `/services/${service}`, undefined, [404]);
+    return api?.stages[stage];
+  }
+
   async apiKeyValue(service: string, keyId: string): Promise<string> {
     const key = await this.call<{ value: string }>('GET', `/services/${service}/keys/${keyId}`, undefined, [404]);
     if (!key) throw new NotFoundError(`the gateway has no API key ${keyId} for ${service}`);

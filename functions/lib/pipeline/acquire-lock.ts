@@ -1,6 +1,8 @@
 import * as z from 'zod';
-import { LockTimeoutError, describeError } from '../errors.js';
+import { FencedOutError, LockTimeoutError, describeError } from '../errors.js';
+import { logger } from '../logger.js';
 import { lockPollSeconds } from '../poll-schedule.js';
+import { isTerminal } from '../store/records.js';
 import type { PreparedRelease } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { waiterAhead } from './queue-order.js';
@@ -19,7 +21,8 @@ const LEASE_MARGIN_SECONDS = 6 * 3600;
  * holds it or one that started earlier still waits for it, the release is QUEUED and the state machine asks again;
  * after the catalog's `lockWaitSeconds` it gives up with LockTimeout. `waitSeconds` is how long WaitForLock waits
  * before asking again, growing with the time queued. With the lock, the version is checked again against
- * production, which may have moved on since Prepare.
+ * production, which may have moved on since Prepare. A late call that takes the lock after its release ended
+ * gives it back at once (FencedOut), or the next release would queue for the whole lease.
  */
 export async function acquireLock(
   deps: PipelineDeps,
@@ -29,6 +32,7 @@ export async function acquireLock(
   const release = await store.requirePrepared(releaseId);
   const service = release.catalog;
   const lease = service.approvalTimeoutSeconds + service.lockWaitSeconds + LEASE_MARGIN_SECONDS;
+  if (isTerminal(release.status)) throw new FencedOutError(`AcquireLock of ${releaseId} came after the release ended ${release.status}`);
   await store.startStep(releaseId, 'AcquireLock');
   const now = deps.now();
   // A retry of a round that took the lock keeps it, whoever queued since: the queue only decides who takes it next.
@@ -36,6 +40,7 @@ export async function acquireLock(
   const ahead = ours ? undefined : await waiterAhead(store, release, now);
   const result = ahead ? { acquired: false, holder: ahead.releaseId } : await store.acquireLock(release.service, releaseId, lease);
   if (result.acquired) {
+    await giveBackIfEnded(deps, release);
     await refuseBackwards(deps, release);
     const waitedMs = release.queuedAt ? now.getTime() - Date.parse(release.queuedAt) : 0;
     await store.updateRelease(releaseId, { status: 'RUNNING' });
@@ -55,6 +60,20 @@ export async function acquireLock(
   await store.updateRelease(releaseId, { status: 'QUEUED', queuedAt });
   await store.startStep(releaseId, 'AcquireLock', { waitingFor: result.holder ?? null, queuedAt });
   return { acquired: false, holder: result.holder ?? null, waitSeconds: lockPollSeconds(queuedMs / 1000) };
+}
+
+/**
+ * The release's end releases the lock after it writes the terminal status, so reading the status after taking the
+ * lock is enough: either the end came first and we see it here, or our lock was taken first and the end releases it.
+ */
+async function giveBackIfEnded(deps: PipelineDeps, release: PreparedRelease): Promise<void> {
+  const now = await deps.store.requireRelease(release.releaseId);
+  if (!isTerminal(now.status)) return;
+  await deps.store.releaseLock(release.service, release.releaseId);
+  logger.warn('gave back a lock taken after the release ended', { releaseId: release.releaseId, status: now.status });
+  throw new FencedOutError(
+    `AcquireLock of ${release.releaseId} took ${release.service}'s lock after the release ended ${now.status}; gave it back`,
+  );
 }
 
 /**

@@ -1,11 +1,12 @@
 import * as z from 'zod';
 import { DeploymentFailedError } from '../errors.js';
-import type { DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
 import { basePollSeconds } from '../deploy/polling.js';
 import { nextPollSeconds } from '../poll-schedule.js';
 import type { CurrentRecord, Environment, PreparedRelease } from '../store/records.js';
 import type { DeploymentDetails } from '../store/step-details.js';
 import type { PipelineDeps } from './deps.js';
+import { claimFence, fencedOut, standing, type Fence } from './fence.js';
 
 export const DeployEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -37,30 +38,56 @@ function requestFor(release: PreparedRelease, env: Environment, current?: LiveDe
 /** What the state machine gets back: the deploy's state, and how long WaitStaging or WaitProduction waits next. */
 export type DeployStepResult = { state: DeployStatus['state']; waitSeconds: number };
 
-/** Starts a deployment and keeps the provider's handle on the step record. */
+/**
+ * Starts a deployment and keeps the provider's handle on the step record. The attempt claims the step's fence
+ * first (fence.ts) and keeps its token on the record for the polls.
+ */
 export async function startDeployment(deps: PipelineDeps, event: DeployEvent): Promise<DeployStepResult> {
   const { store } = deps;
   const release = await store.requirePrepared(event.releaseId);
   const step = stepFor(event.environment);
+  const fence = await claimFence(deps, release.service, release.releaseId, step);
   const previous = toLive(await store.getCurrent(release.service, event.environment));
   const req = requestFor(release, event.environment, previous);
-  await store.startStep(release.releaseId, step, { version: release.version, previous: previous ?? null, handle: {} });
+  await store.startStep(release.releaseId, step, { version: release.version, previous: previous ?? null, handle: {}, fence: fence.token });
   if (release.status !== 'RUNNING') await store.updateRelease(release.releaseId, { status: 'RUNNING' });
-  const status = await deps.providerFor(req.target).start(req);
-  return record(deps, release, event.environment, req, status, previous, 0);
+  const provider = deps.providerFor(req.target);
+  const status = await provider.start(req);
+  await holdOrDiscard(deps, fence, provider, req, status);
+  return record(deps, release, event.environment, req, status, previous, fence.token, 0);
 }
 
-/** Polls the provider once. SUCCEEDED makes the new version the live one; FAILED throws DeploymentFailed. */
+/**
+ * Polls the provider once. SUCCEEDED makes the new version the live one; FAILED throws DeploymentFailed. A poll
+ * whose start's fence was taken (the Rollback claimed, the release ended) asks the provider nothing.
+ */
 export async function checkDeployment(deps: PipelineDeps, event: DeployEvent): Promise<DeployStepResult> {
   const { store } = deps;
   const release = await store.requirePrepared(event.releaseId);
   const step = stepFor(event.environment);
   const details = (await store.stepResult(release.releaseId, step))?.details;
   if (!details?.handle) throw new DeploymentFailedError(`${step} has no deployment to check; it was never started`);
+  const fence: Fence = { service: release.service, releaseId: release.releaseId, step, token: details.fence ?? '' };
+  // Status polls may move traffic (a canary step, stopping the old process), so a fenced-out poll must not begin.
+  if ((await standing(deps, fence)) !== 'held') throw fencedOut(fence, 'before its status poll');
   const previous = details.previous ?? undefined;
   const req = requestFor(release, event.environment, previous);
-  const status = await deps.providerFor(req.target).status(req, details.handle);
-  return record(deps, release, event.environment, req, status, previous, (details.polls ?? 0) + 1);
+  const provider = deps.providerFor(req.target);
+  const status = await provider.status(req, details.handle);
+  await holdOrDiscard(deps, fence, provider, req, status);
+  return record(deps, release, event.environment, req, status, previous, fence.token, (details.polls ?? 0) + 1);
+}
+
+/**
+ * After the provider acted: an attempt that lost its fence to the Rollback or the release's end retires what it
+ * made and throws FencedOut, writing nothing else. One another attempt superseded leaves the deployment to it
+ * (providers make a release's start idempotent, so it may be the very one that attempt follows) and throws too.
+ */
+async function holdOrDiscard(deps: PipelineDeps, fence: Fence, provider: DeployProvider, req: DeployRequest, status: DeployStatus) {
+  const now = await standing(deps, fence);
+  if (now === 'held') return;
+  if (now === 'superseded') throw fencedOut(fence, 'to a later attempt', 'the deployment is left to that attempt');
+  throw fencedOut(fence, 'while the provider worked', await provider.discard(req, status.handle));
 }
 
 async function record(
@@ -70,6 +97,7 @@ async function record(
   req: DeployRequest,
   status: DeployStatus,
   previous: LiveDeployment | undefined,
+  fence: string,
   polls: number,
 ): Promise<DeployStepResult> {
   const { store } = deps;
@@ -80,6 +108,7 @@ async function record(
     endpoint: status.endpoint,
     previous: previous ?? null,
     polls,
+    fence,
   };
   if (status.state === 'IN_PROGRESS') {
     await store.startStep(release.releaseId, step, { ...details, message: status.message });

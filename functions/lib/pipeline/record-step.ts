@@ -1,5 +1,5 @@
 import type { StepName } from '../../steps.js';
-import { describeError } from '../errors.js';
+import { describeError, FencedOutError } from '../errors.js';
 import type { ReleaseStore } from '../store/release-store.js';
 import type { StepDetails } from '../store/step-details.js';
 
@@ -14,7 +14,7 @@ export type StepOutcome<S extends StepName, T> =
 /**
  * Runs one single-invocation step: marks it running, runs it, and records the outcome with its duration and the
  * details of that step. A failure is recorded with its error and rethrown, so the state machine's Catch still sees
- * the named error.
+ * the named error. A fenced-out attempt (FencedOut) records nothing: the step is no longer its to write.
  */
 export async function recordStep<S extends StepName, T>(
   store: ReleaseStore,
@@ -32,6 +32,7 @@ export async function recordStep<S extends StepName, T>(
     }
     failure = { error: outcome.failure, details: outcome.details };
   } catch (err) {
+    if (err instanceof FencedOutError) throw err;
     failure = { error: err };
   }
   await store.endStep(releaseId, step, 'FAILED', { error: describeError(failure.error), details: failure.details });

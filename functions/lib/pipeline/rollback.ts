@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { RollbackFailedError, describeError } from '../errors.js';
-import { publishedInterop } from '../store/records.js';
+import { publishedInterop, type StepRecordOf } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
+import { claimFence, fencedOut, type Fence } from './fence.js';
 import { recordStep } from './record-step.js';
 
 export const RollbackEventSchema = z.object({
@@ -14,12 +15,15 @@ export type RollbackEvent = z.infer<typeof RollbackEventSchema>;
 
 /**
  * Puts production back as it was before this release: the previous version live again (or nothing, for a first
- * release) and the gateway's previous deployment on the stage.
+ * release) and the gateway's previous deployment on the stage. It claims the release's fence first, so a forward
+ * step still running (timed out, not yet returned) can no longer record anything; a rollback whose release no
+ * longer holds the lock (it ended, maybe the next release runs) changes nothing and throws FencedOut.
  */
 export async function rollbackProduction(deps: PipelineDeps, event: RollbackEvent): Promise<{ restoredVersion: string | null }> {
   const { store } = deps;
   const release = await store.requirePrepared(event.releaseId);
   const service = release.catalog;
+  const fence = await claimFence(deps, release.service, release.releaseId, 'Rollback');
   await store.updateRelease(release.releaseId, { status: 'ROLLING_BACK' });
   return recordStep(store, release.releaseId, 'Rollback', async () => {
     const details = await deploymentOf(deps, release.releaseId, 'production');
@@ -39,6 +43,7 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
     if (previous && restored && restored.state !== 'SUCCEEDED') {
       throw new RollbackFailedError(`could not restore ${release.service} ${previous.version}: ${restored.message ?? restored.state}`);
     }
+    await keepFence(deps, fence);
     if (previous && restored) {
       await store.putCurrent({
         service: release.service,
@@ -50,13 +55,13 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
       });
     }
 
-    const interop = publishedInterop(await store.stepResult(release.releaseId, 'ProvisionInterop'));
+    const stageBefore = gatewayTarget(await store.stepResult(release.releaseId, 'ProvisionInterop'));
     let gateway: string | null = null;
-    if (interop?.deploymentId) {
-      const prev = interop.previousDeploymentId;
-      await deps.provisioner().rollback(release.service, prev);
-      gateway = prev ?? '(removed)';
+    if (stageBefore !== undefined) {
+      await deps.provisioner().rollback(release.service, stageBefore ?? undefined);
+      gateway = stageBefore ?? '(removed)';
     }
+    await keepFence(deps, fence);
     return {
       result: { restoredVersion: previous?.version ?? null },
       details: {
@@ -69,4 +74,22 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
       },
     };
   });
+}
+
+/** Between restores: a release that lost its lock meanwhile (its lease passed to another) stops before writing. */
+async function keepFence(deps: PipelineDeps, fence: Fence): Promise<void> {
+  if (!(await deps.store.fences.check(fence.service, fence.releaseId, fence.token))) throw fencedOut(fence, 'while it restored');
+}
+
+/**
+ * The deployment the gateway stage goes back to once ProvisionInterop started, whatever its outcome (it may have
+ * moved the stage and failed after): what the stage served before (null: remove it). Undefined when the stage was
+ * never going to be touched (interop skipped, or the step never got as far as noting it).
+ */
+function gatewayTarget(record: StepRecordOf<'ProvisionInterop'> | undefined): string | null | undefined {
+  const details = record?.details;
+  if (details && 'stageBefore' in details && details.stageBefore !== undefined) return details.stageBefore;
+  // Records written before the stage was noted: only a published deployment says where the stage was.
+  const published = publishedInterop(record);
+  return published ? (published.previousDeploymentId ?? null) : undefined;
 }

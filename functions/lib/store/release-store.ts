@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ApprovalStore } from './approval-store.js';
+import { FenceStore } from './fence-store.js';
 import { OrderStore } from './order-store.js';
 import { HISTORY_INDEX, isConditionFailure, keys, queryRelease, strip } from './table.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -257,6 +258,11 @@ export class ReleaseStore {
     return items.map((i) => strip<StepRecord>(i)!);
   }
 
+  /** Who may act for a release that holds its service's lock: the fence on the lock item. */
+  get fences(): FenceStore {
+    return new FenceStore(this.doc, this.table, this.now);
+  }
+
   /** The approval items of the same table. */
   approvals(): ApprovalStore {
     return new ApprovalStore(this.doc, this.table);
@@ -306,22 +312,34 @@ export class ReleaseStore {
 
   /**
    * Takes the service lock for a release. Succeeds when the lock is free, its lease has expired, or this release
-   * already holds it (a retried task).
+   * already holds it (a retried task). A new holder gets a fresh item, without the last holder's fence; a holder
+   * taking it again only renews the lease, so the fence of its step running now stays (fence-store.ts).
    */
   async acquireLock(service: string, releaseId: string, leaseSeconds: number): Promise<{ acquired: boolean; holder?: string }> {
     const now = this.now();
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const leaseExpiresAt = nowSeconds + leaseSeconds;
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            ...keys.lock(service),
-            holder: releaseId,
-            acquiredAt: now.toISOString(),
-            leaseExpiresAt: Math.floor(now.getTime() / 1000) + leaseSeconds,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR holder = :me OR leaseExpiresAt < :now',
-          ExpressionAttributeValues: { ':me': releaseId, ':now': Math.floor(now.getTime() / 1000) },
+          Item: { ...keys.lock(service), holder: releaseId, acquiredAt: now.toISOString(), leaseExpiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR (leaseExpiresAt < :now AND holder <> :me)',
+          ExpressionAttributeValues: { ':me': releaseId, ':now': nowSeconds },
+        }),
+      );
+      return { acquired: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lock(service),
+          UpdateExpression: 'SET leaseExpiresAt = :lease',
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: { ':me': releaseId, ':lease': leaseExpiresAt },
         }),
       );
       return { acquired: true };

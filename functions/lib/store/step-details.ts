@@ -33,6 +33,8 @@ export type DeploymentDetails = {
   message?: string;
   /** Status polls made so far; the wait before the next one grows with it (functions/lib/poll-schedule.ts). */
   polls?: number;
+  /** The fence token of the attempt that started the deployment; each status poll acts only while it holds. */
+  fence?: string;
 };
 
 /** One object type out of an intersection, so the details stay a plain JSON object to readers. */
@@ -58,8 +60,14 @@ export type ApprovalDetails = {
   decisions?: DecisionRecord[];
 };
 
-/** ProvisionInterop: the gateway deployment it published, or why it was skipped. */
-export type InteropDetails = Fields<InteropDeployment> | { reason: string };
+/**
+ * What the stage served before this release touched it, written before the stage is changed: the Rollback puts it
+ * back (null: the stage did not exist, so it is removed) whenever ProvisionInterop started, whatever its outcome.
+ */
+export type StageBefore = { stageBefore: string | null };
+
+/** ProvisionInterop: the gateway deployment it published (with the stage's earlier one), or why it was skipped. */
+export type InteropDetails = Fields<InteropDeployment & Partial<StageBefore>> | StageBefore | { reason: string };
 
 /** PublishReleaseNotes: where the notes are. */
 export type ReleaseNotesDetails = { markdownKey: string; jsonKey: string };
