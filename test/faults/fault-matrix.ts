@@ -77,6 +77,11 @@ export interface FaultCase {
    * answer to the stage switch is lost (the switch happened), so the step fails through its own error path.
    */
   inside?: true;
+  /**
+   * The state the record names as failing, when it is not the faulted one: a Rollback that timed out is retried and
+   * succeeds, so the release ends ROLLED_BACK for the failure the Rollback undid.
+   */
+  names?: TaskState;
 }
 
 /** Services of the catalog: which one a case releases. */
@@ -149,7 +154,9 @@ export const FAULT_MATRIX: FaultCase[] = [
   { state: 'ProvisionInterop', kind: 'late', status: 'ROLLED_BACK', production: 'previous' },
   { state: 'ValidateProduction', kind: 'late', status: 'ROLLED_BACK', production: 'previous' },
   { state: 'PublishReleaseNotes', kind: 'late', status: 'SUCCEEDED', production: 'new' },
-  { state: 'Rollback', kind: 'late', status: 'ROLLBACK_FAILED', production: 'either' },
+  // Rollback is retried on States.Timeout (it is idempotent, and fenced): the retry restores production; the late
+  // first attempt, finding the release ended and its lock released, changes nothing.
+  { state: 'Rollback', kind: 'late', status: 'ROLLED_BACK', production: 'previous', names: 'ValidateProduction' },
   // Finalize's Retry covers States.ALL: the second attempt ends the release, the late first one changes nothing.
   { state: 'Finalize', kind: 'late', status: 'SUCCEEDED', production: 'new' },
 
@@ -336,7 +343,7 @@ export class FaultSuite {
         )
         .toEqual(warned);
     } else {
-      expect.soft(release.error?.state, at('the record names the failing state')).toBe(row.state);
+      expect.soft(release.error?.state, at('the record names the failing state')).toBe(row.names ?? row.state);
     }
 
     // The step history: every Task state that ran has its step recorded, and none is left RUNNING.
@@ -350,7 +357,7 @@ export class FaultSuite {
         at('no step left RUNNING'),
       )
       .toEqual([]);
-    const failedStep = stepOfState(row.state);
+    const failedStep = stepOfState(row.names ?? row.state);
     if (failedStep && row.kind !== 'after-effect' && row.status !== 'SUCCEEDED' && row.status !== 'EXPIRED') {
       expect.soft(steps.find((s) => s.step === failedStep)?.status, at(`step ${failedStep} is FAILED`)).toBe('FAILED');
     }

@@ -44,3 +44,20 @@ export function fencedOut(fence: Fence, when: string, undone?: string): FencedOu
   logger.warn('step attempt fenced out', { releaseId: fence.releaseId, step: fence.step, when, undone });
   return new FencedOutError(message);
 }
+
+/**
+ * Claims the fence for a single-invocation step and returns the guard {@link recordStep} runs before it writes the
+ * step's outcome: an attempt whose fence was taken meanwhile (by a later attempt, the Rollback or the release's end)
+ * writes nothing.
+ */
+export async function fencedStepGuard(
+  deps: PipelineDeps,
+  service: string,
+  releaseId: string,
+  step: StepName,
+): Promise<() => Promise<void>> {
+  const fence = await claimFence(deps, service, releaseId, step);
+  return async () => {
+    if ((await standing(deps, fence)) !== 'held') throw fencedOut(fence, 'before it recorded its outcome');
+  };
+}

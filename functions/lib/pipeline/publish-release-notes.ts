@@ -4,6 +4,7 @@ import { renderReleaseNotes } from '../release-notes.js';
 import type { StepRecord } from '../store/records.js';
 import { findStep, publishedInterop } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
+import { fencedStepGuard } from './fence.js';
 import { recordStep } from './record-step.js';
 
 export const PublishReleaseNotesEventSchema = z.object({ releaseId: z.string().min(1) });
@@ -14,33 +15,41 @@ export const PublishReleaseNotesEventSchema = z.object({ releaseId: z.string().m
  */
 export async function publishReleaseNotes(deps: PipelineDeps, releaseId: string): Promise<{ markdownKey: string; jsonKey: string }> {
   const { store, artifacts } = deps;
-  return recordStep(store, releaseId, 'PublishReleaseNotes', async () => {
-    const view = await store.getView(releaseId);
-    if (!view) throw new Error(`release ${releaseId} does not exist`);
-    const interop = publishedInterop(findStep(view.steps, 'ProvisionInterop'));
-    const { markdown, json } = renderReleaseNotes({
-      release: view,
-      steps: view.steps,
-      staging: succeeded(findStep(view.steps, 'SmokeTestStaging')),
-      production: succeeded(findStep(view.steps, 'ValidateProduction')),
-      approvals: (view.approval?.decisions ?? []).map((d) => ({
-        approver: d.approver,
-        decision: d.decision,
-        comment: d.comment,
-        decidedAt: d.decidedAt,
-      })),
-      interop: interop?.baseUrl
-        ? { baseUrl: interop.baseUrl, routeCount: interop.routeCount ?? 0, deploymentId: interop.deploymentId }
-        : undefined,
-      previousVersion: findStep(view.steps, 'DeployProduction')?.details?.previous?.version,
-      generatedAt: deps.now().toISOString(),
-    });
-    const keys = releaseNotesKeys(view.service, releaseId);
-    await artifacts.put(keys.markdownKey, markdown, 'text/markdown; charset=utf-8');
-    await artifacts.put(keys.jsonKey, JSON.stringify(json, null, 2), 'application/json');
-    await store.updateRelease(releaseId, { links: { ...(view.links ?? {}), releaseNotes: artifacts.uri(keys.markdownKey) } });
-    return { result: keys, details: { ...keys } };
-  });
+  const release = await store.requireRelease(releaseId);
+  const guard = await fencedStepGuard(deps, release.service, releaseId, 'PublishReleaseNotes');
+  return recordStep(
+    store,
+    releaseId,
+    'PublishReleaseNotes',
+    async () => {
+      const view = await store.getView(releaseId);
+      if (!view) throw new Error(`release ${releaseId} does not exist`);
+      const interop = publishedInterop(findStep(view.steps, 'ProvisionInterop'));
+      const { markdown, json } = renderReleaseNotes({
+        release: view,
+        steps: view.steps,
+        staging: succeeded(findStep(view.steps, 'SmokeTestStaging')),
+        production: succeeded(findStep(view.steps, 'ValidateProduction')),
+        approvals: (view.approval?.decisions ?? []).map((d) => ({
+          approver: d.approver,
+          decision: d.decision,
+          comment: d.comment,
+          decidedAt: d.decidedAt,
+        })),
+        interop: interop?.baseUrl
+          ? { baseUrl: interop.baseUrl, routeCount: interop.routeCount ?? 0, deploymentId: interop.deploymentId }
+          : undefined,
+        previousVersion: findStep(view.steps, 'DeployProduction')?.details?.previous?.version,
+        generatedAt: deps.now().toISOString(),
+      });
+      const keys = releaseNotesKeys(view.service, releaseId);
+      await artifacts.put(keys.markdownKey, markdown, 'text/markdown; charset=utf-8');
+      await artifacts.put(keys.jsonKey, JSON.stringify(json, null, 2), 'application/json');
+      await store.updateRelease(releaseId, { links: { ...(view.links ?? {}), releaseNotes: artifacts.uri(keys.markdownKey) } });
+      return { result: keys, details: { ...keys } };
+    },
+    guard,
+  );
 }
 
 /** A test step's results for the notes: only a run that passed is reported as one. */

@@ -5,6 +5,7 @@ import { runSmokeTests } from '../newman-runner.js';
 import { failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
+import { fencedStepGuard } from './fence.js';
 import { recordStep } from './record-step.js';
 
 export const SmokeTestStagingEventSchema = z.object({ releaseId: z.string().min(1) });
@@ -13,18 +14,25 @@ export type SmokeTestStagingEvent = z.infer<typeof SmokeTestStagingEventSchema>;
 /** Runs the service's Postman collection against the new staging deployment. */
 export async function smokeTestStaging(deps: PipelineDeps, event: SmokeTestStagingEvent): Promise<TestCounts> {
   const release = await deps.store.requirePrepared(event.releaseId);
-  return recordStep<'SmokeTestStaging', TestCounts>(deps.store, release.releaseId, 'SmokeTestStaging', async () => {
-    const deployed = await deploymentOf(deps, release.releaseId, 'staging');
-    if (!deployed?.endpoint) throw new SmokeTestsFailedError('staging has no endpoint to test; the deploy step did not record one');
-    const result = await runSmokeTests({
-      artifacts: deps.artifacts,
-      collectionKey: release.request.artifacts.collection,
-      reportPrefix: reportPrefix(release.service, release.releaseId, 'staging'),
-      baseUrl: deployed.endpoint,
-      variables: { expectedVersion: release.version, service: release.service },
-    });
-    const details = { ...result, baseUrl: deployed.endpoint };
-    if (failedRun(result)) return { failure: new SmokeTestsFailedError(failureText(result)), details };
-    return { result: summarize(result), details };
-  });
+  const guard = await fencedStepGuard(deps, release.service, release.releaseId, 'SmokeTestStaging');
+  return recordStep<'SmokeTestStaging', TestCounts>(
+    deps.store,
+    release.releaseId,
+    'SmokeTestStaging',
+    async () => {
+      const deployed = await deploymentOf(deps, release.releaseId, 'staging');
+      if (!deployed?.endpoint) throw new SmokeTestsFailedError('staging has no endpoint to test; the deploy step did not record one');
+      const result = await runSmokeTests({
+        artifacts: deps.artifacts,
+        collectionKey: release.request.artifacts.collection,
+        reportPrefix: reportPrefix(release.service, release.releaseId, 'staging'),
+        baseUrl: deployed.endpoint,
+        variables: { expectedVersion: release.version, service: release.service },
+      });
+      const details = { ...result, baseUrl: deployed.endpoint };
+      if (failedRun(result)) return { failure: new SmokeTestsFailedError(failureText(result)), details };
+      return { result: summarize(result), details };
+    },
+    guard,
+  );
 }
