@@ -27,7 +27,8 @@ export const STEP_TABLE = [
   { step: 'ValidateProduction', states: { ValidateProduction: 'ValidateProduction' } },
   { step: 'PublishReleaseNotes', states: { PublishReleaseNotes: 'PublishReleaseNotes' } },
   { step: 'Rollback', states: { Rollback: 'Rollback' } },
-  { step: 'Finalize', states: { Finalize: 'Finalize' }, record: false },
+  // HoldForRedrive, where a release that failed before production waits for `launchway redrive`, is Finalize's too.
+  { step: 'Finalize', states: { Finalize: 'Finalize', HoldForRedrive: 'Finalize' }, record: false },
 ] as const satisfies readonly StepRow[];
 
 type Row = (typeof STEP_TABLE)[number];
