@@ -119,6 +119,52 @@ export const HELP = {
   1 no such release; 3 stack unreachable.`,
     ],
   ),
+  redrive: sections(
+    ['Examples', `\n  $ launchway redrive greeter-1.4.0-1a2b3c4 --as lead@example.com --reason "staging database was down"`],
+    [
+      'What it does',
+      `
+  For a FAILED release whose error.state is AcquireLock, DeployStaging, CheckStaging, SmokeTestStaging,
+  RequestApproval or RemindApprovers: writes redrive { count, by, reason, at } on the record, then calls
+  RedriveExecution. The execution reopens the release (RUNNING; the failure is kept in redrives), takes the lock
+  again (queueing behind a release that holds it) and runs from staging: deploy, smoke tests, approval.
+  On AWS the caller needs states:DescribeExecution and states:RedriveExecution on the release's execution.`,
+    ],
+    ['Environment', `\n  LAUNCHWAY_OPERATOR        who runs the command, when --as is not given${TABLE_ENV}`],
+    [
+      'Exit codes',
+      `
+  0 redriven; 2 refused (not FAILED, failed in Prepare or after production, execution gone or not redrivable),
+  a missing --reason or --as; 1 no such release, or it changed while checked (run it again); 3 stack unreachable.`,
+    ],
+  ),
+  rollback: sections(
+    ['Examples', `\n  $ launchway rollback greeter --as lead@example.com --reason "1.4.0 breaks partner logins"`],
+    [
+      'What it does',
+      `
+  Takes the service lock (refused, naming the holder, while a release holds it: cancel it first), finds the
+  release production serves (CURRENT#production, or a newer ROLLBACK_FAILED one), restores its DeployProduction
+  step's previous deployment and its ProvisionInterop step's previous gateway deployment, points
+  CURRENT#production at the restored release and marks the undone one ROLLED_BACK with rolledBackBy
+  { by, reason, at, restoredVersion }. A service's first release has nothing to go back to: refused.
+  It runs in the stack (the operate function); on AWS the caller needs lambda:InvokeFunction on it.`,
+    ],
+    [
+      'Environment',
+      `
+  LAUNCHWAY_OPERATE_FUNCTION   the operate function (stack output OperateFunctionName)
+  LAUNCHWAY_OPERATOR        who runs the command, when --as is not given
+  AWS_ENDPOINT_URL_LAMBDA   the embedded stack's Lambda endpoint${STACK_ENV}${COMMON_ENV}`,
+    ],
+    [
+      'Exit codes',
+      `
+  0 rolled back; 2 refused (the lock is held, nothing live to undo, a first release), a missing --reason or --as;
+  1 the restore failed (the release keeps its status; production may be mid-way) or an unexpected error;
+  3 stack unreachable.`,
+    ],
+  ),
   unlock: sections(
     ['Examples', `\n  $ launchway unlock greeter --as lead@example.com --reason "holder's execution was deleted"`],
     [

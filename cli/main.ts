@@ -196,6 +196,34 @@ program
   });
 
 program
+  .command('redrive <releaseId>')
+  .description('resume a release that failed before production: it takes the lock again and runs from staging')
+  .addOption(operatorOption())
+  .addOption(reasonOption())
+  .option('--json', 'print JSON')
+  .addHelpText('after', HELP.redrive)
+  .action(async (releaseId: string, opts) => {
+    loadEndpointsEnv();
+    requireEnv(['RELEASES_TABLE']);
+    const { runRedrive } = await import('./operate.js');
+    process.exitCode = await runRedrive({ releaseId, ...opts });
+  });
+
+program
+  .command('rollback <service>')
+  .description('put production back on the release before the one it serves (refused while a release holds the lock)')
+  .addOption(operatorOption())
+  .addOption(reasonOption())
+  .option('--json', 'print JSON')
+  .addHelpText('after', HELP.rollback)
+  .action(async (service: string, opts) => {
+    loadEndpointsEnv();
+    requireEnv(['LAUNCHWAY_OPERATE_FUNCTION']);
+    const { runRollback } = await import('./operate.js');
+    process.exitCode = await runRollback({ service, ...opts });
+  });
+
+program
   .command('unlock <service>')
   .description("remove a service's lock left by a release that no longer runs (refused while its holder runs)")
   .addOption(operatorOption())

@@ -27,7 +27,8 @@ export const STEP_TABLE = [
   { step: 'ValidateProduction', states: { ValidateProduction: 'ValidateProduction' } },
   { step: 'PublishReleaseNotes', states: { PublishReleaseNotes: 'PublishReleaseNotes' } },
   { step: 'Rollback', states: { Rollback: 'Rollback' } },
-  { step: 'Finalize', states: { Finalize: 'Finalize' }, record: false },
+  // HoldForRedrive, where a release that failed before production waits for `launchway redrive`, is Finalize's too.
+  { step: 'Finalize', states: { Finalize: 'Finalize', HoldForRedrive: 'Finalize' }, record: false },
 ] as const satisfies readonly StepRow[];
 
 type Row = (typeof STEP_TABLE)[number];
@@ -71,10 +72,11 @@ export function placeholderOf(id: StepFunctionId): `${StepFunctionId}FunctionArn
 }
 
 /**
- * Handlers the state machine does not invoke: the approval links' API behind API Gateway, and the target of the
- * EventBridge rule on the state machine's FAILED, TIMED_OUT and ABORTED executions.
+ * Handlers the state machine does not invoke: the approval links' API behind API Gateway, the target of the
+ * EventBridge rule on the state machine's FAILED, TIMED_OUT and ABORTED executions, and the operating commands
+ * the CLI invokes (`launchway rollback`).
  */
-export const API_FOLDERS = ['approval-api', 'execution-status'] as const;
+export const API_FOLDERS = ['approval-api', 'execution-status', 'operate'] as const;
 
 /** A handler folder under `functions/`: every step function's and the other handlers'. */
 export type HandlerName = StepFunctionFolder | (typeof API_FOLDERS)[number];

@@ -90,6 +90,12 @@ export const HANDLERS = {
     memoryMiB: 512,
     description: 'Ends a release whose execution failed, timed out or was stopped: rollback if needed, record, lock, email',
   },
+  operate: {
+    // Rolls production back, as the rollback function does; the CLI waits for it.
+    timeoutSeconds: 540,
+    memoryMiB: 512,
+    description: 'Operating commands the CLI invokes: launchway rollback puts production back on the previous release',
+  },
 } as const satisfies Record<HandlerName, HandlerSpec>;
 
 /** The handlers the state machine invokes, with their placeholder. */

@@ -13,10 +13,11 @@ import { interopGatewayStatements, validationKeyReadStatement } from './interop-
 import { LaunchwayFunction, type SesSender } from './launchway-function.js';
 
 /**
- * The functions that roll production and the gateway back: the Rollback step, and the execution-status handler that
- * does the same for an execution stopped, timed out or failed past the production deploy.
+ * The functions that roll production and the gateway back: the Rollback step, the execution-status handler that
+ * does the same for an execution stopped, timed out or failed past the production deploy, and the operate function
+ * behind `launchway rollback`.
  */
-export const ROLLBACK_HOLDERS = ['rollback', 'execution-status'] as const;
+export const ROLLBACK_HOLDERS = ['rollback', 'execution-status', 'operate'] as const;
 
 /** What the handlers are given and may touch. */
 export interface PipelineFunctionsProps {
@@ -78,6 +79,7 @@ export function createPipelineFunctions(scope: Construct, props: PipelineFunctio
   functions.approval.allowSendEmailFrom(sender);
   functions.finalize.allowSendEmailFrom(sender);
   functions['execution-status'].allowSendEmailFrom(sender);
+  functions.operate.allowSendEmailFrom(sender);
   functions['approval-api'].allowSigningKey(signingKey, 'kms:VerifyMac');
   // The confirmation page re-signs its form so one page can offer both Approve and Reject to the same approver.
   functions['approval-api'].allowSigningKey(signingKey, 'kms:GenerateMac');

@@ -336,6 +336,17 @@ export class ReleasePipeline extends Construct {
     suppressReviewedFindings(this);
   }
 
+  /**
+   * Lets an operator's identity run the operating commands against this pipeline: `cancel`, `unlock` and `redrive`
+   * (the releases table; DescribeExecution, StopExecution and RedriveExecution on this state machine's executions)
+   * and `rollback` (invoking the operate function, which rolls back with its own grants).
+   */
+  grantOperate(grantee: iam.IGrantable): void {
+    this.table.grantReadWriteData(grantee);
+    this.stateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution');
+    this.functions.operate.grantInvoke(grantee);
+  }
+
   /** The URL approval links start with: the custom domain when there is one, else the stage's execute-api URL. */
   get approvalUrl(): string {
     return this.domains?.approvalBaseUrl ?? this.approvalApi.url;

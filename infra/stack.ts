@@ -27,6 +27,10 @@ export class LaunchwayStack extends Stack {
       StateMachineArn: { value: pipeline.stateMachine.stateMachineArn, description: 'Release state machine (LAUNCHWAY_STATE_MACHINE_ARN)' },
       ReleasesTableName: { value: pipeline.table.tableName, description: 'Releases table (RELEASES_TABLE)' },
       ArtifactsBucketName: { value: pipeline.bucket.bucketName, description: 'Artifacts bucket (ARTIFACTS_BUCKET)' },
+      OperateFunctionName: {
+        value: pipeline.functions.operate.functionName,
+        description: 'The function launchway rollback invokes (LAUNCHWAY_OPERATE_FUNCTION)',
+      },
       ApprovalApiUrl: { value: pipeline.approvalUrl, description: 'Where approval links start (APPROVAL_BASE_URL)' },
       DashboardUrl: {
         value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${pipeline.dashboard.dashboardName}`,

@@ -21,8 +21,10 @@ import {
 } from './emulators.js';
 import { localLambdas, localSubstitutions, LOCAL_ACCOUNT, type LambdaHandler } from './functions.js';
 import { startLocalGateway } from './gateway.js';
+import { startLambdaEndpoint } from './lambda-endpoint.js';
 import { LocalStepFunctions } from './sfn/local-step-functions.js';
 import { handler as executionStatus } from '../functions/execution-status/handler.js';
+import { handler as operate } from '../functions/operate/handler.js';
 import { ENDED_EXECUTION_STATUSES } from '../functions/lib/pipeline/execution-ended.js';
 import type { StepFunctionId } from '../functions/steps.js';
 import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
@@ -31,6 +33,8 @@ export const STATE_MACHINE_NAME = 'launchway-release';
 export const TABLE_NAME = 'launchway-releases';
 export const BUCKET_NAME = 'launchway-artifacts';
 export const CATALOG_KEY = BUCKET_LAYOUT.catalogKey;
+/** The function `launchway rollback` invokes, served by the stack's Lambda endpoint. */
+export const OPERATE_FUNCTION_NAME = 'launchway-operate';
 
 /** How long the Wait states of the definition really wait in embedded mode, by state name (ms). */
 export const DEMO_WAITS = { WaitForLock: 1000, WaitStaging: 300, WaitProduction: 300 };
@@ -47,7 +51,7 @@ export interface EmbeddedOptions {
   /** Retry intervals in ms by state name (tests shorten them). */
   retryIntervals?: Record<string, number | number[]>;
   /** Fixed ports (0 or absent picks free ones). */
-  ports?: Partial<Record<'sfn' | 'dynamodb' | 's3' | 'approval' | 'gateway', number>>;
+  ports?: Partial<Record<'sfn' | 'dynamodb' | 's3' | 'approval' | 'gateway' | 'lambda', number>>;
   /** Start from empty data (default true): earlier runs' targets and records would point at dead processes. */
   fresh?: boolean;
   /**
@@ -66,7 +70,7 @@ export interface EmbeddedOptions {
 
 export interface EmbeddedStack {
   stateMachineArn: string;
-  endpoints: { sfn: string; dynamodb: string; s3: string; approval: string; gateway: string };
+  endpoints: { sfn: string; dynamodb: string; s3: string; approval: string; gateway: string; lambda: string };
   /** The variables the CLI and SDK clients need; also written to `.launchway/endpoints.env` by `launchway dev`. */
   env: Record<string, string>;
   dataDir: string;
@@ -174,9 +178,23 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     process.env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
     resetCaches();
 
+    // The operating commands that change production run here, where the services' processes are.
+    const lambda = await startLambdaEndpoint({
+      functions: { [OPERATE_FUNCTION_NAME]: operate as never },
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      port: options.ports?.lambda,
+    });
+    started.push(lambda);
+    env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
+    env.LAUNCHWAY_OPERATE_FUNCTION = OPERATE_FUNCTION_NAME;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
+    process.env.LAUNCHWAY_OPERATE_FUNCTION = OPERATE_FUNCTION_NAME;
+    resetCaches();
+
     return {
       stateMachineArn,
-      endpoints: { sfn: sfnServer.url, dynamodb: dynamo.url, s3: s3.url, approval: approval.url, gateway: gateway.url },
+      endpoints: { sfn: sfnServer.url, dynamodb: dynamo.url, s3: s3.url, approval: approval.url, gateway: gateway.url, lambda: lambda.url },
       env,
       dataDir,
       outboxDir,

@@ -1,7 +1,15 @@
+import * as z from 'zod';
 import { notifierFromConfig } from '../lib/notify/index.js';
 import { stepHandler } from '../lib/handler.js';
 import { defaultDeps } from '../lib/pipeline/deps.js';
 import { FinalizeEventSchema, finalizeRelease } from '../lib/pipeline/finalize.js';
+import { HoldEventSchema, holdForRedrive } from '../lib/pipeline/redrive-hold.js';
 
-/** Finalize: terminal status, open steps closed, lock released, outcome email sent. */
-export const handler = stepHandler(FinalizeEventSchema, (event) => finalizeRelease(defaultDeps({ notifier: notifierFromConfig }), event));
+/**
+ * Finalize: terminal status, open steps closed, lock released, outcome email sent. The HoldForRedrive state invokes
+ * it too (`action: 'hold'`), where a release that failed before production waits for `launchway redrive`.
+ */
+export const handler = stepHandler(z.union([HoldEventSchema, FinalizeEventSchema]), async (event): Promise<object> => {
+  const deps = defaultDeps({ notifier: notifierFromConfig });
+  return 'action' in event ? holdForRedrive(deps, event) : finalizeRelease(deps, event);
+});

@@ -67,6 +67,14 @@ export class RollbackFailedError extends LaunchwayError {
   override readonly name = 'RollbackFailed';
 }
 
+/**
+ * A release failed before production and its record is FAILED: the execution fails with it (HoldForRedrive), where
+ * `launchway redrive` can resume it.
+ */
+export class ReleaseFailedError extends LaunchwayError {
+  override readonly name = 'ReleaseFailed';
+}
+
 /** A conditional write lost a race (for example a second decision by the same approver). */
 export class ConflictError extends LaunchwayError {
   override readonly name = 'ConflictError';

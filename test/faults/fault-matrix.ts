@@ -51,6 +51,7 @@ export const TASK_STATES = [
   'PublishReleaseNotes',
   'Rollback',
   'Finalize',
+  'HoldForRedrive',
 ] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
@@ -112,6 +113,9 @@ export const FAULT_MATRIX: FaultCase[] = [
   { state: 'Rollback', kind: 'domain', status: 'ROLLBACK_FAILED', production: 'either' },
   // Finalize fails every attempt: KeepEnding fails the execution and the status-change handler ends it as decided.
   { state: 'Finalize', kind: 'domain', status: 'SUCCEEDED', production: 'new' },
+  // HoldForRedrive fails the execution with the release's own error (ReleaseFailed) by design; the record, FAILED
+  // at the staging smoke tests, must stay as Finalize wrote it whatever happens to it.
+  { state: 'HoldForRedrive', kind: 'domain', status: 'FAILED', production: 'previous', names: 'SmokeTestStaging' },
 
   { state: 'Prepare', kind: 'after-effect', status: 'FAILED', production: 'previous' },
   // The lock was taken before the error: Finalize must still release it.
@@ -136,6 +140,7 @@ export const FAULT_MATRIX: FaultCase[] = [
   { state: 'Rollback', kind: 'after-effect', status: 'ROLLBACK_FAILED', production: 'either' },
   // Finalize ended the release, then failed each attempt: the handler finds it ended and changes nothing.
   { state: 'Finalize', kind: 'after-effect', status: 'SUCCEEDED', production: 'new' },
+  { state: 'HoldForRedrive', kind: 'after-effect', status: 'FAILED', production: 'previous', names: 'SmokeTestStaging' },
 
   { state: 'Prepare', kind: 'late', status: 'FAILED', production: 'previous' },
   // The late acquire must not take the lock of an ended release.
@@ -159,6 +164,7 @@ export const FAULT_MATRIX: FaultCase[] = [
   { state: 'Rollback', kind: 'late', status: 'ROLLED_BACK', production: 'previous', names: 'ValidateProduction' },
   // Finalize's Retry covers States.ALL: the second attempt ends the release, the late first one changes nothing.
   { state: 'Finalize', kind: 'late', status: 'SUCCEEDED', production: 'new' },
+  { state: 'HoldForRedrive', kind: 'late', status: 'FAILED', production: 'previous', names: 'SmokeTestStaging' },
 
   { state: 'Prepare', kind: 'lambda-service', status: 'FAILED', production: 'previous' },
   { state: 'AcquireLock', kind: 'lambda-service', status: 'FAILED', production: 'previous' },
@@ -175,6 +181,7 @@ export const FAULT_MATRIX: FaultCase[] = [
   { state: 'Rollback', kind: 'lambda-service', status: 'ROLLBACK_FAILED', production: 'either' },
   // The Lambda retrier is used up first: the Catch sends it to KeepEnding, the handler ends the release.
   { state: 'Finalize', kind: 'lambda-service', status: 'SUCCEEDED', production: 'new' },
+  { state: 'HoldForRedrive', kind: 'lambda-service', status: 'FAILED', production: 'previous', names: 'SmokeTestStaging' },
 ];
 
 export const casesOf = (kind: FaultKind) => FAULT_MATRIX.filter((c) => c.kind === kind);
@@ -202,7 +209,9 @@ const VALIDATION_FAILS = { bundleFrom: '1.1.0', collectionFrom: '1.1.0', openapi
 const SMOKE_FAILS = { bundleFrom: '1.0.0', collectionFrom: '1.1.0', openapiFrom: '1.0.0' };
 
 /** States after the approval: their cases approve the release. */
-const AFTER_APPROVAL: readonly TaskState[] = TASK_STATES.slice(TASK_STATES.indexOf('DeployProduction'));
+const AFTER_APPROVAL: readonly TaskState[] = TASK_STATES.slice(TASK_STATES.indexOf('DeployProduction')).filter(
+  (s) => s !== 'HoldForRedrive',
+);
 
 /** The TimeoutSeconds every Task state gets in the late-completion stack: long for a step, short for a test. */
 export const LATE_TIMEOUT_SECONDS = 5;
@@ -309,6 +318,8 @@ export class FaultSuite {
     let files: Partial<ReleaseSpec> = FROM_100;
     if (row.state === 'Rollback' || (row.state === 'ValidateProduction' && row.kind === 'domain')) files = VALIDATION_FAILS;
     if (row.state === 'SmokeTestStaging' && row.kind === 'domain') files = SMOKE_FAILS;
+    // HoldForRedrive is reached only by a failure before production: the staging smoke tests fail for real.
+    if (row.state === 'HoldForRedrive') files = SMOKE_FAILS;
     // Below production's 1.0.x: Prepare refuses it with a field error.
     const version = row.state === 'Prepare' && row.kind === 'domain' ? `0.9.${n}` : `1.0.${n}`;
     return { service: svc, version, commit: nextCommit(), ...files };
@@ -470,10 +481,11 @@ export class FaultSuite {
 
 /** The ASL state a step function's invocation serves: a few functions serve two states, told apart by the payload. */
 function stateOf(id: StepFunctionId, event: unknown): TaskState {
-  const payload = (event ?? {}) as { environment?: string; phase?: string };
+  const payload = (event ?? {}) as { environment?: string; phase?: string; action?: string };
   if (id === 'Deploy') return payload.environment === 'staging' ? 'DeployStaging' : 'DeployProduction';
   if (id === 'DeployStatus') return payload.environment === 'staging' ? 'CheckStaging' : 'CheckProduction';
   if (id === 'Approval') return payload.phase === 'remind' ? 'RemindApprovers' : 'RequestApproval';
+  if (id === 'Finalize') return payload.action === 'hold' ? 'HoldForRedrive' : 'Finalize';
   return id;
 }
 

@@ -96,7 +96,7 @@ describe('deploy target grants', () => {
     ]);
   });
 
-  it('gives the production cloudformation permissions on that stack, in its region, to the rollback and execution-status functions too', () => {
+  it('gives the production cloudformation permissions on that stack, in its region, to the rollback holders (rollback, execution-status, operate) too', () => {
     for (const action of [
       'cloudformation:CreateChangeSet',
       'cloudformation:DescribeChangeSet',
@@ -104,7 +104,7 @@ describe('deploy target grants', () => {
       'cloudformation:DescribeStacks',
       'cloudformation:DescribeStackEvents',
     ]) {
-      expectHolders(action, ['deploy', 'deploy-status', 'rollback', 'execution-status']);
+      expectHolders(action, ['deploy', 'deploy-status', 'rollback', 'execution-status', 'operate']);
     }
     expect(withAction('cloudformation:ExecuteChangeSet')[0].Resource.map(text)).toEqual([
       `arn:\${AWS::Partition}:cloudformation:eu-west-1:\${AWS::AccountId}:stack/orders-prod/*`,
@@ -123,7 +123,9 @@ describe('deploy target grants', () => {
     // The staging ECS target's roles are passed only where staging deploys happen; the production stack's role in rollback too.
     const rolesOf = (list: Statement[]) => [...new Set(list.flatMap((s) => s.roles))].sort();
     expect(rolesOf(toEcs)).toEqual([roleOf('deploy'), roleOf('deploy-status')].sort());
-    expect(rolesOf(toCfn)).toEqual([roleOf('deploy'), roleOf('deploy-status'), roleOf('rollback'), roleOf('execution-status')].sort());
+    expect(rolesOf(toCfn)).toEqual(
+      [roleOf('deploy'), roleOf('deploy-status'), roleOf('rollback'), roleOf('execution-status'), roleOf('operate')].sort(),
+    );
   });
 
   it('scopes ECS service actions to the service, and uses "*" only for the task definition actions that require it', () => {
@@ -144,7 +146,7 @@ describe('deploy target grants', () => {
   });
 
   it('lets the production http hook be invoked through its API Gateway API only', () => {
-    expectHolders('execute-api:Invoke', ['deploy', 'deploy-status', 'rollback', 'execution-status']);
+    expectHolders('execute-api:Invoke', ['deploy', 'deploy-status', 'rollback', 'execution-status', 'operate']);
     for (const s of withAction('execute-api:Invoke')) {
       expect(sortedText(s.Resource)).toEqual([
         `arn:\${AWS::Partition}:execute-api:eu-central-1:*:a1b2c3d4e5/prod/GET/*`,
@@ -154,7 +156,7 @@ describe('deploy target grants', () => {
   });
 
   it('puts no deploy action on any other role, and no statement anywhere allows Action "*"', () => {
-    const allowed = new Set([roleOf('deploy'), roleOf('deploy-status'), roleOf('rollback'), roleOf('execution-status')]);
+    const allowed = new Set([roleOf('deploy'), roleOf('deploy-status'), roleOf('rollback'), roleOf('execution-status'), roleOf('operate')]);
     const elsewhere = statements.filter((s) => s.Action.some((a) => DEPLOY_ACTION.test(a)) && s.roles.some((r) => !allowed.has(r)));
     expect(elsewhere.map((s) => ({ holder: s.holder, actions: s.Action.filter((a) => DEPLOY_ACTION.test(a)) }))).toEqual([]);
     for (const s of statements) {

@@ -284,9 +284,11 @@ describe('ReleasePipeline IAM', () => {
     expectOnly('kms:VerifyMac', ['approval-api']);
   });
 
-  it('lets approval, finalize and execution-status send email from the configured sender only', () => {
+  it('lets approval, finalize, execution-status and operate send email from the configured sender only', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'ses:SendEmail'));
-    expect(granting.flatMap((s) => s.roles).sort()).toEqual([roleOf('approval'), roleOf('finalize'), roleOf('execution-status')].sort());
+    expect(granting.flatMap((s) => s.roles).sort()).toEqual(
+      [roleOf('approval'), roleOf('finalize'), roleOf('execution-status'), roleOf('operate')].sort(),
+    );
     for (const s of granting) {
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });
       const identities = JSON.stringify(s.Resource);
@@ -333,7 +335,7 @@ describe('ReleasePipeline IAM', () => {
   });
 
   it('grants each API Gateway method only on the management paths the provisioner calls it on, in this region', () => {
-    for (const name of ['provision-interop', 'rollback', 'execution-status'] as const) {
+    for (const name of ['provision-interop', 'rollback', 'execution-status', 'operate'] as const) {
       const gateway = statementsOfRole(template, roleOf(name)).filter((s) => s.Action.some((a) => a.startsWith('apigateway:')));
       const byMethod = Object.fromEntries(
         gateway.map((s) => [
@@ -358,7 +360,7 @@ describe('ReleasePipeline IAM', () => {
   it('grants API Gateway management only to the interop provisioner and the rollback holders, scoped to gateway resources', () => {
     const granting = identityStatements(template).filter((s) => allows(s, 'apigateway:POST'));
     expect(granting.flatMap((s) => s.roles).sort()).toEqual(
-      [roleOf('provision-interop'), roleOf('rollback'), roleOf('execution-status')].sort(),
+      [roleOf('provision-interop'), roleOf('rollback'), roleOf('execution-status'), roleOf('operate')].sort(),
     );
     for (const s of granting) {
       for (const r of s.Resource) expect(JSON.stringify(r)).toMatch(/:apigateway:.*::\/(restapis|apikeys|usageplans|tags)/);
@@ -458,7 +460,7 @@ describe('ReleasePipeline alarms and props', () => {
     const identity = 'arn:aws:ses:eu-west-1:210987654321:identity/launchway.example.com';
     const { template: t } = synthStack({ sesIdentityArn: identity });
     const granting = identityStatements(t).filter((s) => allows(s, 'ses:SendEmail'));
-    expect(granting).toHaveLength(3);
+    expect(granting).toHaveLength(4);
     for (const s of granting) {
       expect(s.Resource).toEqual([identity]);
       expect(s.Condition).toEqual({ StringEquals: { 'ses:FromAddress': MAIL_FROM } });

@@ -30,13 +30,18 @@ const ACTIONS: Partial<Record<string, string>> = {
  * escaped in the HTML part, because commit messages and versions come from outside.
  */
 export function buildOutcomeEmail(release: ReleaseRecord & { status: ReleaseStatus }, to: string[], cause?: string): EmailMessage {
-  const headline = `${release.service} ${release.version} ${HEADLINES[release.status] ?? `ended ${release.status}.`}`;
+  const undone = release.rolledBackBy;
+  const sentence = undone
+    ? `was rolled back by ${undone.by}; ${undone.restoredVersion ?? 'the previous version'} serves again.`
+    : (HEADLINES[release.status] ?? `ended ${release.status}.`);
+  const headline = `${release.service} ${release.version} ${sentence}`;
   const facts: [string, string | undefined][] = [
     ['Release', release.releaseId],
     ['Commit', `${release.commit} (${release.branch})`],
     ['Triggered by', release.triggeredBy],
     ['Status', release.status],
     ['Reason', cause || undefined],
+    ['Rolled back by', undone ? `${undone.by} at ${undone.at}: ${undone.reason}` : undefined],
     ['Action', ACTIONS[release.status]],
     ['Warning', release.warnings?.map((w) => `${w.step} failed (${w.error}: ${w.cause})`).join('; ') || undefined],
     ['Release notes', release.links?.releaseNotes],

@@ -26,6 +26,8 @@ export const ExecutionStatusEventSchema = z.object({
     input: z.string().nullish(),
     error: z.string().nullish(),
     cause: z.string().nullish(),
+    /** How many times the execution had been redriven when this status came: 0 (or absent) for its first run. */
+    redriveCount: z.number().int().min(0).nullish(),
   }),
 });
 export type ExecutionStatusEvent = z.infer<typeof ExecutionStatusEventSchema>;
@@ -47,6 +49,15 @@ export async function endStoppedExecution(deps: PipelineDeps, event: ExecutionSt
   if (release?.executionArn && release.executionArn !== detail.executionArn) {
     // Prepare refused a second execution under a name already used: the record belongs to the first one.
     return { status: 'IGNORED', ended: false, reason: `release ${releaseId} belongs to ${release.executionArn}` };
+  }
+  const run = detail.redriveCount ?? 0;
+  if (release?.redrive && run < release.redrive.count) {
+    // An event of a run before `launchway redrive`, delivered late: the release may run again and hold the lock.
+    return {
+      status: 'IGNORED',
+      ended: false,
+      reason: `the event is of run ${run}; release ${releaseId} was redriven (${release.redrive.count})`,
+    };
   }
   if (detail.status === 'FAILED' && detail.error === 'FinalizeFailed') {
     // The KeepEnding state put the whole execution state in the cause: end the release exactly as Finalize would have.

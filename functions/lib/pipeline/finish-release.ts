@@ -116,7 +116,12 @@ async function recordUnprepared(deps: PipelineDeps, ending: ReleaseEnding): Prom
   return deps.store.requireRelease(ending.releaseId);
 }
 
-async function notifyOutcome(deps: PipelineDeps, release: ReleaseRecord, cause: string | undefined): Promise<void> {
+/** Emails the release's outcome to whoever triggered, approves or follows it; a mail failure is only logged. */
+export async function notifyOutcome(
+  deps: Pick<PipelineDeps, 'notifier'>,
+  release: ReleaseRecord,
+  cause: string | undefined,
+): Promise<void> {
   const to = [...new Set([release.triggeredBy, ...(release.catalog?.approvers ?? []), ...(release.catalog?.notify ?? [])])].filter((a) =>
     a.includes('@'),
   );

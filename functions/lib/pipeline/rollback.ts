@@ -86,7 +86,7 @@ async function keepFence(deps: PipelineDeps, fence: Fence): Promise<void> {
  * moved the stage and failed after): what the stage served before (null: remove it). Undefined when the stage was
  * never going to be touched (interop skipped, or the step never got as far as noting it).
  */
-function gatewayTarget(record: StepRecordOf<'ProvisionInterop'> | undefined): string | null | undefined {
+export function gatewayTarget(record: StepRecordOf<'ProvisionInterop'> | undefined): string | null | undefined {
   const details = record?.details;
   if (details && 'stageBefore' in details && details.stageBefore !== undefined) return details.stageBefore;
   // Records written before the stage was noted: only a published deployment says where the stage was.

@@ -70,6 +70,31 @@ export interface OperatorAction {
   at: string;
 }
 
+/**
+ * A redrive an operator asked for (`launchway redrive`), written before RedriveExecution. `count` is the
+ * execution's redrive count the redriven run will see (`$$.Execution.RedriveCount`), so a redrive nobody asked for
+ * (from the console) is refused and a stale status event of an earlier run is told apart.
+ */
+export interface RedriveRequest extends OperatorAction {
+  count: number;
+  /** When the redriven execution took the request up and reopened the release. */
+  reopenedAt?: string;
+}
+
+/** One redrive that reopened the release: the request, and how the release had ended before it. */
+export interface RedriveEntry extends RedriveRequest {
+  reopenedAt: string;
+  /** The failure the redrive resumed from, and when the release had ended with it. */
+  previous: { error?: ReleaseError; endedAt?: string };
+}
+
+/** Who put production back on the previous release by hand (`launchway rollback`), why, and what is live again. */
+export interface RolledBackBy extends OperatorAction {
+  /** The version live again, or null when the undone release was the service's first (nothing is live). */
+  restoredVersion: string | null;
+  restoredReleaseId: string | null;
+}
+
 export type StepStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export type { Environment };
@@ -104,6 +129,12 @@ export interface ReleaseRecord {
   stopRequest?: StopRequest;
   /** Who removed this release's hold on its service's lock by hand (`launchway unlock`), and why. */
   unlockedBy?: OperatorAction;
+  /** The latest redrive an operator asked for (`launchway redrive`). */
+  redrive?: RedriveRequest;
+  /** Every redrive that reopened the release, oldest first, each keeping the failure it resumed from. */
+  redrives?: RedriveEntry[];
+  /** Set when an operator undid this release in production (`launchway rollback`): it is then ROLLED_BACK. */
+  rolledBackBy?: RolledBackBy;
   /** Links and keys a reader of the release wants: reports, notes, the production URL. */
   links?: Record<string, string>;
 }

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ApprovalStore } from './approval-store.js';
 import { FenceStore } from './fence-store.js';
+import { OperatorStore } from './operator-store.js';
 import { OrderStore } from './order-store.js';
 import { HISTORY_INDEX, isConditionFailure, keys, queryRelease, strip } from './table.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -52,6 +53,11 @@ export class ReleaseStore {
   /** The queue, the lock's holder and build claims: what the order of releases reads and writes. */
   get order(): OrderStore {
     return new OrderStore(this.doc, this.table, this.now);
+  }
+
+  /** The operating commands' writes that move a release out of a terminal status (redrive, rollback). */
+  get operator(): OperatorStore {
+    return new OperatorStore(this.doc, this.table, this.now);
   }
 
   /**

@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** `launchway dev` in a process of its own, and each CLI command in another, as an operator runs them. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export type CliRun = { code: number | null; stdout: string; stderr: string };
+
+export interface DevProcess {
+  /** The variables `launchway dev` wrote to endpoints.env. */
+  env: Record<string, string>;
+  cli(args: string[], timeoutMs?: number): Promise<CliRun>;
+  stop(): Promise<void>;
+}
+
+/** Starts `launchway dev` with `catalog` under `dataDir` and waits, bounded, for its endpoints.env. */
+export async function startDev(dataDir: string, catalog: string): Promise<DevProcess> {
+  const args = ['dev', '--data-dir', path.join(dataDir, '.launchway'), '--catalog', catalog];
+  const dev: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
+    cwd: dataDir,
+    env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let devErr = '';
+  dev.stderr!.on('data', (d) => (devErr += d));
+  const envFile = path.join(dataDir, '.launchway', 'endpoints.env');
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(envFile)) {
+    if (Date.now() > deadline || dev.exitCode !== null) throw new Error(`launchway dev did not write ${envFile}\n${devErr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const env = Object.fromEntries(
+    [...readFileSync(envFile, 'utf8').matchAll(/^export ([A-Z0-9_]+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [
+      m[1],
+      m[2].replace(/'\\''/g, "'"),
+    ]),
+  );
+  const cli = (cliArgs: string[], timeoutMs = 120_000) =>
+    new Promise<CliRun>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...cliArgs], {
+        cwd: dataDir,
+        env: { PATH: process.env.PATH!, HOME: dataDir, NO_COLOR: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d) => (stdout += d));
+      child.stderr!.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`launchway ${cliArgs.join(' ')} timed out\n${stderr}`));
+      }, timeoutMs);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  const stop = async () => {
+    if (dev.exitCode !== null) return;
+    const exited = new Promise((r) => dev.once('exit', r));
+    dev.kill('SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (dev.exitCode === null) dev.kill('SIGKILL');
+  };
+  return { env, cli, stop };
+}
