@@ -343,7 +343,13 @@ export class ReleasePipeline extends Construct {
    */
   grantOperate(grantee: iam.IGrantable): void {
     this.table.grantReadWriteData(grantee);
-    this.stateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution');
+    this.stateMachine.grantExecution(
+      grantee,
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+      'states:StopExecution',
+      'states:RedriveExecution',
+    );
     this.functions.operate.grantInvoke(grantee);
   }
 

@@ -5,6 +5,16 @@
  * test/unit/history-bound.test.ts computes the worst case from these functions and the catalog schema's bounds.
  */
 
+/** Step Functions ends an execution whose history reaches this many events; no Catch sees it. */
+export const HISTORY_EVENT_LIMIT = 25_000;
+
+/**
+ * The most history events one run of the release state machine may add, start to end (a redrive starts another run
+ * in the same history): test/unit/history-bound.test.ts proves the worst case stays below it, and `launchway
+ * redrive` refuses an execution whose history has less than this left.
+ */
+export const RUN_HISTORY_BUDGET = 10_000;
+
 /** Each wait of a deployment's status loop is this much longer than the one before it. */
 export const POLL_BACKOFF = 1.5;
 

@@ -82,11 +82,11 @@ describe('custom domains', () => {
     const { template, envOf, functionId } = synthBoth();
     for (const name of HANDLER_NAMES) {
       expect(envOf(name).INTEROP_PROVIDER, name).toBe('api-gateway');
-      const expected = ['provision-interop', 'rollback', 'execution-status'].includes(name) ? 'api.example.com' : undefined;
+      const expected = ['provision-interop', 'rollback', 'execution-status', 'operate'].includes(name) ? 'api.example.com' : undefined;
       expect(envOf(name).INTEROP_DOMAIN_NAME, name).toBe(expected);
     }
     const mappingGrants = identityStatements(template).filter((s) => JSON.stringify(s.Resource).includes('/domainnames/'));
-    const roles = (['provision-interop', 'rollback', 'execution-status'] as const).map((n) => roleIdOf(template, functionId(n))).sort();
+    const roles = (['provision-interop', 'rollback', 'execution-status', 'operate'] as const).map((n) => roleIdOf(template, functionId(n))).sort();
     expect([...new Set(mappingGrants.flatMap((s) => s.roles))].sort()).toEqual(roles);
     const domainResources = mappingGrants
       .flatMap((s) => s.Resource.map((r) => JSON.stringify(r)))

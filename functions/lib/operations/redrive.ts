@@ -1,12 +1,14 @@
 import {
   DescribeExecutionCommand,
   ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
   RedriveExecutionCommand,
   type DescribeExecutionCommandOutput,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ConflictError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
+import { HISTORY_EVENT_LIMIT, RUN_HISTORY_BUDGET } from '../poll-schedule.js';
 import type { RedriveRequest, ReleaseRecord } from '../store/records.js';
 import type { OperationDeps } from './cancel.js';
 import { checkOperator, type OperatorInput } from './operator-input.js';
@@ -46,6 +48,14 @@ export async function redriveRelease(deps: OperationDeps, input: OperatorInput &
     throw refusal(
       release,
       `Step Functions cannot redrive its execution: ${execution.redriveStatusReason ?? 'not redrivable'}; release again`,
+    );
+  }
+  const used = await historyEvents(deps.sfn, executionArn);
+  if (used + RUN_HISTORY_BUDGET > HISTORY_EVENT_LIMIT) {
+    throw refusal(
+      release,
+      `its execution's history has ${used} events; another run may add up to ${RUN_HISTORY_BUDGET} and Step Functions ends an ` +
+        `execution at ${HISTORY_EVENT_LIMIT}; release again`,
     );
   }
   const request: RedriveRequest = {
@@ -102,6 +112,18 @@ async function describe(sfn: SFNClient, release: ReleaseRecord, executionArn: st
     }
     throw err;
   }
+}
+
+/** The events in an execution's history so far, every redriven run included. */
+async function historyEvents(sfn: SFNClient, executionArn: string): Promise<number> {
+  let count = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+    count += page.events?.length ?? 0;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return count;
 }
 
 function refusal(release: ReleaseRecord, why: string): ValidationError {
