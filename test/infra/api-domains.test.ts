@@ -86,7 +86,9 @@ describe('custom domains', () => {
       expect(envOf(name).INTEROP_DOMAIN_NAME, name).toBe(expected);
     }
     const mappingGrants = identityStatements(template).filter((s) => JSON.stringify(s.Resource).includes('/domainnames/'));
-    const roles = (['provision-interop', 'rollback', 'execution-status', 'operate'] as const).map((n) => roleIdOf(template, functionId(n))).sort();
+    const roles = (['provision-interop', 'rollback', 'execution-status', 'operate'] as const)
+      .map((n) => roleIdOf(template, functionId(n)))
+      .sort();
     expect([...new Set(mappingGrants.flatMap((s) => s.roles))].sort()).toEqual(roles);
     const domainResources = mappingGrants
       .flatMap((s) => s.Resource.map((r) => JSON.stringify(r)))
