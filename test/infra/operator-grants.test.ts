@@ -20,7 +20,12 @@ describe('grantOperate', () => {
     const byAction = (prefix: string) => statements.filter((s) => s.Action.some((a) => a.startsWith(prefix)));
 
     const states = byAction('states:');
-    expect(states.flatMap((s) => s.Action).sort()).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory', 'states:RedriveExecution', 'states:StopExecution']);
+    expect(states.flatMap((s) => s.Action).sort()).toEqual([
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+      'states:RedriveExecution',
+      'states:StopExecution',
+    ]);
     const machine = logicalIdOf(stack, pipeline.stateMachine.node.defaultChild as never);
     for (const s of states) for (const r of s.Resource) expect(JSON.stringify(r)).toMatch(new RegExp(`:execution:.*${machine}`));
 
