@@ -1,5 +1,5 @@
 import { decideViaLink, decideWithIam } from './approval-client.js';
-import { findApprovalLink } from '../local/outbox.js';
+import { waitForApprovalLink } from '../local/outbox.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { green } from './format.js';
 
@@ -62,15 +62,10 @@ export async function decideFromOutbox(
   outbox: string,
   opts: { releaseId: string; approver: string; decision: 'approve' | 'reject'; comment?: string; timeoutMs?: number },
 ) {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  let url: string | undefined;
-  while (!url) {
-    try {
-      url = await findApprovalLink(outbox, { releaseId: opts.releaseId, approver: opts.approver, decision: opts.decision });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const url = await waitForApprovalLink(
+    outbox,
+    { releaseId: opts.releaseId, approver: opts.approver, decision: opts.decision },
+    opts.timeoutMs ?? 10_000,
+  );
   return decideViaLink(url, { decision: opts.decision, comment: opts.comment });
 }

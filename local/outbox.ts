@@ -193,3 +193,23 @@ export async function findApprovalLink(
       : approvals.map((m) => `  ${path.basename(m.file)}: release ${m.releaseId ?? '?'} to ${m.to.join(', ')}`).join('\n');
   throw new Error(`no approval email for release ${query.releaseId} to ${approver} in ${dir}; the outbox has:\n${seen}`);
 }
+
+/**
+ * {@link findApprovalLink}, waiting (bounded) for the email to be written: a release shows AWAITING_APPROVAL as soon
+ * as its approval is open, and the email may land in the outbox a moment later, as mail does.
+ */
+export async function waitForApprovalLink(
+  dir: string,
+  query: { releaseId: string; approver: string; decision: 'approve' | 'reject' },
+  timeoutMs = 30_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await findApprovalLink(dir, query);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findApprovalLink } from '../../local/outbox.js';
+import { waitForApprovalLink } from '../../local/outbox.js';
 
 /**
  * `launchway cancel` and `launchway unlock` as an operator runs them: `dev` in one process, each command in another,
@@ -120,7 +120,7 @@ describe('launchway cancel', () => {
 
   it('cancel --wait ends a release awaiting approval CANCELLED (exit 15): who and why kept, link 410, lock free', async () => {
     cancelled = await awaitingApproval('1.0.0', 'ca11ce1');
-    const link = await findApprovalLink(env.OUTBOX_DIR, { releaseId: cancelled, approver: 'lead@example.com', decision: 'approve' });
+    const link = await waitForApprovalLink(env.OUTBOX_DIR, { releaseId: cancelled, approver: 'lead@example.com', decision: 'approve' });
     const out = await cli(['cancel', cancelled, '--as', 'ops@example.com', '--reason', 'wrong build', '--wait']);
     expect(out.code, out.stderr).toBe(15);
     expect(out.stdout).toContain('CANCELLED');

@@ -3,7 +3,7 @@ import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, sfnClient } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
-import { findApprovalLink, listMessages, type OutboxMessage } from '../../local/outbox.js';
+import { waitForApprovalLink, listMessages, type OutboxMessage } from '../../local/outbox.js';
 import { decide, finish, releaseOf, service, startTestStack, step, waitForStatus, type TestStack } from '../helpers/pipeline.js';
 
 /**
@@ -145,7 +145,7 @@ describe('2 of 3 approvals', () => {
     expect(recipients([outcome])).toEqual(expect.arrayContaining([LEAD, QA, OPS]));
 
     // The lapsed approval's links no longer decide anything: 410 on the page and on the POST.
-    const url = new URL(await findApprovalLink(stack.outboxDir, { releaseId: started.releaseId, approver: LEAD, decision: 'approve' }));
+    const url = new URL(await waitForApprovalLink(stack.outboxDir, { releaseId: started.releaseId, approver: LEAD, decision: 'approve' }));
     expect((await fetch(url, { signal: AbortSignal.timeout(5000) })).status).toBe(410);
     const form = new URLSearchParams({ ...Object.fromEntries(url.searchParams) });
     const post = await fetch(`${url.origin}${url.pathname}`, {

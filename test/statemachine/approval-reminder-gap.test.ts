@@ -4,7 +4,7 @@ import { startApprovalBench, type ApprovalBench } from '../helpers/approval-benc
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { TestEmulators } from '../helpers/emulators.js';
 import type { LocalStepFunctions, LambdaHandler } from '../../local/sfn/local-step-functions.js';
-import { findApprovalLink, listMessages } from '../../local/outbox.js';
+import { waitForApprovalLink, listMessages } from '../../local/outbox.js';
 import { decideViaLink } from '../../cli/approval-client.js';
 import { handler as requestApprovalHandler } from '../../functions/approval/handler.js';
 import { documentClient } from '../../functions/lib/clients.js';
@@ -148,7 +148,7 @@ async function inTheGap() {
 describe('a decision while the task token changes hands', () => {
   it('an approval in the gap is answered 200 APPROVED, kept, and delivered by the remind step', async () => {
     const { releaseId, executionArn } = await inTheGap();
-    const link = await findApprovalLink(outboxDir, { releaseId, approver: BOB, decision: 'approve' });
+    const link = await waitForApprovalLink(outboxDir, { releaseId, approver: BOB, decision: 'approve' });
     const decided = await decideViaLink(link, { comment: 'in the gap' });
     expect(decided.status).toBe(200);
     expect(decided.body).toMatchObject({ status: 'APPROVED', approvals: 1 });
@@ -169,7 +169,7 @@ describe('a decision while the task token changes hands', () => {
 
   it('a rejection in the gap ends the release REJECTED with the rejecter in the cause', async () => {
     const { releaseId, executionArn } = await inTheGap();
-    const link = await findApprovalLink(outboxDir, { releaseId, approver: ALICE, decision: 'reject' });
+    const link = await waitForApprovalLink(outboxDir, { releaseId, approver: ALICE, decision: 'reject' });
     const decided = await decideViaLink(link, { comment: 'found a bug' });
     expect(decided.body).toMatchObject({ status: 'REJECTED' });
 
@@ -192,7 +192,7 @@ describe('a decision while the task token changes hands', () => {
     }
     const reminders = (await listMessages(outboxDir)).filter((m) => m.releaseId === releaseId && m.kind === 'approval-reminder');
     expect(reminders.flatMap((m) => m.to).sort()).toEqual([ALICE, BOB]);
-    const link = await findApprovalLink(outboxDir, { releaseId, approver: ALICE, decision: 'approve' });
+    const link = await waitForApprovalLink(outboxDir, { releaseId, approver: ALICE, decision: 'approve' });
     expect((await decideViaLink(link)).body).toMatchObject({ status: 'APPROVED' });
     expect((await sfn.waitForExecution(executionArn, 15_000)).status).toBe('SUCCEEDED');
   });

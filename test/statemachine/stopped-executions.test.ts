@@ -4,7 +4,7 @@ import { documentClient, sfnClient } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { ReleaseView } from '../../functions/lib/store/records.js';
 import type { LambdaHandler } from '../../local/functions.js';
-import { findApprovalLink } from '../../local/outbox.js';
+import { waitForApprovalLink } from '../../local/outbox.js';
 import { provisionerFromConfig } from '../../functions/lib/interop/index.js';
 import { publishedInterop } from '../../functions/lib/store/records.js';
 import { FAST_WAITS } from '../../local/runtime.js';
@@ -111,7 +111,7 @@ describe('stopped executions', () => {
     expect(queuedView.steps.every((s) => s.status !== 'RUNNING')).toBe(true);
     expect((await store.getRelease(holder.releaseId))?.status).toBe('AWAITING_APPROVAL');
 
-    const link = await findApprovalLink(stack.outboxDir, {
+    const link = await waitForApprovalLink(stack.outboxDir, {
       releaseId: holder.releaseId,
       approver: 'lead@example.com',
       decision: 'approve',

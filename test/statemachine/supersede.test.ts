@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import type { LambdaHandler } from '../../local/functions.js';
-import { findApprovalLink } from '../../local/outbox.js';
+import { waitForApprovalLink } from '../../local/outbox.js';
 import { decide, finish, releaseOf, service, startTestStack, waitForStatus, type TestStack } from '../helpers/pipeline.js';
 
 /**
@@ -48,7 +48,11 @@ describe('queue supersede', () => {
   it('a newer release ends the one awaiting approval as SUPERSEDED; its link answers 410 naming the newer; the newer succeeds', async () => {
     const older = await start('swift', '1.0.1');
     await waitForStatus(older.releaseId, ['AWAITING_APPROVAL']);
-    const link = await findApprovalLink(stack.outboxDir, { releaseId: older.releaseId, approver: 'lead@example.com', decision: 'approve' });
+    const link = await waitForApprovalLink(stack.outboxDir, {
+      releaseId: older.releaseId,
+      approver: 'lead@example.com',
+      decision: 'approve',
+    });
 
     const newer = await start('swift', '1.0.2');
     const { deliveries } = await stack.sfn.statusEvents.waitFor(older.executionArn, 'ABORTED', { timeoutMs: ENDED_WITHIN_MS });
