@@ -295,17 +295,17 @@ describe('launchway exit codes and errors', () => {
     });
   });
 
-  it('a stack it cannot reach exits 3, STACK_UNREACHABLE with --json', async () => {
+  it('a stack it cannot reach exits 5, STACK_UNREACHABLE with --json', async () => {
     const port = await closedPort();
     const closed = { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` };
     const out = await cli(['status', 'greeter-1.0.0-c0ffee1', '--json'], 90_000, closed);
-    expect(out.code, out.stderr).toBe(3);
+    expect(out.code, out.stderr).toBe(5);
     expect(JSON.parse(out.stdout).error).toMatchObject({
       code: 'STACK_UNREACHABLE',
       details: { cause: 'ECONNREFUSED', address: `127.0.0.1:${port}` },
     });
     const human = await cli(['list'], 90_000, closed);
-    expect(human.code).toBe(3);
+    expect(human.code).toBe(5);
     expect(human.stderr).toContain(`could not be reached (ECONNREFUSED 127.0.0.1:${port})`);
   });
 
