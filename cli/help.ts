@@ -26,6 +26,7 @@ export const PROGRAM_HELP = sections(
     `
   $ launchway demo --approve-as lead@example.com    a whole release on this machine, approved through its link
   $ launchway dev                                   the embedded stack, for the other commands
+  $ launchway diff --service greeter --openapi openapi.yaml   what a contract changes for partners (exit 3: breaking)
   $ launchway status greeter-1.0.0-1a2b3c4 --json`,
   ],
   [
@@ -76,11 +77,42 @@ export const HELP = {
   $ launchway release … --wait --timeout 2h --json   the final record as JSON; stop waiting after 2 hours`,
     ],
     [
+      'API changes',
+      `
+  Before it uploads or starts anything, release compares --openapi with the contract production serves for the
+  service, as launchway diff does, and prints the changes on stderr (with --json too). It never refuses: the
+  catalog's interop.breakingChanges policy decides in the pipeline. If the live contract cannot be read, it says so
+  and goes on.`,
+    ],
+    [
       'Environment',
       `
   LAUNCHWAY_STATE_MACHINE_ARN, RELEASES_TABLE, ARTIFACTS_BUCKET   the stack (its outputs on AWS)${STACK_ENV}${COMMON_ENV}`,
     ],
     ['Exit codes', RELEASE_EXIT],
+  ),
+  diff: sections(
+    [
+      'Examples',
+      `
+  $ launchway diff --service greeter --openapi openapi.yaml        breaking changes first; exit 3 if there are any
+  $ launchway diff --service greeter --openapi openapi.yaml --json | jq '.changes[] | select(.severity == "breaking")'`,
+    ],
+    [
+      'What it does',
+      `
+  Compares the contract with the one partners have now: the contract of the release production serves for the
+  service (its uploaded --openapi), not the one on main. Every change is breaking, a deprecation or non-breaking,
+  with method, path, where and the rule that classified it. A service with no live release has nothing to compare.
+  Nothing is written. --json prints { against, changes, breaking, deprecations, nonBreaking }.`,
+    ],
+    ['Environment', `\n  ARTIFACTS_BUCKET          the artifact bucket (a stack output on AWS)${TABLE_ENV}`],
+    [
+      'Exit codes',
+      `
+  0 nothing breaking (or a first release), 3 at least one breaking change; 1 the live contract cannot be read,
+  2 usage (a bad contract, naming the field; a service the catalog does not list), 5 stack unreachable.`,
+    ],
   ),
   status: sections(
     [
