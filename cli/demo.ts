@@ -9,7 +9,8 @@ import { decideFromOutbox } from './approve.js';
 import { exitCodeForStatus, EXIT } from './exit-codes.js';
 import { bold, describeRelease, dim, green, red, statusColor } from './format.js';
 import { waitProgress } from './progress.js';
-import { startRelease, waitForRelease } from './release-client.js';
+import { previewApiChanges } from './diff.js';
+import { artifactStore, releaseStore, startRelease, waitForRelease } from './release-client.js';
 import type { ReleaseView } from '../functions/lib/store/records.js';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -40,16 +41,21 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
     for (const demo of DEMO_RELEASES) {
       const dir = path.join(EXAMPLES, 'greeter', demo.version);
       log(`\n${bold(`Releasing greeter ${demo.version}`)}`);
-      const started = await startRelease({
-        service: 'greeter',
-        version: demo.version,
-        commit: demo.commit,
-        triggeredBy: 'ci@example.com',
-        bundle: path.join(dir, 'service.mjs'),
-        collection: path.join(dir, 'collection.postman.json'),
-        openapi: path.join(dir, 'openapi.yaml'),
-        changesFile: demo.changes,
-      });
+      const openapi = path.join(dir, 'openapi.yaml');
+      const started = await startRelease(
+        {
+          service: 'greeter',
+          version: demo.version,
+          commit: demo.commit,
+          triggeredBy: 'ci@example.com',
+          bundle: path.join(dir, 'service.mjs'),
+          collection: path.join(dir, 'collection.postman.json'),
+          openapi,
+          changesFile: demo.changes,
+        },
+        // As `launchway release` does: what the contract changes for partners, before the release starts.
+        { beforeUpload: () => previewApiChanges({ store: releaseStore(), artifacts: artifactStore() }, 'greeter', openapi, log) },
+      );
       let approving: Promise<void> | undefined;
       const approvalFailed = new AbortController();
       last = await waitForRelease(started.releaseId, {

@@ -1,6 +1,7 @@
 /**
  * The `launchway` exit codes: one table, so CI can tell a rejected release from a failed one from a stack it could
- * not reach. The README's "Exit codes" table is this one; keep them in step.
+ * not reach, and a pull-request check a breaking contract change from an error. The README's "Exit codes" table is
+ * this one; keep them in step.
  */
 export const EXIT = {
   /** The command did what it was asked; for `release --wait` and `demo`, the release SUCCEEDED. */
@@ -9,10 +10,12 @@ export const EXIT = {
   ERROR: 1,
   /** Usage or validation: an unknown or missing option, a bad value, a missing environment variable. */
   USAGE: 2,
-  /** DynamoDB, S3, Step Functions or the approval API could not be reached (refused, unknown host, timeout). */
-  UNREACHABLE: 3,
+  /** `launchway diff`: the contract changes something partners rely on (at least one breaking change). */
+  BREAKING_API_CHANGE: 3,
   /** `release --wait --timeout`: the wait ended before the release did; the release goes on. */
   WAIT_TIMEOUT: 4,
+  /** DynamoDB, S3, Step Functions or the approval API could not be reached (refused, unknown host, timeout). */
+  UNREACHABLE: 5,
 } as const;
 
 /**

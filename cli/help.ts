@@ -15,7 +15,7 @@ const COMMON_ENV = `
 const RELEASE_EXIT = `
   with --wait: 0 SUCCEEDED, 10 FAILED, 11 REJECTED, 12 EXPIRED, 13 ROLLED_BACK, 14 ROLLBACK_FAILED,
   15 CANCELLED or SUPERSEDED, 4 --timeout passed (the release goes on). Without --wait: 0 once started.
-  Any command: 1 error, 2 usage or validation, 3 stack unreachable.`;
+  Any command: 1 error, 2 usage or validation, 5 stack unreachable.`;
 
 /** Titled sections, a blank line between them (commander writes the first after a blank line of its own). */
 const sections = (...parts: [title: string, body: string][]) => parts.map(([title, body]) => `\n${title}:${body}`).join('\n');
@@ -26,14 +26,15 @@ export const PROGRAM_HELP = sections(
     `
   $ launchway demo --approve-as lead@example.com    a whole release on this machine, approved through its link
   $ launchway dev                                   the embedded stack, for the other commands
+  $ launchway diff --service greeter --openapi openapi.yaml   what a contract changes for partners (exit 3: breaking)
   $ launchway status greeter-1.0.0-1a2b3c4 --json`,
   ],
   [
     'Exit codes',
     `
   0 success (for release --wait and demo: the release SUCCEEDED), 1 error, 2 usage or validation,
-  3 stack unreachable, 4 release --wait --timeout passed; a release that ended otherwise: 10 FAILED, 11 REJECTED,
-  12 EXPIRED, 13 ROLLED_BACK, 14 ROLLBACK_FAILED, 15 CANCELLED or SUPERSEDED.
+  3 diff found a breaking change, 4 release --wait --timeout passed, 5 stack unreachable; a release that ended
+  otherwise: 10 FAILED, 11 REJECTED, 12 EXPIRED, 13 ROLLED_BACK, 14 ROLLBACK_FAILED, 15 CANCELLED or SUPERSEDED.
   With --json, errors are {"error":{"code","message","details"}} on stdout.`,
   ],
   ['Environment', COMMON_ENV],
@@ -76,11 +77,42 @@ export const HELP = {
   $ launchway release … --wait --timeout 2h --json   the final record as JSON; stop waiting after 2 hours`,
     ],
     [
+      'API changes',
+      `
+  Before it uploads or starts anything, release compares --openapi with the contract production serves for the
+  service, as launchway diff does, and prints the changes on stderr (with --json too). It never refuses: the
+  catalog's interop.breakingChanges policy decides in the pipeline. If the live contract cannot be read, it says so
+  and goes on.`,
+    ],
+    [
       'Environment',
       `
   LAUNCHWAY_STATE_MACHINE_ARN, RELEASES_TABLE, ARTIFACTS_BUCKET   the stack (its outputs on AWS)${STACK_ENV}${COMMON_ENV}`,
     ],
     ['Exit codes', RELEASE_EXIT],
+  ),
+  diff: sections(
+    [
+      'Examples',
+      `
+  $ launchway diff --service greeter --openapi openapi.yaml        breaking changes first; exit 3 if there are any
+  $ launchway diff --service greeter --openapi openapi.yaml --json | jq '.changes[] | select(.severity == "breaking")'`,
+    ],
+    [
+      'What it does',
+      `
+  Compares the contract with the one partners have now: the contract of the release production serves for the
+  service (its uploaded --openapi), not the one on main. Every change is breaking, a deprecation or non-breaking,
+  with method, path, where and the rule that classified it. A service with no live release has nothing to compare.
+  Nothing is written. --json prints { against, changes, breaking, deprecations, nonBreaking }.`,
+    ],
+    ['Environment', `\n  ARTIFACTS_BUCKET          the artifact bucket (a stack output on AWS)${TABLE_ENV}`],
+    [
+      'Exit codes',
+      `
+  0 nothing breaking (or a first release), 3 at least one breaking change; 1 the live contract cannot be read,
+  2 usage (a bad contract, naming the field; a service the catalog does not list), 5 stack unreachable.`,
+    ],
   ),
   status: sections(
     [
@@ -94,7 +126,7 @@ export const HELP = {
       'Exit codes',
       `
   0 when the release was read, whatever its status (read .status, or use release --wait);
-  1 no such release, 2 usage, 3 stack unreachable.`,
+  1 no such release, 2 usage, 5 stack unreachable.`,
     ],
   ),
   list: sections(['Examples', `\n  $ launchway list --service greeter --limit 5\n  $ launchway list --json`], ['Environment', TABLE_ENV]),
@@ -116,7 +148,7 @@ export const HELP = {
       `
   0 requested (without --wait); with --wait: 15 CANCELLED (or how the release ended, as for release --wait),
   4 --timeout passed; 2 a release that has already ended (nothing is written), a missing --reason or --as;
-  1 no such release; 3 stack unreachable.`,
+  1 no such release; 5 stack unreachable.`,
     ],
   ),
   redrive: sections(
@@ -135,7 +167,7 @@ export const HELP = {
       'Exit codes',
       `
   0 redriven; 2 refused (not FAILED, failed in Prepare or after production, execution gone or not redrivable),
-  a missing --reason or --as; 1 no such release, or it changed while checked (run it again); 3 stack unreachable.`,
+  a missing --reason or --as; 1 no such release, or it changed while checked (run it again); 5 stack unreachable.`,
     ],
   ),
   rollback: sections(
@@ -162,7 +194,7 @@ export const HELP = {
       `
   0 rolled back; 2 refused (the lock is held, nothing live to undo, a first release), a missing --reason or --as;
   1 the restore failed (the release keeps its status; production may be mid-way) or an unexpected error;
-  3 stack unreachable.`,
+  5 stack unreachable.`,
     ],
   ),
   unlock: sections(
@@ -179,7 +211,7 @@ export const HELP = {
       'Exit codes',
       `
   0 removed, or already free; 2 the holder still runs, a missing --reason or --as; 1 the lock changed hands
-  meanwhile (run it again); 3 stack unreachable.`,
+  meanwhile (run it again); 5 stack unreachable.`,
     ],
   ),
   decide: (decision: 'approve' | 'reject') =>
@@ -199,7 +231,7 @@ export const HELP = {
       [
         'Exit codes',
         `
-  0 recorded, 1 refused (the API's code with --json: FORBIDDEN, CONFLICT, GONE, …), 2 usage, 3 stack unreachable.`,
+  0 recorded, 1 refused (the API's code with --json: FORBIDDEN, CONFLICT, GONE, …), 2 usage, 5 stack unreachable.`,
       ],
     ),
 };

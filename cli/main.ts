@@ -86,8 +86,18 @@ program
     }
     loadEndpointsEnv();
     requireEnv(['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
-    const { startRelease, waitForRelease, WaitTimeoutError } = await import('./release-client.js');
-    const started = await startRelease({ ...opts, changesFile: opts.changes });
+    const { artifactStore, releaseStore, startRelease, waitForRelease, WaitTimeoutError } = await import('./release-client.js');
+    const started = await startRelease(
+      { ...opts, changesFile: opts.changes },
+      {
+        // On stderr, with --json too: the job log shows the API changes before the release starts, stdout stays JSON.
+        beforeUpload: async () => {
+          const { previewApiChanges } = await import('./diff.js');
+          const deps = { store: releaseStore(), artifacts: artifactStore() };
+          await previewApiChanges(deps, opts.service, opts.openapi, (text) => process.stderr.write(`${text}\n`));
+        },
+      },
+    );
     if (!opts.json) {
       process.stderr.write(
         started.started
@@ -116,6 +126,20 @@ program
     if (opts.json) console.log(JSON.stringify(view));
     else console.log(describeRelease(view));
     process.exitCode = exitCodeForStatus(view.status);
+  });
+
+program
+  .command('diff')
+  .description('compare a contract with the one production serves for the service; exit 3 when it breaks partners')
+  .requiredOption('--service <name>', 'service name from the catalog (required)')
+  .requiredOption('--openapi <file>', 'the OpenAPI or Swagger contract to compare (required)')
+  .option('--json', 'print the changes as JSON (against, changes, breaking, deprecations, nonBreaking)')
+  .addHelpText('after', HELP.diff)
+  .action(async (opts) => {
+    loadEndpointsEnv();
+    requireEnv(['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    const { runDiff } = await import('./diff.js');
+    process.exitCode = await runDiff(opts);
   });
 
 program

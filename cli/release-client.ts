@@ -52,6 +52,10 @@ export function releaseStore(): ReleaseStore {
   return new ReleaseStore(documentClient(), getConfig().RELEASES_TABLE);
 }
 
+export function artifactStore(): ArtifactStore {
+  return new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
+}
+
 async function readChanges(file: string | undefined): Promise<Change[]> {
   if (!file) return [];
   let parsed: unknown;
@@ -77,7 +81,13 @@ async function readChanges(file: string | undefined): Promise<Change[]> {
  * three files, and starts the execution under a name derived from service, version and commit, so a retried CI job
  * starts nothing new.
  */
-export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease> {
+export async function startRelease(
+  opts: ReleaseOptions,
+  hooks: {
+    /** Runs once the local checks passed, before anything is uploaded or started (`release` prints the API diff). */
+    beforeUpload?: () => Promise<unknown>;
+  } = {},
+): Promise<StartedRelease> {
   const changes = await readChanges(opts.changesFile);
   const prefix = releaseUploadPrefix(opts.service, opts.version, opts.commit);
   const keyOf = (file: string) => `${prefix}/${path.basename(file)}`;
@@ -119,12 +129,13 @@ export async function startRelease(opts: ReleaseOptions): Promise<StartedRelease
     throw err;
   }
 
+  await hooks.beforeUpload?.();
   const releaseId = releaseIdFor(request);
   const arn = stateMachineArn();
   const executionArn = arn.replace(':stateMachine:', ':execution:') + `:${releaseId}`;
   if (await executionExists(executionArn)) return { releaseId, executionArn, started: false };
 
-  const artifacts = new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
+  const artifacts = artifactStore();
   for (const [key, file] of Object.entries(local)) await artifacts.put(key, await readFile(file), contentType(file));
   const out = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input }));
   return { releaseId, executionArn: out.executionArn!, started: true };

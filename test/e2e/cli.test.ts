@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EX = (v: string, f: string) => path.join(ROOT, 'examples/greeter', v, f);
+const FIXTURE = (f: string) => path.join(ROOT, 'test/fixtures/openapi', f);
 let dataDir: string;
 let dev: ChildProcess;
 /** What `launchway dev` printed: its stdout is a pipe here, as in CI. */
@@ -141,6 +142,9 @@ describe('launchway CLI against launchway dev', () => {
 
     const released = await releasing;
     expect(released.code, released.stderr).toBe(0);
+    // The diff runs before anything starts: the service's first release has nothing to compare.
+    expect(released.stderr).toContain('first release of greeter: no live contract to compare');
+    expect(released.stderr.indexOf('no live contract')).toBeLessThan(released.stderr.indexOf('Started'));
     expect(released.stderr).toMatch(/DeployProduction\s+SUCCEEDED/);
     expect(released.stdout).toContain('SUCCEEDED');
 
@@ -178,6 +182,59 @@ describe('launchway CLI against launchway dev', () => {
     expect(devOut).toContain(`launchway approve ${releaseId} --as lead@example.com`);
     expect(devOut).toContain('approval links are not printed');
     expect(devOut).not.toContain('sig=');
+  }, 120_000);
+
+  it('diff compares with the contract live in production: 1.1.0 adds GET /languages (exit 0), a removed route exits 3', async () => {
+    const next = await cli(['diff', '--service', 'greeter', '--openapi', EX('1.1.0', 'openapi.yaml')]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toContain('API changes for partners against greeter 1.0.0, live in production (greeter-1.0.0-c0ffee1)');
+    expect(next.stdout).toContain('0 breaking');
+    expect(next.stdout).toMatch(/ {2}Non-breaking\n(?: {4}\+ .*\n)* {4}\+ GET \/languages: the operation was added/);
+    expect(next.stdout).not.toContain('Breaking');
+
+    const removed = await cli(['diff', '--service', 'greeter', '--openapi', FIXTURE('greeter-route-removed.yaml')]);
+    expect(removed.code, removed.stderr).toBe(3);
+    // Breaking first, naming the route and what changed.
+    expect(removed.stdout).toMatch(
+      /1 breaking, 0 deprecated, 1 non-breaking\n {2}Breaking\n {4}✖ GET \/greetings\/\{name\}: the operation was removed/,
+    );
+    expect(removed.stdout.indexOf('Breaking')).toBeLessThan(removed.stdout.indexOf('GET /languages'));
+
+    const asJson = await cli(['diff', '--service', 'greeter', '--openapi', FIXTURE('greeter-route-removed.yaml'), '--json']);
+    expect(asJson.code).toBe(3);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({
+      against: { releaseId: 'greeter-1.0.0-c0ffee1', version: '1.0.0' },
+      breaking: 1,
+      deprecations: 0,
+      nonBreaking: 1,
+      changes: [
+        { severity: 'breaking', method: 'GET', path: '/greetings/{name}', rule: 'path-removed' },
+        { severity: 'non-breaking', method: 'GET', path: '/languages', rule: 'path-added' },
+      ],
+    });
+    // The same contract as live: nothing changes, nothing breaks.
+    const same = await cli(['diff', '--service', 'greeter', '--openapi', EX('1.0.0', 'openapi.yaml'), '--json']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ changes: [], breaking: 0 });
+  }, 120_000);
+
+  it('diff refuses a bad contract, a missing file and an unknown service, exit 2 naming the field', async () => {
+    const bad = await cli(['diff', '--service', 'greeter', '--openapi', FIXTURE('missing-responses.yaml'), '--json']);
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(JSON.parse(bad.stdout).error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { fields: { '--openapi': expect.stringContaining('paths./x.get.responses is required') } },
+    });
+    const human = await cli(['diff', '--service', 'greeter', '--openapi', FIXTURE('missing-responses.yaml')]);
+    expect(human.code).toBe(2);
+    expect(human.stderr).toContain('--openapi: ');
+    expect(human.stderr).toContain('paths./x.get.responses is required');
+    const missing = await cli(['diff', '--service', 'greeter', '--openapi', FIXTURE('nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--openapi: .*nope\.yaml: no such file/);
+    const unknown = await cli(['diff', '--service', 'greter', '--openapi', EX('1.1.0', 'openapi.yaml')]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--service: expected a service from the catalog \(.*greeter.*\); "greter" is not in it/);
   }, 120_000);
 
   it('bad input stops before anything starts, exits 2 and names the field', async () => {
@@ -295,17 +352,17 @@ describe('launchway exit codes and errors', () => {
     });
   });
 
-  it('a stack it cannot reach exits 3, STACK_UNREACHABLE with --json', async () => {
+  it('a stack it cannot reach exits 5, STACK_UNREACHABLE with --json', async () => {
     const port = await closedPort();
     const closed = { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` };
     const out = await cli(['status', 'greeter-1.0.0-c0ffee1', '--json'], 90_000, closed);
-    expect(out.code, out.stderr).toBe(3);
+    expect(out.code, out.stderr).toBe(5);
     expect(JSON.parse(out.stdout).error).toMatchObject({
       code: 'STACK_UNREACHABLE',
       details: { cause: 'ECONNREFUSED', address: `127.0.0.1:${port}` },
     });
     const human = await cli(['list'], 90_000, closed);
-    expect(human.code).toBe(3);
+    expect(human.code).toBe(5);
     expect(human.stderr).toContain(`could not be reached (ECONNREFUSED 127.0.0.1:${port})`);
   });
 
@@ -323,6 +380,10 @@ describe('launchway exit codes and errors', () => {
     const out = await rejecting;
     expect(out.code, out.stderr).toBe(11);
     expect(out.stdout).toContain('REJECTED');
+    // Before it started, release printed what 1.1.0 changes against 1.0.0, live.
+    expect(out.stderr).toMatch(/API changes for partners against greeter 1\.0\.0, live in production .*: 0 breaking/);
+    expect(out.stderr.indexOf('+ GET /languages')).toBeGreaterThan(-1);
+    expect(out.stderr.indexOf('+ GET /languages')).toBeLessThan(out.stderr.indexOf('Started'));
     expect(out.stderr).toMatch(/awaiting approval: 0 of 1 approvals; to decide: lead@example\.com, qa@example\.com; expires /);
 
     const failing = await cli([...releaseArgs('1.2.0', 'c0ffee4', '1.2.0-broken'), '--wait', '--json'], 120_000);

@@ -50,6 +50,9 @@ describe('npm start -- --approve-as lead@example.com --json', () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-demo-'));
     const { code, stdout, stderr } = await runCli(['demo', '--approve-as', 'lead@example.com', '--json', '--data-dir', dataDir]);
     expect(code, stderr).toBe(0);
+    // Each release showed its API changes before it started: nothing to compare for 1.0.0, a new route in 1.1.0.
+    expect(stderr).toContain('first release of greeter: no live contract to compare');
+    expect(stderr).toMatch(/against greeter 1\.0\.0, live in production .*: 0 breaking[\s\S]*\+ GET \/languages: the operation was added/);
 
     const last = stdout.trimEnd().split('\n').at(-1)!;
     const view = JSON.parse(last) as ReleaseView;

@@ -71,14 +71,14 @@ describe('errors as the API error format', () => {
     });
   });
 
-  it('a network error, thrown by the SDK or wrapped by fetch, is STACK_UNREACHABLE, exit 3', () => {
+  it('a network error, thrown by the SDK or wrapped by fetch, is STACK_UNREACHABLE, exit 5', () => {
     const sdk = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), {
       code: 'ECONNREFUSED',
       address: '127.0.0.1',
       port: 4567,
     });
     const { exitCode, body } = describeError(sdk);
-    expect(exitCode).toBe(3);
+    expect(exitCode).toBe(5);
     expect(body.error).toMatchObject({
       code: 'STACK_UNREACHABLE',
       details: { cause: 'ECONNREFUSED', address: '127.0.0.1:4567' },
@@ -88,7 +88,7 @@ describe('errors as the API error format', () => {
       cause: new AggregateError([Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND' })]),
     });
     expect(networkCause(fetchFailed)?.code).toBe('ENOTFOUND');
-    expect(describeError(fetchFailed).exitCode).toBe(3);
+    expect(describeError(fetchFailed).exitCode).toBe(5);
     // An error whose code merely looks like a system error code is not one.
     expect(networkCause(Object.assign(new Error('x'), { code: 'ConditionalCheckFailed' }))).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeRelease } from '../../cli/format.js';
-import { exitCodeForStatus } from '../../cli/exit-codes.js';
+import { EXIT, RELEASE_EXIT_CODES, exitCodeForStatus } from '../../cli/exit-codes.js';
 import { TERMINAL_STATUSES, type ReleaseView } from '../../functions/lib/store/records.js';
 
 /** What `launchway release --wait` exits with, and what `status` says, for each terminal status. */
@@ -16,6 +16,15 @@ describe('release --wait exit codes and status output', () => {
       ROLLED_BACK: 13,
       ROLLBACK_FAILED: 14,
     });
+  });
+
+  it('gives every outcome its own code: 3 is a breaking diff (issue 9), 5 a stack it cannot reach', () => {
+    expect(EXIT).toEqual({ OK: 0, ERROR: 1, USAGE: 2, BREAKING_API_CHANGE: 3, WAIT_TIMEOUT: 4, UNREACHABLE: 5 });
+    // No release status shares a code with a command outcome (SUCCEEDED is 0 by design).
+    const statusCodes = Object.entries(RELEASE_EXIT_CODES)
+      .filter(([s]) => s !== 'SUCCEEDED')
+      .map(([, c]) => c);
+    expect(statusCodes.filter((c) => Object.values(EXIT).includes(c as never))).toEqual([]);
   });
 
   it('shows the failing state, what a rollback was undoing, who stopped a release, and warnings', () => {
