@@ -197,6 +197,7 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
       json = await readFile(files.json, 'utf8');
       junit = await readFile(files.junit, 'utf8');
       if (result.contract) json = JSON.stringify({ ...JSON.parse(json), contract: result.contract }, null, 2);
+      junit = withContractSuite(junit, result.contract);
     }
     await artifacts.put(reportKeys.json, redact(json, apiKey, jsonEscape), 'application/json');
     await artifacts.put(reportKeys.junit, redact(junit, apiKey, xmlEscape), 'application/xml');
@@ -308,6 +309,19 @@ function jsonEscape(s: string): string {
 
 function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */
+function withContractSuite(junit: string, contract: ContractConformance | undefined): string {
+  if (contract?.mode !== 'fail' || contract.violationCount === 0) return junit;
+  const cases = contract.violations.map(
+    (v) =>
+      `    <testcase classname="${xmlEscape(v.name)}" name="contract">\n` +
+      `      <failure type="ContractViolation" message="${xmlEscape(describeViolation(v))}"/>\n    </testcase>\n`,
+  );
+  const suite = `  <testsuite name="contract" tests="${contract.violationCount}" failures="${contract.violationCount}">\n${cases.join('')}  </testsuite>\n`;
+  const end = junit.lastIndexOf('</testsuites>');
+  return end < 0 ? junit : `${junit.slice(0, end)}${suite}${junit.slice(end)}`;
 }
 
 /** A minimal JUnit report for a run Newman cut short: one suite, the listed failures as failed cases. */
