@@ -319,7 +319,8 @@ function withContractSuite(junit: string, contract: ContractConformance | undefi
       `    <testcase classname="${xmlEscape(v.name)}" name="contract">\n` +
       `      <failure type="ContractViolation" message="${xmlEscape(describeViolation(v))}"/>\n    </testcase>\n`,
   );
-  const suite = `  <testsuite name="contract" tests="${contract.violationCount}" failures="${contract.violationCount}">\n${cases.join('')}  </testsuite>\n`;
+  const count = contract.violationCount;
+  const suite = `  <testsuite name="contract" tests="${count}" failures="${count}">\n${cases.join('')}  </testsuite>\n`;
   const end = junit.lastIndexOf('</testsuites>');
   return end < 0 ? junit : `${junit.slice(0, end)}${suite}${junit.slice(end)}`;
 }

@@ -35,7 +35,7 @@ const release = (svc: string) =>
   });
 
 describe('contract conformance of a release', () => {
-  it('a response that breaks the schema fails SmokeTestStaging, naming the request and the JSON path, though every assertion passed', async () => {
+  it('a response that breaks the schema fails SmokeTestStaging, naming the request and the path, though all assertions pass', async () => {
     const view = await finish(await release('strict'));
 
     expect(view.status).toBe('FAILED');

@@ -150,7 +150,10 @@ export class ContractChecker {
     return under ? (this.find(method, segments.slice(baseSegments.length)) ?? undefined) : undefined;
   }
 
-  /** The operation for the most specific template matching the path; undefined when the path matches but not the method; null when no path matches. */
+  /**
+   * The operation of the most specific template matching the path: undefined when the path matches but not the
+   * method, null when no path matches.
+   */
   private find(method: string, segments: string[]): Operation | undefined | null {
     let best: { path: string; rank: number[] } | undefined;
     for (const op of this.contract.operations.values()) {

@@ -48,5 +48,6 @@ export function contractWarning(r: SmokeResult): string | undefined {
     .map((v) => `${v.name} › ${describeViolation(v)}`)
     .join('; ');
   const responses = c.checked - c.conforming;
-  return `${c.violationCount} contract violation(s) in ${responses} of ${c.checked} responses, not failing the step (tests.contractConformance: warn): ${first}`;
+  const count = `${c.violationCount} contract violation(s) in ${responses} of ${c.checked} responses`;
+  return `${count}, not failing the step (tests.contractConformance: warn): ${first}`;
 }
