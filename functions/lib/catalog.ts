@@ -29,6 +29,17 @@ export const MAX_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
  */
 export const MAX_LOCK_WAIT_SECONDS = 2 * 3600;
 
+/** How a service's releases are tested, besides the assertions of its Postman collection. */
+export const ServiceTestsSchema = strictObject({
+  /**
+   * Every response the collection receives in SmokeTestStaging and ValidateProduction is checked against the
+   * release's contract (functions/lib/contract/conformance.ts): `fail` counts each violation as a failed assertion,
+   * `warn` only reports it in the step details, `off` checks nothing.
+   */
+  contractConformance: z.enum(['fail', 'warn', 'off']).default('fail'),
+});
+export type ServiceTestsConfig = z.infer<typeof ServiceTestsSchema>;
+
 export const InteropSchema = strictObject({
   /** Publish the service's OpenAPI contract on the partner-facing gateway. */
   enabled: z.boolean().default(true),
@@ -98,6 +109,7 @@ export const ServiceSchema = strictObject({
   notify: z.array(email).default([]),
   /** Identities allowed to trigger releases (informational in embedded mode; IAM enforces on AWS). */
   triggeredBy: z.array(email).default([]),
+  tests: ServiceTestsSchema.default({ contractConformance: 'fail' }),
   staging: DeployTargetSchema,
   production: DeployTargetSchema,
   interop: InteropSchema.default({ enabled: true, apiKeyRequired: false, apiKeys: [], stage: 'v1' }),

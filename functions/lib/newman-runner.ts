@@ -5,6 +5,10 @@ import path from 'node:path';
 // collection (smoke-test-staging, validate-production), which bundle this module, pay for it.
 import newman, { type NewmanRunOptions, type NewmanRunSummary } from 'newman';
 import type { ArtifactStore } from './artifact-store.js';
+import { ContractChecker, type Exchange } from './contract/conformance.js';
+import { ConformanceLog, type ConformanceMode, type ContractConformance, describeViolation } from './contract/conformance-log.js';
+import { logger } from './logger.js';
+import { parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
 
 /** One failed check, as the notes, the approval page and the record show it. */
@@ -18,7 +22,10 @@ export interface SmokeFailure {
 
 /** The outcome of one Newman run, as kept in step details and release notes. */
 export interface SmokeResult {
-  /** Checks counted: assertions that ran (skipped ones excluded), plus one per failed request and script error. */
+  /**
+   * Checks counted: assertions that ran (skipped ones excluded), plus one per failed request and script error, plus
+   * one per contract violation when they fail the run (`contract.mode` `fail`).
+   */
   total: number;
   passed: number;
   failed: number;
@@ -29,6 +36,8 @@ export interface SmokeResult {
   durationMs: number;
   /** S3 keys of the reports Newman wrote. */
   reportKeys: { json: string; junit: string };
+  /** What checking every response against the release's contract found; absent when the check is off. */
+  contract?: ContractConformance;
 }
 
 export interface RunSmokeTestsOptions {
@@ -47,6 +56,11 @@ export interface RunSmokeTestsOptions {
   timeoutMs?: number;
   /** Bound on each request. @default min(10000, timeoutMs) */
   requestTimeoutMs?: number;
+  /**
+   * Check every response against this contract (S3 key of the OpenAPI file): in `fail` mode each violation is a
+   * failed check, in `warn` mode it is only reported in `contract`. Absent: no check.
+   */
+  contract?: { openapiKey: string; mode: ConformanceMode };
 }
 
 /** How many failures a result lists; the full list is in the reports. */
@@ -133,6 +147,7 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
   const reportKeys = { json: `${prefix}/newman.json`, junit: `${prefix}/junit.xml` };
 
   const collection = parsePostmanCollection(await artifacts.getText(collectionKey), 'artifacts.collection');
+  const conformance = options.contract && (await contractCheck(artifacts, options.contract, baseUrl));
   // The explicit options win over `variables`, so a caller cannot point the run somewhere else by accident.
   const envVar = Object.entries({ ...options.variables, baseUrl, apiKey }).map(([key, value]) => ({ key, value }));
 
@@ -157,6 +172,7 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
         color: 'off',
       },
       timeoutMs + WATCHDOG_MARGIN_MS,
+      conformance?.onRequest,
     );
     const counted = summarize(outcome.summary.run as unknown as NewmanRunLike);
     const result: SmokeResult = {
@@ -164,6 +180,7 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
       durationMs: counted.durationMs || Date.now() - startedAt,
       reportKeys,
     };
+    if (conformance) addConformance(result, conformance.log.summary());
 
     let json: string;
     let junit: string;
@@ -179,6 +196,8 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
     } else {
       json = await readFile(files.json, 'utf8');
       junit = await readFile(files.junit, 'utf8');
+      if (result.contract) json = JSON.stringify({ ...JSON.parse(json), contract: result.contract }, null, 2);
+      junit = withContractSuite(junit, result.contract);
     }
     await artifacts.put(reportKeys.json, redact(json, apiKey, jsonEscape), 'application/json');
     await artifacts.put(reportKeys.junit, redact(junit, apiKey, xmlEscape), 'application/xml');
@@ -196,22 +215,72 @@ type Summary = NewmanRunSummary;
  * Runs Newman and settles once. An error with a summary that has executions means the run started and was cut
  * short, which the caller reports; an error before anything ran means Newman could not run, which throws.
  */
-function runNewman(runOptions: RunOptions, watchdogMs: number): Promise<{ summary: Summary; error?: Error }> {
+function runNewman(
+  runOptions: RunOptions,
+  watchdogMs: number,
+  onRequest?: (args: NewmanRequestArgs) => void,
+): Promise<{ summary: Summary; error?: Error }> {
   return new Promise((resolve, reject) => {
     const watchdog = setTimeout(() => reject(new Error(`Newman did not finish within ${watchdogMs} ms`)), watchdogMs);
     watchdog.unref();
     try {
-      newman.run(runOptions, (err, summary) => {
+      const run = newman.run(runOptions, (err, summary) => {
         clearTimeout(watchdog);
         if (!err) return resolve({ summary });
         if (summary?.run?.executions?.length) return resolve({ summary, error: err });
         reject(new Error(`Newman could not run the collection: ${err.message}`, { cause: err }));
       });
+      // A request that got no response (err) is already a failure of the run; there is nothing to check.
+      if (onRequest) run.on('request', (err: unknown, args: NewmanRequestArgs) => err || !args?.response || onRequest(args));
     } catch (err) {
       clearTimeout(watchdog);
       reject(new Error(`Newman could not start: ${(err as Error).message}`, { cause: err }));
     }
   });
+}
+
+/** What Newman's `request` event carries (postman-collection objects), as far as the contract check reads it. */
+interface NewmanRequestArgs {
+  item?: { name?: string };
+  request: { method: string; url: { toString(): string } };
+  response?: { code: number; headers: { all(): Array<{ key: string; value: string }> }; text(): string | undefined };
+}
+
+/** Reads the contract before the run (a contract that does not validate throws, naming `artifacts.openapi`). */
+async function contractCheck(artifacts: ArtifactStore, contract: NonNullable<RunSmokeTestsOptions['contract']>, baseUrl: string) {
+  const { document } = await parseOpenApi(await artifacts.getText(contract.openapiKey), 'artifacts.openapi');
+  const checker = await ContractChecker.create(document);
+  const log = new ConformanceLog(contract.mode);
+  const onRequest = ({ item, request, response }: NewmanRequestArgs) => {
+    if (!response) return;
+    const headers: Record<string, string> = {};
+    for (const h of response.headers.all()) headers[h.key.toLowerCase()] = h.value;
+    const exchange: Exchange = {
+      name: item?.name ?? '(unnamed request)',
+      method: request.method,
+      url: request.url.toString(),
+      status: response.code,
+      headers,
+      body: response.text() ?? '',
+    };
+    try {
+      log.add(exchange, checker.check(exchange, baseUrl));
+    } catch (err) {
+      // A fault of the checker must not stop the run or pass for the service's; it shows in the logs.
+      logger.error('contract check failed', { request: exchange.name, url: exchange.url, error: err as Error });
+    }
+  };
+  return { log, onRequest };
+}
+
+/** Puts the contract check on the result; in `fail` mode each violation counts as a failed check. */
+function addConformance(result: SmokeResult, contract: ContractConformance): void {
+  result.contract = contract;
+  if (contract.mode !== 'fail' || contract.violationCount === 0) return;
+  result.total += contract.violationCount;
+  result.failed += contract.violationCount;
+  const listed = contract.violations.map((v) => ({ name: v.name, test: 'contract', message: describeViolation(v) }));
+  result.failures = [...result.failures, ...listed].slice(0, MAX_LISTED_FAILURES);
 }
 
 function normalizeBaseUrl(raw: string): string {
@@ -240,6 +309,20 @@ function jsonEscape(s: string): string {
 
 function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */
+function withContractSuite(junit: string, contract: ContractConformance | undefined): string {
+  if (contract?.mode !== 'fail' || contract.violationCount === 0) return junit;
+  const cases = contract.violations.map(
+    (v) =>
+      `    <testcase classname="${xmlEscape(v.name)}" name="contract">\n` +
+      `      <failure type="ContractViolation" message="${xmlEscape(describeViolation(v))}"/>\n    </testcase>\n`,
+  );
+  const count = contract.violationCount;
+  const suite = `  <testsuite name="contract" tests="${count}" failures="${count}">\n${cases.join('')}  </testsuite>\n`;
+  const end = junit.lastIndexOf('</testsuites>');
+  return end < 0 ? junit : `${junit.slice(0, end)}${suite}${junit.slice(end)}`;
 }
 
 /** A minimal JUnit report for a run Newman cut short: one suite, the listed failures as failed cases. */

@@ -26,6 +26,7 @@ export function service(overrides: Partial<Catalog['services'][string]> = {}): C
     allowDowngrade: false,
     notify: [],
     triggeredBy: ['ci@example.com'],
+    tests: { contractConformance: 'fail' },
     staging: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },
     production: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },
     interop: { enabled: true, apiKeyRequired: true, apiKeys: ['partner-a'], stage: 'v1' },

@@ -63,6 +63,65 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+describe('runSmokeTests with the contract check', () => {
+  /** A server that answers the 1.0.0 greetings, but its 400s carry `error.code` as a number, not the string the contract says. */
+  async function breaksContract(): Promise<string> {
+    const port = await listen(
+      createServer((req, res) => {
+        const name = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+        const ok = /^\p{L}{1,64}$/u.test(name);
+        const body = ok ? { message: `Hello, ${name}!`, version: '1.0.0' } : { error: { code: 7, message: 'name must be letters' } };
+        res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      }),
+    );
+    await artifacts.put('artifacts/greeter/1.0.0/openapi.yaml', await readFile(greeterFile('1.0.0', 'openapi.yaml')), 'application/yaml');
+    return `http://127.0.0.1:${port}`;
+  }
+
+  it('fails on each violation, lists it like an assertion and adds it to both reports', async () => {
+    const baseUrl = await breaksContract();
+    const result = await run({
+      collectionKey: collectionKey('1.0.0'),
+      baseUrl,
+      variables: { expectedVersion: '1.0.0' },
+      contract: { openapiKey: 'artifacts/greeter/1.0.0/openapi.yaml', mode: 'fail' },
+    });
+    // The collection checks error.code's value ('VALIDATION_ERROR'), so two assertions fail as well as the contract.
+    const contract = result.failures.filter((f) => f.test === 'contract');
+    expect(contract).toEqual([
+      {
+        name: 'Name with digits is rejected',
+        test: 'contract',
+        message: 'GET /greetings/{name} → 400: $.error.code must be string, got number',
+      },
+      {
+        name: 'Name longer than 64 letters is rejected',
+        test: 'contract',
+        message: 'GET /greetings/{name} → 400: $.error.code must be string, got number',
+      },
+    ]);
+    expect(result).toMatchObject({ contract: { mode: 'fail', checked: 3, conforming: 1, violationCount: 2 } });
+    expect(result.failed).toBe(result.failures.length);
+    const junit = await artifacts.getText(result.reportKeys.junit);
+    expect(junit).toContain('<testsuite name="contract" tests="2" failures="2">');
+    expect(junit).toContain('message="GET /greetings/{name} → 400: $.error.code must be string, got number"');
+    expect(JSON.parse(await artifacts.getText(result.reportKeys.json)).contract.violationCount).toBe(2);
+  });
+
+  it('in warn mode reports the violations without counting them', async () => {
+    const baseUrl = await breaksContract();
+    const result = await run({
+      collectionKey: collectionKey('1.0.0'),
+      baseUrl,
+      variables: { expectedVersion: '1.0.0' },
+      contract: { openapiKey: 'artifacts/greeter/1.0.0/openapi.yaml', mode: 'warn' },
+    });
+    expect(result.failures.filter((f) => f.test === 'contract')).toEqual([]);
+    expect(result.contract).toMatchObject({ mode: 'warn', violationCount: 2 });
+    expect(await artifacts.getText(result.reportKeys.junit)).not.toContain('name="contract"');
+  });
+});
+
 describe('runSmokeTests against the example services', () => {
   it('passes the 1.0.0 collection against 1.0.0 and uploads JSON and JUnit reports', async () => {
     const reportPrefix = 'reports/greeter/r-100/staging/';

@@ -182,6 +182,24 @@ const BOUNDS: Bound[] = [
   },
 ];
 
+describe('catalog: tests.contractConformance', () => {
+  it('checks the contract and fails on a violation unless the service says otherwise', () => {
+    expect(parseCatalog(catalog()).services.greeter.tests).toEqual({ contractConformance: 'fail' });
+    expect(parseCatalog(catalog((s) => (s.tests = {}))).services.greeter.tests).toEqual({ contractConformance: 'fail' });
+    for (const mode of ['warn', 'off'] as const) {
+      expect(parseCatalog(catalog((s) => (s.tests = { contractConformance: mode }))).services.greeter.tests.contractConformance).toBe(mode);
+    }
+  });
+
+  it('names a value that is not a mode, and a misspelt field', () => {
+    const [line] = problems(catalog((s) => (s.tests = { contractConformance: 'strict' })));
+    expect(line).toMatch(/^services\.greeter\.tests\.contractConformance: .*"fail".*"warn".*"off"/);
+    expect(problems(catalog((s) => (s.tests = { contractConformence: 'warn' })))).toEqual([
+      'services.greeter.tests.contractConformence: unknown field (did you mean contractConformance?)',
+    ]);
+  });
+});
+
 describe('catalog: duration bounds', () => {
   it('keeps the queue and the deploys short enough for the 5 s and 15 s polls', () => {
     expect(MAX_LOCK_WAIT_SECONDS).toBe(7200);

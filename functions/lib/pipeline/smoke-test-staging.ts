@@ -2,7 +2,8 @@ import * as z from 'zod';
 import { reportPrefix } from '../bucket-layout.js';
 import { SmokeTestsFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
-import { failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
+import { logger } from '../logger.js';
+import { contractCheckOf, contractWarning, failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { fencedStepGuard } from './fence.js';
@@ -28,8 +29,11 @@ export async function smokeTestStaging(deps: PipelineDeps, event: SmokeTestStagi
         reportPrefix: reportPrefix(release.service, release.releaseId, 'staging'),
         baseUrl: deployed.endpoint,
         variables: { expectedVersion: release.version, service: release.service },
+        contract: contractCheckOf(release.catalog, release.request),
       });
-      const details = { ...result, baseUrl: deployed.endpoint };
+      const warning = contractWarning(result);
+      if (warning) logger.warn('the service broke its contract', { releaseId: release.releaseId, warning });
+      const details = { ...result, baseUrl: deployed.endpoint, ...(warning ? { warning } : {}) };
       if (failedRun(result)) return { failure: new SmokeTestsFailedError(failureText(result)), details };
       return { result: summarize(result), details };
     },

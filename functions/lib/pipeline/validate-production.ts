@@ -3,7 +3,8 @@ import { reportPrefix } from '../bucket-layout.js';
 import { ProductionValidationFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
 import { publishedInterop } from '../store/records.js';
-import { failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
+import { logger } from '../logger.js';
+import { contractCheckOf, contractWarning, failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { fencedStepGuard } from './fence.js';
@@ -47,8 +48,11 @@ export async function validateProduction(deps: PipelineDeps, event: ValidateProd
         baseUrl,
         apiKey,
         variables: { expectedVersion: release.version, service: release.service },
+        contract: contractCheckOf(release.catalog, release.request),
       });
-      const details = { ...result, baseUrl, healthUrl, viaInterop: Boolean(interop?.baseUrl) };
+      const warning = contractWarning(result);
+      if (warning) logger.warn('the service broke its contract', { releaseId: release.releaseId, warning });
+      const details = { ...result, baseUrl, healthUrl, viaInterop: Boolean(interop?.baseUrl), ...(warning ? { warning } : {}) };
       if (failedRun(result)) return { failure: new ProductionValidationFailedError(failureText(result)), details };
       return { result: summarize(result), details };
     },

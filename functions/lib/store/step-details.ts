@@ -40,11 +40,14 @@ export type DeploymentDetails = {
 /** One object type out of an intersection, so the details stay a plain JSON object to readers. */
 type Fields<T> = { [K in keyof T]: T[K] };
 
-/** SmokeTestStaging: the Newman run against staging. */
-export type SmokeDetails = Fields<SmokeResult & { baseUrl: string }>;
+/**
+ * SmokeTestStaging: the Newman run against staging, with what the contract check found (`contract`); `warning`
+ * summarizes the contract violations that did not fail the step (`tests.contractConformance: warn`).
+ */
+export type SmokeDetails = Fields<SmokeResult & { baseUrl: string; warning?: string }>;
 
 /** ValidateProduction: the Newman run against production, through the interop layer when it is enabled. */
-export type ValidationDetails = Fields<SmokeResult & { baseUrl: string; healthUrl: string; viaInterop: boolean }>;
+export type ValidationDetails = Fields<SmokeResult & { baseUrl: string; healthUrl: string; viaInterop: boolean; warning?: string }>;
 
 /** Approval: the approval item while it waits, then who decided. */
 export type ApprovalDetails = {
