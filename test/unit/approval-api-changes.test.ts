@@ -10,6 +10,7 @@ import type { ReleaseApiChanges } from '../../functions/lib/store/records.js';
  */
 
 /** Control and bidirectional-override characters, which no rendering keeps. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this looks for.
 const UNSAFE_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** Live markup, which no HTML rendering may contain (the text email shows it as the text it is). */
 const LIVE_TAGS = /<script|<img/;

@@ -68,6 +68,7 @@ describe('launchway status: API changes', () => {
     // Non-breaking changes are counted, not listed: the block stays compact.
     expect(lines.join('\n')).not.toContain('/languages');
     // Spec text reaches the terminal without escape sequences or bidi overrides.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence is what this looks for.
     expect(describeRelease(view)).not.toMatch(/\u001b\[2J|\u202e/);
   });
 
