@@ -163,8 +163,8 @@ export function apiChangesHtml(api: ReleaseApiChanges | undefined, options: ApiC
   const owners = ownerApprovalText(api);
   const box =
     api.breaking > 0
-      ? `border:2px solid ${BREAKING_COLOR};background:#ffebe9;padding:.4rem .9rem;border-radius:6px`
-      : 'border:1px solid #d0d7de;padding:.4rem .9rem;border-radius:6px';
+      ? `border:2px solid ${BREAKING_COLOR};background:#ffebe9;margin:1rem 0;padding:.4rem .9rem;border-radius:6px`
+      : 'border:1px solid #d0d7de;margin:1rem 0;padding:.4rem .9rem;border-radius:6px';
   const item = (c: ApiChange) => {
     const mark =
       c.severity === 'breaking'
