@@ -91,7 +91,8 @@ export function apiChangesBlock(api: ReleaseApiChanges | undefined): string[] {
   if (owners) lines.push(`    ${yellow(owners)}`);
   const breaking = api.changes.filter((c) => c.severity === 'breaking');
   lines.push(...breaking.slice(0, LISTED_BREAKING).map((c) => `    ${red('✖ breaking')} ${apiChangeText(c)}`));
-  if (breaking.length > LISTED_BREAKING) lines.push(`    … and ${breaking.length - LISTED_BREAKING} more breaking (see the release notes)`);
+  const more = breaking.length - LISTED_BREAKING;
+  if (more > 0) lines.push(`    … and ${more} more breaking (see the release notes)`);
   return lines;
 }
 

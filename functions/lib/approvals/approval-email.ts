@@ -32,7 +32,8 @@ const MAX_API_CHANGES = 30;
 
 /**
  * One approver's email: subject with service and version, a text and an HTML body with the release summary, what it
- * changes for partners (breaking first), its changes, the staging smoke counts, and the approver's own approve and reject links shown in full.
+ * changes for partners (breaking first), its changes, the staging smoke counts, and the approver's own approve and
+ * reject links shown in full.
  */
 export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
   const { release, links, smoke } = input;
