@@ -1,7 +1,8 @@
 import { formatDuration } from '../functions/lib/release-notes.js';
 import { safeLine, safeText } from '../functions/lib/safe-text.js';
 import type { ApprovalSummary } from '../functions/lib/approvals/records.js';
-import type { ReleaseRecord, ReleaseView, StepRecord } from '../functions/lib/store/records.js';
+import type { ReleaseApiChanges, ReleaseRecord, ReleaseView, StepRecord } from '../functions/lib/store/records.js';
+import { apiChangeText, countsText, ownerApprovalText } from '../functions/lib/contract/render.js';
 
 /**
  * Whether to colour: FORCE_COLOR (anything but `0` or `false`) forces it, NO_COLOR (any non-empty value) stops it,
@@ -68,9 +69,31 @@ export function describeRelease(view: ReleaseView): string {
     for (const [field, msg] of Object.entries(view.error.fields ?? {})) lines.push(`    ${safeLine(field)}: ${safeText(msg)}`);
   }
   for (const w of view.warnings ?? []) lines.push(`  ${yellow(safeText(`warning: ${w.step} failed (${w.error}: ${w.cause})`))}`);
+  lines.push(...apiChangesBlock(view.apiChanges));
   for (const [name, url] of Object.entries(view.links ?? {})) lines.push(`  ${name}: ${url}`);
   lines.push('  steps:', ...view.steps.map(stepLine));
   return lines.join('\n');
+}
+
+/** How many breaking changes `status` lists; the notes and the partners' document list them all. */
+const LISTED_BREAKING = 10;
+
+/**
+ * What the release changes for partners, compactly: the counts against the version in production, the owners who
+ * must approve, then the breaking changes, one a line. Spec text is made safe for the terminal (render.ts).
+ */
+export function apiChangesBlock(api: ReleaseApiChanges | undefined): string[] {
+  if (!api) return [];
+  if (!api.against) return [`  API changes: ${dim('first release, no live contract to compare')}`];
+  const counts = `  API changes against ${safeLine(api.against.version)}: ${api.changes.length === 0 ? 'none' : countsText(api)}`;
+  const lines = [api.breaking > 0 ? `${counts} ${red(`(interop.breakingChanges: ${api.policy})`)}` : counts];
+  const owners = api.breaking > 0 ? ownerApprovalText(api) : undefined;
+  if (owners) lines.push(`    ${yellow(owners)}`);
+  const breaking = api.changes.filter((c) => c.severity === 'breaking');
+  lines.push(...breaking.slice(0, LISTED_BREAKING).map((c) => `    ${red('✖ breaking')} ${apiChangeText(c)}`));
+  const more = breaking.length - LISTED_BREAKING;
+  if (more > 0) lines.push(`    … and ${more} more breaking (see the release notes)`);
+  return lines;
 }
 
 export function releaseRow(r: ReleaseRecord): string {

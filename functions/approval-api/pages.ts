@@ -3,6 +3,7 @@ import type { LinkDescription } from '../lib/approvals/confirmation-view.js';
 import { escapeHtml as e, escapeHtmlLines, safeHref } from '../lib/approvals/html.js';
 import type { Decision } from '../lib/approvals/links.js';
 import type { DecisionRecord } from '../lib/approvals/records.js';
+import { apiChangesHtml } from '../lib/contract/render.js';
 import { smokeCountsText, type SmokeSummary } from '../lib/approvals/smoke-summary.js';
 import type { ApiError } from './responses.js';
 
@@ -48,6 +49,9 @@ function page(title: string, body: string): string {
     '',
   ].join('\n');
 }
+
+/** How many API changes the page lists; the release notes list them all. */
+const MAX_API_CHANGES = 50;
 
 const BUTTON_LABEL: Record<Decision, string> = { approve: 'Approve', reject: 'Reject' };
 
@@ -137,6 +141,8 @@ export function confirmationPage(view: LinkDescription, formAction: string): str
       `<tr><th>Approvals</th><td>${approval.approvedBy.length} of ${approval.requiredApprovals} required (${e(approval.status)})</td></tr>`,
       `<tr><th>Link expires</th><td>${e(new Date(link.expires * 1000).toISOString())}</td></tr>`,
       '</table>',
+      // What the release breaks for partners is what an approver most needs to see: first, well above the buttons.
+      apiChangesHtml(release.apiChanges, { heading: 'h2', limit: MAX_API_CHANGES }),
       '<h2>Changes</h2>',
       changes,
       '<h2>Staging smoke tests</h2>',

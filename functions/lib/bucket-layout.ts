@@ -24,8 +24,11 @@ export function reportPrefix(service: string, releaseId: string, stage: 'staging
   return `${BUCKET_LAYOUT.reportsPrefix}${service}/${releaseId}/${stage}`;
 }
 
-/** The notes' keys: one pair per release, under the service, named by version and commit through the release id. */
-export function releaseNotesKeys(service: string, releaseId: string): { markdownKey: string; jsonKey: string } {
+/**
+ * The notes' keys: one pair per release, under the service, named by version and commit through the release id, and
+ * next to them the API changes a team forwards to partners (written when a live contract was compared).
+ */
+export function releaseNotesKeys(service: string, releaseId: string): { markdownKey: string; jsonKey: string; apiChangesKey: string } {
   const base = `${BUCKET_LAYOUT.releaseNotesPrefix}${service}/${releaseId}`;
-  return { markdownKey: `${base}.md`, jsonKey: `${base}.json` };
+  return { markdownKey: `${base}.md`, jsonKey: `${base}.json`, apiChangesKey: `${base}.api-changes.md` };
 }

@@ -3,7 +3,8 @@ import { groupChanges, type ChangeInput, type ParsedChange } from './conventiona
 import type { SmokeResult } from './newman-runner.js';
 import { STEPS } from '../steps.js';
 import { safeJson, safeLines, safeText } from './safe-text.js';
-import type { StepRecord } from './store/records.js';
+import type { ReleaseApiChanges, StepRecord } from './store/records.js';
+import { ownerApprovalText, renderApiChanges } from './contract/render.js';
 
 /**
  * Release notes, rendered once as Markdown for people and once as JSON for tools, from the same data.
@@ -33,6 +34,8 @@ export interface ReleaseNotesInput {
   previousVersion?: string;
   /** When the notes were generated (ISO 8601); left out of the notes when absent. */
   generatedAt?: string;
+  /** What the release changes for partners against the live contract (the record's, from Prepare); absent: no section. */
+  apiChanges?: ReleaseApiChanges;
 }
 
 export interface ReleaseNotesJson {
@@ -63,6 +66,8 @@ export interface ReleaseNotesJson {
   /** From the first step's start to the last step's end. */
   totalDurationMs: number | null;
   interop: { baseUrl: string; routeCount: number; deploymentId: string } | null;
+  /** Every API change partners see against the live contract, breaking first, with the policy that applied. */
+  apiChanges: ReleaseApiChanges | null;
 }
 
 export interface NotesChange {
@@ -114,6 +119,7 @@ export function renderReleaseNotes(input: ReleaseNotesInput): { markdown: string
     })),
     totalDurationMs,
     interop: input.interop ?? null,
+    apiChanges: input.apiChanges ?? null,
   };
 
   const md: string[] = [];
@@ -131,6 +137,7 @@ export function renderReleaseNotes(input: ReleaseNotesInput): { markdown: string
   md.push('');
 
   md.push(...changesSection(grouped.breaking, grouped.groups));
+  md.push(...apiChangesSection(input.apiChanges));
   md.push(...testsSection(input.staging, input.production));
   md.push(...approvalsSection(input.approvals));
   md.push(...timingsSection(steps, totalDurationMs));
@@ -186,6 +193,17 @@ function changeLines(c: ParsedChange): string[] {
 /** Escapes what would start a block of its own at the beginning of a line: a heading, a list item, a setext rule. */
 function blockSafe(line: string): string {
   return line.replace(/^([#+=-])/, '\\$1').replace(/^(\d+)([.)])/, '$1\\$2');
+}
+
+/** What partners see change, breaking first (contract/render.ts), and who had to approve the breaking changes. */
+function apiChangesSection(api: ReleaseApiChanges | undefined): string[] {
+  if (!api) return [];
+  const against = api.against ? { against: { version: api.against.version } } : {};
+  const out = renderApiChanges(api.changes, { firstRelease: api.against === null, ...against })
+    .trimEnd()
+    .split('\n');
+  const owners = api.breaking > 0 ? ownerApprovalText(api) : undefined;
+  return [...out, '', ...(owners ? [inline(owners), ''] : [])];
 }
 
 function testsSection(staging: SmokeResult | undefined, production: SmokeResult | undefined): string[] {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { listMessages } from '../../local/outbox.js';
 import { startRelease } from '../../cli/release-client.js';
-import { example, finish, nextCommit, service, startTestStack, step, waitForStatus, type TestStack } from '../helpers/pipeline.js';
+import { ArtifactStore } from '../../functions/lib/artifact-store.js';
+import { documentClient, s3Client } from '../../functions/lib/clients.js';
+import { diffContracts } from '../../functions/lib/contract/diff.js';
+import type { ApiChange } from '../../functions/lib/contract/rules.js';
+import { parseOpenApi } from '../../functions/lib/openapi.js';
+import { ReleaseStore } from '../../functions/lib/store/release-store.js';
+import {
+  example,
+  finish,
+  nextCommit,
+  releaseOf,
+  service,
+  startTestStack,
+  step,
+  waitForStatus,
+  type TestStack,
+} from '../helpers/pipeline.js';
 
 /**
  * A person approving in a real browser: Debian's Chromium (installed by .ci/run) opens the Approve link from the
@@ -18,6 +34,7 @@ import { example, finish, nextCommit, service, startTestStack, step, waitForStat
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const SCREENSHOT = path.join(ARTIFACTS, 'approval-confirmation.png');
+const API_CHANGES_SCREENSHOT = path.join(ARTIFACTS, 'approval-api-changes.png');
 const LEAD = 'lead@example.com';
 const CHANGES = [
   { title: 'feat: greet partners by name', sha: '1a2b3c4d5e6f7a8b', author: 'Dana' },
@@ -27,6 +44,19 @@ const CHANGES = [
 let stack: TestStack;
 let workDir: string;
 let context: BrowserContext | undefined;
+/** The first release, live in production once the first test approved it: the contract 1.1.0 is compared with. */
+let live: { releaseId: string; version: string } | undefined;
+
+/** The lead's approve link for a release, from the outbox, waiting (bounded) for the email. */
+async function approveLinkOf(releaseId: string): Promise<string> {
+  for (let waited = 0; ; waited += 100) {
+    const mail = (await listMessages(stack.outboxDir)).find((m) => m.releaseId === releaseId && m.to.includes(LEAD));
+    const url = mail?.links.find((l) => l.label === 'Approve')?.url;
+    if (url) return url;
+    if (waited > 10_000) throw new Error(`no approval email for the lead about ${releaseId} within 10 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 beforeAll(async () => {
   // CI installs Chromium (.ci/run); a machine without it must fail here, saying so, rather than pass by skipping.
@@ -83,13 +113,7 @@ describe('approving in a browser', () => {
     const smokeStep = step(waiting, 'SmokeTestStaging').details as { total: number; passed: number; failed: number };
     expect(smokeStep.total).toBeGreaterThan(0);
 
-    let approveUrl: string | undefined;
-    for (let waited = 0; !approveUrl; waited += 100) {
-      const mail = (await listMessages(stack.outboxDir)).find((m) => m.releaseId === started.releaseId && m.to.includes(LEAD));
-      approveUrl = mail?.links.find((l) => l.label === 'Approve')?.url;
-      if (!approveUrl && waited > 10_000) throw new Error('no approval email for the lead within 10 s');
-      if (!approveUrl) await new Promise((r) => setTimeout(r, 100));
-    }
+    const approveUrl = await approveLinkOf(started.releaseId);
 
     const page = await context!.newPage();
     const response = await page.goto(approveUrl, { waitUntil: 'load' });
@@ -147,5 +171,92 @@ describe('approving in a browser', () => {
     expect(view.approval?.decisions).toEqual([
       expect.objectContaining({ approver: LEAD, decision: 'approve', comment: 'Looks good in the browser' }),
     ]);
+    live = { releaseId: view.releaseId, version: view.version };
+  });
+
+  it('shows the API changes, the breaking one marked, above the buttons; the notes then carry them for partners', async () => {
+    expect(live, 'the first test put 1.0.0 live').toBeDefined();
+    const started = await releaseOf({ service: 'greeter', version: '1.1.0' });
+    await waitForStatus(started.releaseId, ['AWAITING_APPROVAL']);
+
+    // Prepare writes apiChanges once the contract gate is in; here the record gets them as Prepare would: the real
+    // diff of the examples' contracts against the live 1.0.0, plus one breaking change so the page must mark it.
+    const spec = async (version: string) => (await parseOpenApi(await readFile(example(version, 'openapi.yaml'), 'utf8'))).document;
+    const removed: ApiChange = {
+      severity: 'breaking',
+      method: 'GET',
+      path: '/greetings/{name}',
+      location: 'response 200 application/json body.message',
+      change: 'property `message` was removed',
+      rule: 'response-property-removed',
+    };
+    const changes = [removed, ...(await diffContracts(await spec('1.0.0'), await spec('1.1.0')))];
+    const store = new ReleaseStore(documentClient(), process.env.RELEASES_TABLE!);
+    await store.updateRelease(started.releaseId, {
+      apiChanges: {
+        against: live!,
+        changes,
+        breaking: 1,
+        deprecations: 0,
+        nonBreaking: changes.length - 1,
+        policy: 'approve',
+        ownerApprovalRequired: true,
+        apiOwners: ['api-owner@example.com'],
+      },
+    });
+
+    const page = await context!.newPage();
+    expect((await page.goto(await approveLinkOf(started.releaseId), { waitUntil: 'load' }))?.status()).toBe(200);
+    const section = page.locator('#api-changes');
+    expect(await section.locator('h2').innerText()).toBe('API changes for partners');
+    expect(await page.locator('#api-changes-counts').innerText()).toBe(
+      '1 breaking, 0 deprecated, 3 non-breaking, against 1.0.0 in production.',
+    );
+    expect(await page.locator('#api-owner-approval').innerText()).toBe(
+      "The breaking changes need an API owner's approval. API owners: api-owner@example.com.",
+    );
+    const items = section.locator('li');
+    expect(await items.first().innerText()).toBe(
+      'BREAKING GET /greetings/{name}: property message was removed (at response 200 application/json body.message)',
+    );
+    expect(await items.nth(1).innerText()).toMatch(/^Non-breaking GET \/greetings\/\{name\}: optional query parameter lang was added/);
+    expect(await items.count()).toBe(4);
+
+    // Above the buttons, as the approver reads down the page: the breaking change ends before either button begins.
+    const breakingBox = (await section.locator('li[data-severity="breaking"]').boundingBox())!;
+    for (const name of ['Approve greeter 1.1.0', 'Reject greeter 1.1.0']) {
+      const button = page.getByRole('button', { name });
+      expect(await button.isVisible()).toBe(true);
+      const buttonBox = (await button.boundingBox())!;
+      expect(breakingBox.y + breakingBox.height).toBeLessThan(buttonBox.y);
+    }
+    await page.screenshot({ path: API_CHANGES_SCREENSHOT, fullPage: true });
+    expect(existsSync(API_CHANGES_SCREENSHOT)).toBe(true);
+
+    const [result] = await Promise.all([
+      page.waitForNavigation({ waitUntil: 'load' }),
+      page.getByRole('button', { name: 'Approve greeter 1.1.0' }).click(),
+    ]);
+    expect(result?.status()).toBe(200);
+    await page.close();
+
+    const view = await finish(started);
+    expect(view.status).toBe('SUCCEEDED');
+    const artifacts = new ArtifactStore(s3Client(), process.env.ARTIFACTS_BUCKET!);
+    const keyOf = (uri: string) => uri.replace(`s3://${artifacts.bucket}/`, '');
+    expect(keyOf(view.links!.apiChanges)).toBe(`release-notes/greeter/${started.releaseId}.api-changes.md`);
+    const forPartners = await artifacts.getText(keyOf(view.links!.apiChanges));
+    expect(forPartners.split('\n').slice(0, 7)).toEqual([
+      '# API changes for partners: greeter 1.1.0',
+      '',
+      'Versions compared: 1.0.0 (in production now) → 1.1.0.',
+      '',
+      '1 breaking, 0 deprecated, 3 non-breaking.',
+      '',
+      '## Breaking',
+    ]);
+    expect(forPartners).not.toContain('api-owner@example.com');
+    const notes = await artifacts.getText(keyOf(view.links!.releaseNotes));
+    expect(notes).toContain('## API changes for partners\n\nCompared with 1.0.0, the version in production.');
   });
 });

@@ -1,3 +1,4 @@
+import { apiChangesHtml, apiChangesTextLines } from '../contract/render.js';
 import type { EmailMessage } from '../notify/notifier.js';
 import type { ReleaseRecord } from '../store/records.js';
 import { safeLine, safeLines, safeText } from '../safe-text.js';
@@ -7,7 +8,7 @@ import { smokeCountsText, type SmokeSummary } from './smoke-summary.js';
 
 /** Everything one approver's email says. */
 export interface ApprovalEmailInput {
-  release: Pick<ReleaseRecord, 'releaseId' | 'service' | 'version' | 'commit' | 'branch' | 'triggeredBy' | 'changes'>;
+  release: Pick<ReleaseRecord, 'releaseId' | 'service' | 'version' | 'commit' | 'branch' | 'triggeredBy' | 'changes' | 'apiChanges'>;
   approvalId: string;
   approver: string;
   /** The approver's signed links. `approve` is absent for the person who triggered the release. */
@@ -27,10 +28,12 @@ export const APPROVAL_EMAIL_KIND = 'approval-request';
 export const APPROVAL_REMINDER_KIND = 'approval-reminder';
 
 const MAX_CHANGES = 50;
+const MAX_API_CHANGES = 30;
 
 /**
- * One approver's email: subject with service and version, a text and an HTML body with the release summary, its
- * changes, the staging smoke counts, and the approver's own approve and reject links shown in full.
+ * One approver's email: subject with service and version, a text and an HTML body with the release summary, what it
+ * changes for partners (breaking first), its changes, the staging smoke counts, and the approver's own approve and
+ * reject links shown in full.
  */
 export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
   const { release, links, smoke } = input;
@@ -53,6 +56,8 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
   const selfNote = links.approve ? undefined : 'You triggered this release, so someone else has to approve it. You can still reject it.';
   const changes = release.changes.slice(0, MAX_CHANGES);
   const moreChanges = release.changes.length - changes.length;
+  // Before the commits and far above the links: what partners lose is what the approver decides on.
+  const apiChanges = apiChangesTextLines(release.apiChanges, { limit: MAX_API_CHANGES });
 
   const text: string[] = [
     `Hello ${input.approver},`,
@@ -68,6 +73,8 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     `Triggered by: ${release.triggeredBy}`,
     `Link expires: ${expires}`,
     '',
+    ...apiChanges,
+    ...(apiChanges.length > 0 ? [''] : []),
     'Changes:',
     ...(changes.length === 0 ? ['  (none listed)'] : changes.flatMap(changeText)),
     ...(moreChanges > 0 ? [`  … and ${moreChanges} more`] : []),
@@ -102,6 +109,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     row('Triggered by', release.triggeredBy),
     row('Link expires', expires),
     '</table>',
+    apiChangesHtml(release.apiChanges, { heading: 'h3', limit: MAX_API_CHANGES }),
     '<h3>Changes</h3>',
     changes.length === 0
       ? '<p>(none listed)</p>'

@@ -20,7 +20,7 @@ export interface LinkDescription {
   approval: ApprovalSummary;
   release: Pick<
     ReleaseRecord,
-    'releaseId' | 'service' | 'version' | 'commit' | 'branch' | 'triggeredBy' | 'status' | 'changes' | 'createdAt'
+    'releaseId' | 'service' | 'version' | 'commit' | 'branch' | 'triggeredBy' | 'status' | 'changes' | 'createdAt' | 'apiChanges'
   >;
   smoke?: SmokeSummary;
   /** Download links of the smoke reports by kind (`junit`, `json`), valid for {@link REPORT_LINK_SECONDS}. */
@@ -48,8 +48,8 @@ export interface ConfirmationViewDeps {
 }
 
 /**
- * The confirmation page of a checked link (see `openLink`): the release, its changes and staging smoke results
- * with report links, the decisions so far, and which buttons this approver gets, with the form signed for both.
+ * The confirmation page of a checked link (see `openLink`): the release, what it changes for partners, its changes
+ * and staging smoke results with report links, the decisions so far, and which buttons this approver gets, with the form signed for both.
  */
 export async function confirmationView(
   deps: ConfirmationViewDeps,
@@ -78,6 +78,7 @@ export async function confirmationView(
       status: release.status,
       changes: release.changes ?? [],
       createdAt: release.createdAt,
+      ...(release.apiChanges ? { apiChanges: release.apiChanges } : {}),
     },
     smoke,
     ...(reportUrls ? { reportUrls } : {}),

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { releaseNotesKeys } from '../bucket-layout.js';
+import { renderApiChangesDocument } from '../contract/render.js';
 import { renderReleaseNotes } from '../release-notes.js';
+import type { ReleaseNotesDetails } from '../store/step-details.js';
 import type { StepRecord } from '../store/records.js';
 import { findStep, publishedInterop } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
@@ -11,9 +13,10 @@ export const PublishReleaseNotesEventSchema = z.object({ releaseId: z.string().m
 
 /**
  * Writes the release notes: version, commit, changes grouped by conventional-commit type, staging and production
- * test results, approvers and timings, as Markdown for people and JSON for tools.
+ * test results, approvers and timings, and what the release changes for partners, as Markdown for people and JSON
+ * for tools; and, when a live contract was compared, the API changes alone as a document to forward to partners.
  */
-export async function publishReleaseNotes(deps: PipelineDeps, releaseId: string): Promise<{ markdownKey: string; jsonKey: string }> {
+export async function publishReleaseNotes(deps: PipelineDeps, releaseId: string): Promise<ReleaseNotesDetails> {
   const { store, artifacts } = deps;
   const release = await store.requireRelease(releaseId);
   const guard = await fencedStepGuard(deps, release.service, releaseId, 'PublishReleaseNotes');
@@ -40,12 +43,21 @@ export async function publishReleaseNotes(deps: PipelineDeps, releaseId: string)
           ? { baseUrl: interop.baseUrl, routeCount: interop.routeCount ?? 0, deploymentId: interop.deploymentId }
           : undefined,
         previousVersion: findStep(view.steps, 'DeployProduction')?.details?.previous?.version,
+        apiChanges: view.apiChanges,
         generatedAt: deps.now().toISOString(),
       });
-      const keys = releaseNotesKeys(view.service, releaseId);
-      await artifacts.put(keys.markdownKey, markdown, 'text/markdown; charset=utf-8');
-      await artifacts.put(keys.jsonKey, JSON.stringify(json, null, 2), 'application/json');
-      await store.updateRelease(releaseId, { links: { ...(view.links ?? {}), releaseNotes: artifacts.uri(keys.markdownKey) } });
+      const { markdownKey, jsonKey, apiChangesKey } = releaseNotesKeys(view.service, releaseId);
+      await artifacts.put(markdownKey, markdown, 'text/markdown; charset=utf-8');
+      await artifacts.put(jsonKey, JSON.stringify(json, null, 2), 'application/json');
+      const links: Record<string, string> = { ...(view.links ?? {}), releaseNotes: artifacts.uri(markdownKey) };
+      const keys: ReleaseNotesDetails = { markdownKey, jsonKey };
+      // A first release has nothing partners could compare against, so there is nothing to forward to them.
+      if (view.apiChanges?.against) {
+        await artifacts.put(apiChangesKey, renderApiChangesDocument(view.apiChanges, view), 'text/markdown; charset=utf-8');
+        keys.apiChangesKey = apiChangesKey;
+        links.apiChanges = artifacts.uri(apiChangesKey);
+      }
+      await store.updateRelease(releaseId, { links });
       return { result: keys, details: { ...keys } };
     },
     guard,

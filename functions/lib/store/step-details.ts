@@ -72,8 +72,8 @@ export type StageBefore = { stageBefore: string | null };
 /** ProvisionInterop: the gateway deployment it published (with the stage's earlier one), or why it was skipped. */
 export type InteropDetails = Fields<InteropDeployment & Partial<StageBefore>> | StageBefore | { reason: string };
 
-/** PublishReleaseNotes: where the notes are. */
-export type ReleaseNotesDetails = { markdownKey: string; jsonKey: string };
+/** PublishReleaseNotes: where the notes are, and the partners' API changes when a live contract was compared. */
+export type ReleaseNotesDetails = { markdownKey: string; jsonKey: string; apiChangesKey?: string };
 
 /** Rollback: what was put back live, and the failure that caused it. */
 export type RollbackDetails = {
