@@ -28,7 +28,14 @@ export function service(overrides: Partial<Catalog['services'][string]> = {}): C
     triggeredBy: ['ci@example.com'],
     staging: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },
     production: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },
-    interop: { enabled: true, apiKeyRequired: true, apiKeys: ['partner-a'], stage: 'v1' },
+    interop: {
+      enabled: true,
+      apiKeyRequired: true,
+      apiKeys: ['partner-a'],
+      stage: 'v1',
+      breakingChanges: 'approve',
+      allowBreakingOnMajor: true,
+    },
     ...overrides,
   };
 }

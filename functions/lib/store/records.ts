@@ -6,6 +6,7 @@ import type { StepName } from '../../steps.js';
 import type { InteropDeployment } from '../interop/interop-provisioner.js';
 import type { Environment } from '../environment.js';
 import type { StepDetails } from './step-details.js';
+import type { ApiChangesSummary } from '../contract/live-contract.js';
 
 /**
  * Every status a release can have. The first five are transient; the rest are terminal, and docs/operations.md says
@@ -137,7 +138,15 @@ export interface ReleaseRecord {
   rolledBackBy?: RolledBackBy;
   /** Links and keys a reader of the release wants: reports, notes, the production URL. */
   links?: Record<string, string>;
+  /** What the release changes for partners against the live contract, and the policy that applies (Prepare). */
+  apiChanges?: ReleaseApiChanges;
 }
+
+export type ReleaseApiChanges = ApiChangesSummary & {
+  policy: 'approve' | 'block' | 'allow';
+  ownerApprovalRequired: boolean;
+  apiOwners: string[];
+};
 
 /**
  * A release that Prepare accepted: its request passed every check and its catalog entry is snapshotted. Every step
