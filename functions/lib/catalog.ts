@@ -129,17 +129,22 @@ export const ServiceSchema = strictObject({
     path: ['approvalReminderBeforeExpirySeconds'],
   })
   .superRefine((s, ctx) => {
-    const approvers = new Set(s.approvers.map((a) => a.trim().toLowerCase()));
+    // API owners decide too (breaking API changes), so they may sign in through IAM as well.
+    const deciders = new Set([...s.approvers, ...(s.interop.apiOwners ?? [])].map(normalizeEmail));
     for (const email of Object.keys(s.approverIdentities ?? {})) {
-      if (!approvers.has(email.trim().toLowerCase())) {
-        ctx.addIssue({ code: 'custom', message: 'expected one of the approvers listed in approvers', path: ['approverIdentities', email] });
+      if (!deciders.has(normalizeEmail(email))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected one of the approvers listed in approvers or interop.apiOwners',
+          path: ['approverIdentities', email],
+        });
       }
     }
   });
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
 
 /** Who approves the service's breaking API changes: `interop.apiOwners`, or its approvers, lower-cased, once each. */
-export function apiOwnersOf(service: Pick<ServiceConfig, 'approvers' | 'interop'>): string[] {
+export function apiOwnersOf(service: Pick<ServiceConfig, 'approvers'> & { interop?: { apiOwners?: string[] } }): string[] {
   return [...new Set((service.interop?.apiOwners ?? service.approvers).map(normalizeEmail))];
 }
 
