@@ -4,18 +4,7 @@ import { decideFromOutbox } from '../../cli/approve.js';
 import { getReleaseView, startRelease } from '../../cli/release-client.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
-import {
-  decide,
-  example,
-  finish,
-  nextCommit,
-  releaseOf,
-  service,
-  startTestStack,
-  step,
-  waitForStatus,
-  type TestStack,
-} from '../helpers/pipeline.js';
+import { decide, example, finish, nextCommit, releaseOf, service, startTestStack, step, type TestStack } from '../helpers/pipeline.js';
 
 /**
  * The contract gate on the real ASL in the embedded engine: Prepare diffs each release's contract against the one
