@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ApproverIdentitiesSchema } from './approvals/identities.js';
+import { normalizeEmail } from './approvals/links.js';
 import { DeployTargetSchema } from './deploy/targets.js';
 import { issueLines, strictObject } from './strict-object.js';
 
@@ -52,6 +53,16 @@ export const InteropSchema = strictObject({
     .string()
     .regex(/^[a-zA-Z0-9_-]{1,64}$/)
     .default('v1'),
+  /**
+   * What a release whose contract breaks the live one (functions/lib/contract/) needs: `approve` one approval from
+   * `apiOwners` besides the usual ones, `block` ends it FAILED in Prepare (`BreakingApiChange`), `allow` only
+   * records the changes.
+   */
+  breakingChanges: z.enum(['approve', 'block', 'allow']).default('approve'),
+  /** Who approves breaking changes for partners (emails); absent: the service's approvers. */
+  apiOwners: z.array(email).min(1, 'expected at least one API owner, or leave apiOwners out').optional(),
+  /** A semver major bump over the live version declares the break: it needs no API owner's approval. */
+  allowBreakingOnMajor: z.boolean().default(true),
 });
 export type InteropConfig = z.infer<typeof InteropSchema>;
 
@@ -112,7 +123,14 @@ export const ServiceSchema = strictObject({
   tests: ServiceTestsSchema.default({ contractConformance: 'fail' }),
   staging: DeployTargetSchema,
   production: DeployTargetSchema,
-  interop: InteropSchema.default({ enabled: true, apiKeyRequired: false, apiKeys: [], stage: 'v1' }),
+  interop: InteropSchema.default({
+    enabled: true,
+    apiKeyRequired: false,
+    apiKeys: [],
+    stage: 'v1',
+    breakingChanges: 'approve',
+    allowBreakingOnMajor: true,
+  }),
 })
   .refine((s) => s.requiredApprovals <= s.approvers.length, {
     message: 'requiredApprovals cannot exceed the number of approvers',
@@ -123,14 +141,24 @@ export const ServiceSchema = strictObject({
     path: ['approvalReminderBeforeExpirySeconds'],
   })
   .superRefine((s, ctx) => {
-    const approvers = new Set(s.approvers.map((a) => a.trim().toLowerCase()));
+    // API owners decide too (breaking API changes), so they may sign in through IAM as well.
+    const deciders = new Set([...s.approvers, ...(s.interop.apiOwners ?? [])].map(normalizeEmail));
     for (const email of Object.keys(s.approverIdentities ?? {})) {
-      if (!approvers.has(email.trim().toLowerCase())) {
-        ctx.addIssue({ code: 'custom', message: 'expected one of the approvers listed in approvers', path: ['approverIdentities', email] });
+      if (!deciders.has(normalizeEmail(email))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected one of the approvers listed in approvers or interop.apiOwners',
+          path: ['approverIdentities', email],
+        });
       }
     }
   });
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
+
+/** Who approves the service's breaking API changes: `interop.apiOwners`, or its approvers, lower-cased, once each. */
+export function apiOwnersOf(service: Pick<ServiceConfig, 'approvers'> & { interop?: { apiOwners?: string[] } }): string[] {
+  return [...new Set((service.interop?.apiOwners ?? service.approvers).map(normalizeEmail))];
+}
 
 export const CatalogSchema = strictObject({
   $schema: z.string().optional(),

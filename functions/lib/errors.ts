@@ -75,6 +75,14 @@ export class ReleaseFailedError extends LaunchwayError {
   override readonly name = 'ReleaseFailed';
 }
 
+/**
+ * The release's contract breaks the one partners have (the live release's) and the catalog's
+ * `interop.breakingChanges` is `block`: Prepare ends the release before staging, the changes listed in the message.
+ */
+export class BreakingApiChangeError extends LaunchwayError {
+  override readonly name = 'BreakingApiChange';
+}
+
 /** A conditional write lost a race (for example a second decision by the same approver). */
 export class ConflictError extends LaunchwayError {
   override readonly name = 'ConflictError';

@@ -67,7 +67,7 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   stack = await startTestStack({
     greeter: service({
-      interop: { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' },
+      interop: { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1', breakingChanges: 'approve', allowBreakingOnMajor: true },
       approvalReminderBeforeExpirySeconds: 0,
     }),
   });

@@ -29,7 +29,14 @@ export function service(overrides: Partial<Catalog['services'][string]> = {}): C
     tests: { contractConformance: 'fail' },
     staging: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },
     production: { type: 'local-process', healthPath: '/health', startTimeoutSeconds: 15, env: {} },
-    interop: { enabled: true, apiKeyRequired: true, apiKeys: ['partner-a'], stage: 'v1' },
+    interop: {
+      enabled: true,
+      apiKeyRequired: true,
+      apiKeys: ['partner-a'],
+      stage: 'v1',
+      breakingChanges: 'approve',
+      allowBreakingOnMajor: true,
+    },
     ...overrides,
   };
 }

@@ -33,6 +33,19 @@ describe('catalog JSON Schema', () => {
     );
   });
 
+  it('describes the contract gate fields of interop, none of them required', () => {
+    const interop = committed.definitions.Interop;
+    expect(Object.keys(interop.properties ?? {})).toEqual(expect.arrayContaining(['breakingChanges', 'apiOwners', 'allowBreakingOnMajor']));
+    expect(interop.required ?? []).not.toEqual(expect.arrayContaining(['breakingChanges']));
+    expect(interop.required ?? []).not.toEqual(expect.arrayContaining(['apiOwners']));
+    expect(interop.required ?? []).not.toEqual(expect.arrayContaining(['allowBreakingOnMajor']));
+    const withGate = structuredClone(readJson(DEFAULT_CATALOG_PATH)) as { services: Record<string, Record<string, unknown>> };
+    withGate.services.greeter.interop = { breakingChanges: 'block', apiOwners: ['api@example.com'], allowBreakingOnMajor: false };
+    expect(fromSchema.safeParse(withGate).success).toBe(true);
+    withGate.services.greeter.interop = { breakingChanges: 'warn' };
+    expect(fromSchema.safeParse(withGate).success).toBe(false);
+  });
+
   it('offers every deploy target type the catalog accepts', () => {
     const types = DeployTargetSchema.options.map((o) => o.shape.type.value).sort();
     expect(types.length).toBeGreaterThanOrEqual(5);

@@ -30,6 +30,8 @@ const interop = (overrides: Partial<InteropConfig> = {}): InteropConfig => ({
   apiKeyRequired: false,
   apiKeys: [],
   stage: 'v1',
+  breakingChanges: 'approve',
+  allowBreakingOnMajor: true,
   ...overrides,
 });
 

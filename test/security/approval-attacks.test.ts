@@ -23,7 +23,7 @@ const LEAD = 'lead@example.com';
 const QA = 'qa@example.com';
 const OPS = 'ops@example.com';
 const MALLORY = 'mallory@example.com';
-const noInterop = { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' };
+const noInterop = { ...service().interop, enabled: false, apiKeyRequired: false, apiKeys: [] };
 const SCRIPT_TITLE = 'fix: escape <script>alert("xss")</script> & "quotes"';
 const IMG_AUTHOR = 'Eve <img src=x onerror=alert(1)>';
 

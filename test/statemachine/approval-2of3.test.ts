@@ -13,7 +13,7 @@ import { decide, finish, releaseOf, service, startTestStack, step, waitForStatus
 const LEAD = 'lead@example.com';
 const QA = 'qa@example.com';
 const OPS = 'ops@example.com';
-const noInterop = { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' };
+const noInterop = { ...service().interop, enabled: false, apiKeyRequired: false, apiKeys: [] };
 const three = { approvers: [LEAD, QA, OPS], requiredApprovals: 2, interop: noInterop };
 
 let stack: TestStack;

@@ -9,7 +9,7 @@ let stack: TestStack;
 let store: ReleaseStore;
 
 beforeAll(async () => {
-  const noInterop = { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' };
+  const noInterop = { ...service().interop, enabled: false, apiKeyRequired: false, apiKeys: [] };
   stack = await startTestStack({
     'reject-svc': service({ interop: noInterop }),
     'expire-svc': service({ approvalTimeoutSeconds: 1, interop: noInterop }),

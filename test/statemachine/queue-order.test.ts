@@ -14,7 +14,7 @@ import { decide, finish, get, releaseOf, service, startTestStack, step, waitForS
  */
 let stack: TestStack;
 let store: ReleaseStore;
-const noInterop = { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' };
+const noInterop = { ...service().interop, enabled: false, apiKeyRequired: false, apiKeys: [] };
 
 beforeAll(async () => {
   stack = await startTestStack({

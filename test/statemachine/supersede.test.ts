@@ -10,7 +10,7 @@ import { decide, finish, releaseOf, service, startTestStack, waitForStatus, type
  * queued or awaiting approval as SUPERSEDED (their links answer 410 naming it) and goes on; a release past its
  * approval finishes; with `fifo` nothing is superseded.
  */
-const noInterop = { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1' };
+const noInterop = { ...service().interop, enabled: false, apiKeyRequired: false, apiKeys: [] };
 /** Bounds for a loaded 2-core machine: the handler ends a stopped release within a second or two. */
 const ENDED_WITHIN_MS = 30_000;
 

@@ -6,7 +6,10 @@ import {
   approverOfCaller,
   assertCurrent,
   assertOpen,
+  awaitsApiOwner,
   checkedComment,
+  decidersOf,
+  isApproved,
   isConcluded,
   MAX_COMMENT_LENGTH,
   refusalFor,
@@ -17,6 +20,7 @@ import type { DecisionRecord } from '../../functions/lib/approvals/records.js';
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
 const CI = 'ci@example.com';
+const OWNER = 'api-owner@example.com';
 const NOW_S = 1_800_000_000;
 
 const approval = { approvers: [ALICE, BOB], service: 'greeter', triggeredBy: ALICE };
@@ -124,6 +128,13 @@ describe('N of M', () => {
     );
   });
 
+  it('says when no API owner but the triggerer can approve breaking API changes', () => {
+    expect(unreachableApproval([ALICE, BOB], CI, 1, [CI, OWNER])).toBeUndefined();
+    expect(unreachableApproval([ALICE, BOB], CI, 1, [CI])).toBe(
+      `no API owner other than ${CI} can approve the breaking API changes; the release will expire unless it is rejected`,
+    );
+  });
+
   it('treats APPROVED and REJECTED as concluded', () => {
     const statuses = ['APPROVED', 'REJECTED', 'PENDING', 'EXPIRED', 'SUPERSEDED'] as const;
     expect(statuses.filter((s) => isConcluded(s))).toEqual(['APPROVED', 'REJECTED']);
@@ -137,5 +148,42 @@ describe('checkedComment', () => {
     expect(checkedComment(undefined)).toBeUndefined();
     expect(checkedComment('x'.repeat(MAX_COMMENT_LENGTH))).toHaveLength(MAX_COMMENT_LENGTH);
     expect(thrown(() => checkedComment('x'.repeat(MAX_COMMENT_LENGTH + 1)))).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('an API owner for breaking API changes', () => {
+  const gated = { ...approval, triggeredBy: CI, apiOwners: [OWNER, BOB], requiredApprovals: 1 };
+  const liveOwners = { approvers: [ALICE, BOB], interop: { apiOwners: [OWNER, 'Bob@example.com'] } };
+
+  it('lets API owners decide as well, while the request and the live catalog name them', () => {
+    expect(decidersOf(gated)).toEqual([ALICE, BOB, OWNER]);
+    expect(refusalFor(gated, OWNER, 'approve', liveOwners)).toBeUndefined();
+    expect(refusalFor(gated, OWNER, 'reject', liveOwners)).toBeUndefined();
+    // Removed from the catalog since, or named by a catalog whose owners default to the approvers: refused.
+    expect(refusalFor(gated, OWNER, 'approve', { approvers: [ALICE, BOB] })).toMatchObject({ reason: 'not-an-approver' });
+    expect(refusalFor(gated, OWNER, 'approve', undefined)).toMatchObject({ reason: 'not-an-approver' });
+    // A release that needs no owner's approval: an owner who is not an approver has no say.
+    expect(refusalFor(approval, OWNER, 'reject', liveOwners)).toMatchObject({ reason: 'not-an-approver' });
+    // The owner who triggered the release may not approve it either.
+    expect(refusalFor({ ...gated, triggeredBy: OWNER }, OWNER, 'approve', liveOwners)).toMatchObject({ reason: 'self-approval' });
+  });
+
+  it('needs N approvals of approvers and one of an API owner; one person in both lists counts for both', () => {
+    const approved = (...who: string[]) => Object.fromEntries(who.map((w) => [w, decided(w, 'approve')]));
+    // The approver alone is not enough: the owner has not approved.
+    expect(isApproved({ ...gated, decisions: approved(ALICE) })).toBe(false);
+    expect(awaitsApiOwner({ ...gated, decisions: approved(ALICE) })).toBe(true);
+    // The owner alone is not one of the N approvers.
+    expect(isApproved({ ...gated, decisions: approved(OWNER) })).toBe(false);
+    expect(approvalCount(approved(OWNER), gated.approvers)).toBe(0);
+    expect(isApproved({ ...gated, decisions: approved(ALICE, OWNER) })).toBe(true);
+    // Bob is an approver and an API owner: his approval satisfies both.
+    expect(isApproved({ ...gated, decisions: approved(BOB) })).toBe(true);
+    // With two approvals required, Bob's still counts once towards the two.
+    expect(isApproved({ ...gated, requiredApprovals: 2, decisions: approved(BOB) })).toBe(false);
+    expect(isApproved({ ...gated, requiredApprovals: 2, decisions: approved(BOB, ALICE) })).toBe(true);
+    // Without API owners the rule is N of M as before.
+    expect(isApproved({ ...approval, requiredApprovals: 1, decisions: approved(BOB) })).toBe(true);
+    expect(awaitsApiOwner({ decisions: approved(BOB) })).toBe(false);
   });
 });

@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MAX_APPROVAL_TIMEOUT_SECONDS, MAX_DEPLOY_SECONDS, MAX_LOCK_WAIT_SECONDS, parseCatalog } from '../../functions/lib/catalog.js';
+import {
+  apiOwnersOf,
+  MAX_APPROVAL_TIMEOUT_SECONDS,
+  MAX_DEPLOY_SECONDS,
+  MAX_LOCK_WAIT_SECONDS,
+  parseCatalog,
+} from '../../functions/lib/catalog.js';
 import { MAX_UPDATE_SECONDS } from '../../functions/lib/deploy/targets.js';
 import { MAX_POLL_SECONDS } from '../../functions/lib/poll-schedule.js';
 import { editDistance, nearestKey } from '../../functions/lib/strict-object.js';
@@ -228,6 +234,46 @@ describe('catalog: duration bounds', () => {
     // The linear default of 60 s at 1% would shift for 99 minutes.
     expect(problems(shifting({ type: 'linear', percent: 1 }))).toEqual([
       'services.greeter.staging.trafficShifting: traffic shifting and bake take 5940 s in all; expected at most 1800 s',
+    ]);
+  });
+});
+
+describe('catalog: the contract gate (interop.breakingChanges, apiOwners, allowBreakingOnMajor)', () => {
+  const greeter = (edit: (s: Record<string, any>) => void = () => {}) => parseCatalog(catalog(edit)).services.greeter;
+
+  it('defaults to approve, the approvers as API owners, and a major bump as the declaration', () => {
+    const parsed = greeter((s) => (s.approvers = ['Lead@Example.com', 'qa@example.com']));
+    expect(parsed.interop).toMatchObject({ breakingChanges: 'approve', allowBreakingOnMajor: true });
+    expect(parsed.interop.apiOwners).toBeUndefined();
+    expect(apiOwnersOf(parsed)).toEqual(['lead@example.com', 'qa@example.com']);
+    // An interop object that names other fields gets the same defaults.
+    expect(greeter((s) => (s.interop = { stage: 'v2' })).interop).toMatchObject({ breakingChanges: 'approve', allowBreakingOnMajor: true });
+  });
+
+  it('takes each policy, API owners of its own (lower-cased, once each) and allowBreakingOnMajor off', () => {
+    for (const policy of ['approve', 'block', 'allow']) {
+      expect(greeter((s) => (s.interop = { breakingChanges: policy })).interop.breakingChanges).toBe(policy);
+    }
+    const parsed = greeter((s) => (s.interop = { apiOwners: ['API@example.com', 'api@example.com'], allowBreakingOnMajor: false }));
+    expect(apiOwnersOf(parsed)).toEqual(['api@example.com']);
+    expect(parsed.interop.allowBreakingOnMajor).toBe(false);
+  });
+
+  it('names the field of a bad policy, owner or flag', () => {
+    expect(problems(catalog((s) => (s.interop = { breakingChanges: 'warn' })))).toEqual([
+      'services.greeter.interop.breakingChanges: Invalid option: expected one of "approve"|"block"|"allow"',
+    ]);
+    expect(problems(catalog((s) => (s.interop = { apiOwners: ['not-an-email'] })))).toEqual([
+      'services.greeter.interop.apiOwners.0: expected an email address',
+    ]);
+    expect(problems(catalog((s) => (s.interop = { apiOwners: [] })))).toEqual([
+      'services.greeter.interop.apiOwners: expected at least one API owner, or leave apiOwners out',
+    ]);
+    expect(problems(catalog((s) => (s.interop = { allowBreakingOnMajor: 'yes' })))).toEqual([
+      'services.greeter.interop.allowBreakingOnMajor: Invalid input: expected boolean, received string',
+    ]);
+    expect(problems(catalog((s) => (s.interop = { breakingChange: 'block' })))).toEqual([
+      'services.greeter.interop.breakingChange: unknown field (did you mean breakingChanges?)',
     ]);
   });
 });

@@ -7,7 +7,17 @@ import { approvalDepsFromConfig, deliveryDeps, type ApprovalDeps } from './deps.
 import { ApprovalGoneError } from './errors.js';
 import { openLink, type SignedLinkParams } from './link-check.js';
 import type { Decision } from './links.js';
-import { approvalCount, approverOfCaller, assertCurrent, assertOpen, checkedComment, refusalFor, releaseEndedMessage } from './policy.js';
+import {
+  approvalCount,
+  approverOfCaller,
+  assertCurrent,
+  assertOpen,
+  awaitsApiOwner,
+  checkedComment,
+  isApproved,
+  refusalFor,
+  releaseEndedMessage,
+} from './policy.js';
 import { summarize, type ApprovalItem, type ApprovalStatus, type ApprovalSummary, type DecisionRecord } from './records.js';
 
 /** A decision through the IAM-authorized route: who the caller is comes from API Gateway, not from the body. */
@@ -29,8 +39,11 @@ export interface DecisionResult {
   decision: Decision;
   /** The approval's status after this decision: still PENDING until enough people approved. */
   status: ApprovalStatus;
+  /** Approvals by approvers (an API owner who is not an approver is not counted). */
   approvals: number;
   requiredApprovals: number;
+  /** Set when the release needs an API owner's approval: true while none has approved. */
+  awaitingApiOwner?: boolean;
   decisions: DecisionRecord[];
 }
 
@@ -140,8 +153,9 @@ export class ApprovalService {
       approver,
       decision: input.decision,
       status,
-      approvals: approvalCount(latest.decisions),
+      approvals: approvalCount(latest.decisions, item.approvers),
       requiredApprovals: item.requiredApprovals,
+      ...(item.apiOwners?.length ? { awaitingApiOwner: awaitsApiOwner(latest) } : {}),
       decisions: summarize(latest).decisions,
     });
     // The decision was recorded but a concurrent request closed the approval: report the final state.
@@ -162,7 +176,8 @@ export class ApprovalService {
       return result('REJECTED');
     }
 
-    if (approvalCount(updated.decisions) < item.requiredApprovals) return result('PENDING');
+    // N approvals of the approvers and, for breaking API changes, one of an API owner (policy.ts).
+    if (!isApproved(updated)) return result('PENDING');
     if (!(await approvals.conclude(updated, 'APPROVED', now.toISOString()))) return afterLostRace();
     const approved: ApprovalItem = { ...updated, status: 'APPROVED', concludedAt: now.toISOString() };
     await deliverDecision(this.delivery, approved, approver);
@@ -173,6 +188,7 @@ export class ApprovalService {
         approvedBy: summary.approvedBy,
         decisions: summary.decisions,
         requiredApprovals: item.requiredApprovals,
+        ...(item.apiOwners?.length ? { apiOwners: item.apiOwners } : {}),
       },
     });
     logger.info('approval approved', { ...ids, approvedBy: summary.approvedBy });

@@ -1,4 +1,4 @@
-import type { ServiceConfig } from '../catalog.js';
+import { apiOwnersOf, type ServiceConfig } from '../catalog.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import type { ReleaseRecord } from '../store/records.js';
 import { ApprovalForbiddenError, ApprovalGoneError } from './errors.js';
@@ -9,7 +9,10 @@ import type { ApprovalItem, ApprovalStatus, DecisionRecord } from './records.js'
 /**
  * Who may decide an approval and when it is decided: approvers of the service (as the request named them and as
  * the live catalog still names them), never the person who triggered the release approving it, one decision per
- * approver, N approvals of M approvers. Pure functions; the callers load what they need.
+ * approver, N approvals of M approvers. A release whose contract breaks the live one (policy `approve`) also needs
+ * one approval from its API owners: they may decide too, and one person in both lists counts for both, so the
+ * owner's approval is one of the N when they are also an approver. Anyone who may decide may reject. Pure
+ * functions; the callers load what they need.
  */
 
 /** Longest comment kept with a decision. */
@@ -21,9 +24,28 @@ export const SUPERSEDED_LINK_MESSAGE = 'this approval was replaced by a newer re
 /** A final status: the approval was decided and Step Functions is (or was) told. */
 export const isConcluded = (status: ApprovalStatus): status is 'APPROVED' | 'REJECTED' => status === 'APPROVED' || status === 'REJECTED';
 
-/** How many approvers chose to approve. */
-export const approvalCount = (decisions: Record<string, DecisionRecord> | undefined): number =>
-  Object.values(decisions ?? {}).filter((d) => d.decision === 'approve').length;
+/** Who chose to approve, of `among` when given (the approvers: an API owner who is not one is not one of the N). */
+const approvedBy = (decisions: Record<string, DecisionRecord> | undefined, among?: string[]): string[] =>
+  Object.values(decisions ?? {})
+    .filter((d) => d.decision === 'approve' && (!among || among.includes(d.approver)))
+    .map((d) => d.approver);
+
+/** How many approvers chose to approve (`approvers` absent: everyone who approved). */
+export const approvalCount = (decisions: Record<string, DecisionRecord> | undefined, approvers?: string[]): number =>
+  approvedBy(decisions, approvers).length;
+
+/** Everyone who may decide the approval: its approvers, then its API owners who are not approvers too. */
+export const decidersOf = (item: Pick<ApprovalItem, 'approvers' | 'apiOwners'>): string[] => [
+  ...new Set([...item.approvers, ...(item.apiOwners ?? [])]),
+];
+
+/** True when an API owner's approval is still missing (always false when none is needed). */
+export const awaitsApiOwner = (item: Pick<ApprovalItem, 'apiOwners' | 'decisions'>): boolean =>
+  (item.apiOwners?.length ?? 0) > 0 && approvedBy(item.decisions, item.apiOwners).length === 0;
+
+/** True when the approval has what it needs: N approvals of its approvers and, when required, one of an API owner. */
+export const isApproved = (item: Pick<ApprovalItem, 'approvers' | 'apiOwners' | 'decisions' | 'requiredApprovals'>): boolean =>
+  approvalCount(item.decisions, item.approvers) >= item.requiredApprovals && !awaitsApiOwner(item);
 
 /** A comment trimmed, empty as undefined, refused when too long. */
 export function checkedComment(raw: string | undefined): string | undefined {
@@ -41,13 +63,16 @@ export function checkedComment(raw: string | undefined): string | undefined {
  * now: an approver removed from it since the request may no longer decide.
  */
 export function refusalFor(
-  item: Pick<ApprovalItem, 'approvers' | 'service' | 'triggeredBy'>,
+  item: Pick<ApprovalItem, 'approvers' | 'apiOwners' | 'service' | 'triggeredBy'>,
   approver: string,
   decision: Decision,
-  live: Pick<ServiceConfig, 'approvers'> | undefined,
+  live: (Pick<ServiceConfig, 'approvers'> & { interop?: Partial<Pick<ServiceConfig['interop'], 'apiOwners'>> }) | undefined,
 ): ApprovalForbiddenError | undefined {
   const liveApprovers = (live?.approvers ?? []).map(normalizeEmail);
-  if (!item.approvers.includes(approver) || !liveApprovers.includes(approver)) {
+  const isApprover = item.approvers.includes(approver) && liveApprovers.includes(approver);
+  // An API owner decides only a release that needs one, and only while the live catalog still names them.
+  const isApiOwner = (item.apiOwners ?? []).includes(approver) && live !== undefined && apiOwnersOf(live).includes(approver);
+  if (!isApprover && !isApiOwner) {
     return new ApprovalForbiddenError(`${approver} is not an approver of ${item.service}`, 'not-an-approver');
   }
   // Rejecting one's own release stops it, which is always safe; approving it is what the rule forbids.
@@ -129,13 +154,24 @@ export function approverOfCaller(
 
 /**
  * Why the approval can never be granted, or undefined when it can: fewer approvers other than the person who
- * triggered the release than approvals required. Such a release expires unless someone rejects it.
+ * triggered the release than approvals required, or (when one is needed) no API owner but them. Such a release
+ * expires unless someone rejects it.
  */
-export function unreachableApproval(approvers: string[], triggeredBy: string, requiredApprovals: number): string | undefined {
+export function unreachableApproval(
+  approvers: string[],
+  triggeredBy: string,
+  requiredApprovals: number,
+  apiOwners: string[] = [],
+): string | undefined {
   const eligible = approvers.filter((a) => a !== triggeredBy).length;
-  if (eligible >= requiredApprovals) return undefined;
-  return (
-    `only ${eligible} approver(s) other than ${triggeredBy} can approve, but ${requiredApprovals} approval(s) are required; ` +
-    'the release will expire unless it is rejected'
-  );
+  if (eligible < requiredApprovals) {
+    return (
+      `only ${eligible} approver(s) other than ${triggeredBy} can approve, but ${requiredApprovals} approval(s) are required; ` +
+      'the release will expire unless it is rejected'
+    );
+  }
+  if (apiOwners.length > 0 && apiOwners.every((o) => o === triggeredBy)) {
+    return `no API owner other than ${triggeredBy} can approve the breaking API changes; the release will expire unless it is rejected`;
+  }
+  return undefined;
 }

@@ -32,6 +32,11 @@ export interface ApprovalItem {
   /** Lower-cased approver emails at the time of the request. */
   approvers: string[];
   requiredApprovals: number;
+  /**
+   * Lower-cased API owners, set when the release's contract breaks the live one and the policy asks for an owner's
+   * approval: one of them must approve as well (functions/lib/approvals/policy.ts).
+   */
+  apiOwners?: string[];
   /** Keyed by lower-cased approver email: one decision per approver. */
   decisions: Record<string, DecisionRecord>;
   status: ApprovalStatus;
@@ -65,6 +70,8 @@ export interface ApprovalSummary {
   status: ApprovalStatus;
   approvers: string[];
   requiredApprovals: number;
+  /** Set when one approval of an API owner is needed besides the approvers' (see {@link ApprovalItem.apiOwners}). */
+  apiOwners?: string[];
   decisions: DecisionRecord[];
   approvedBy: string[];
   rejectedBy: string[];
@@ -86,6 +93,7 @@ export function summarize(item: ApprovalItem): ApprovalSummary {
     status: item.status,
     approvers: item.approvers,
     requiredApprovals: item.requiredApprovals,
+    ...(item.apiOwners?.length ? { apiOwners: item.apiOwners } : {}),
     decisions,
     approvedBy: decisions.filter((d) => d.decision === 'approve').map((d) => d.approver),
     rejectedBy: decisions.filter((d) => d.decision === 'reject').map((d) => d.approver),

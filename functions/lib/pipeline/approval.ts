@@ -3,7 +3,7 @@ import { buildApprovalEmail } from '../approvals/approval-email.js';
 import { deliverConclusion, type DeliveryOutcome } from '../approvals/delivery.js';
 import { deliveryDeps, type ApprovalDeps } from '../approvals/deps.js';
 import { newApprovalId, normalizeEmail, signedLink } from '../approvals/links.js';
-import { isConcluded, unreachableApproval } from '../approvals/policy.js';
+import { decidersOf, isConcluded, unreachableApproval } from '../approvals/policy.js';
 import { summarize, type ApprovalItem, type ApprovalStatus, type DecisionRecord } from '../approvals/records.js';
 import { approvalSchedule } from '../approvals/schedule.js';
 import { smokeSummaryOf } from '../approvals/smoke-summary.js';
@@ -71,6 +71,8 @@ export async function requestApproval(deps: ApprovalDeps, input: { releaseId: st
   const expiresAt = nowSeconds + schedule.timeoutSeconds;
   const remindAt = schedule.reminderSeconds > 0 ? nowSeconds + schedule.waitSeconds : undefined;
   const approvers = [...new Set(service.approvers.map(normalizeEmail))];
+  // Breaking API changes under policy `approve` (Prepare decided, once): an API owner must approve as well.
+  const apiOwners = release.apiChanges?.ownerApprovalRequired ? release.apiChanges.apiOwners.map(normalizeEmail) : [];
   const triggeredBy = normalizeEmail(release.triggeredBy);
   const approvalId = newApprovalId(release.releaseId);
 
@@ -82,6 +84,7 @@ export async function requestApproval(deps: ApprovalDeps, input: { releaseId: st
     taskToken: input.taskToken,
     approvers,
     requiredApprovals: service.requiredApprovals,
+    ...(apiOwners.length ? { apiOwners } : {}),
     decisions: {},
     status: 'PENDING',
     expiresAt,
@@ -91,7 +94,7 @@ export async function requestApproval(deps: ApprovalDeps, input: { releaseId: st
   };
   await deps.approvals.create(item);
 
-  const warning = unreachableApproval(approvers, triggeredBy, service.requiredApprovals);
+  const warning = unreachableApproval(approvers, triggeredBy, service.requiredApprovals, apiOwners);
   if (warning) logger.warn('approval cannot be reached', { releaseId: release.releaseId, approvalId, warning });
 
   await store.updateRelease(release.releaseId, { status: 'AWAITING_APPROVAL' });
@@ -99,13 +102,15 @@ export async function requestApproval(deps: ApprovalDeps, input: { releaseId: st
     approvalId,
     approvers,
     requiredApprovals: service.requiredApprovals,
+    ...(apiOwners.length ? { apiOwners } : {}),
     expiresAt,
     ...(remindAt !== undefined ? { remindAt } : {}),
     ...(warning ? { warning } : {}),
   });
 
-  await emailApprovers(deps, release, item, approvers);
-  logger.info('approval requested', { releaseId: release.releaseId, approvalId, approvers, expiresAt, remindAt });
+  // API owners get the email and their own links too, whether or not they are approvers.
+  await emailApprovers(deps, release, item, decidersOf(item));
+  logger.info('approval requested', { releaseId: release.releaseId, approvalId, approvers, apiOwners, expiresAt, remindAt });
   return { approvalId, approvers, expiresAt };
 }
 
@@ -135,7 +140,7 @@ export async function remindApprovers(deps: ApprovalDeps, input: { releaseId: st
 
   // Reminded by an earlier attempt of this step: nothing to send twice.
   if (item.remindedAt) return base;
-  const undecided = item.approvers.filter((a) => !item.decisions?.[a]);
+  const undecided = decidersOf(item).filter((a) => !item.decisions?.[a]);
   // The emails go out before the reminder is marked sent, so an attempt that fails while sending leaves it unmarked
   // and the retried step reminds again: a reminder may arrive twice, never not at all.
   const release = await deps.store.requireRelease(item.releaseId);

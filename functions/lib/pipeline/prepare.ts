@@ -1,9 +1,10 @@
 import * as z from 'zod';
 import { ValidationError, describeError } from '../errors.js';
 import { approvalSchedule } from '../approvals/schedule.js';
-import { isTerminal, type ReleaseRecord } from '../store/records.js';
+import { isTerminal, type ReleaseApiChanges, type ReleaseRecord, type StoredRequest } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { checkReleaseRequest } from '../release-request-check.js';
+import { blocksRelease, breakingApiChangeError, checkContract } from './contract-gate.js';
 import { claimReleaseOrder } from './release-order.js';
 import { stopWithStepFunctions, supersedeOlder } from './supersede.js';
 
@@ -32,14 +33,18 @@ export interface PrepareOutput {
 
 /**
  * Validates the request against the catalog and the uploaded files, its version against production's and its build
- * against earlier starts (functions/lib/pipeline/release-order.ts), then records the release. An invalid request
- * leaves only its FAILED record (with field details) and ends the execution with ValidationError.
+ * against earlier starts (functions/lib/pipeline/release-order.ts), diffs its contract against the live one
+ * (contract-gate.ts), then records the release with its `apiChanges`. An invalid request leaves only its FAILED
+ * record (with field details) and ends the execution with ValidationError; a contract the `block` policy refuses
+ * leaves the record and a FAILED Prepare step, and ends it with BreakingApiChange.
  */
 export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): Promise<PrepareOutput> {
   const { store, artifacts } = deps;
   const existing = await store.getRelease(event.releaseId);
   if (existing && existing.executionArn === event.executionArn && existing.status !== 'FAILED' && existing.catalog) {
-    // A retried Prepare of the same execution: the first attempt already did the work, perhaps not the superseding.
+    // A retried Prepare of the same execution: the first attempt already did the work (the contract diff too, which
+    // is not run again: the live release may have changed since), perhaps not the superseding.
+    if (blocksRelease(existing.apiChanges)) await blockRelease(deps, existing, existing.apiChanges);
     await supersede(deps, existing);
     return summary(existing);
   }
@@ -62,10 +67,15 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
   };
 
   try {
+    let specText = '';
     const { request, service } = await checkReleaseRequest(event.request, {
       service: (name) => deps.findService(name),
       exists: (_field, key) => artifacts.exists(key),
-      read: (_field, key) => artifacts.getText(key),
+      read: async (field, key) => {
+        const text = await artifacts.getText(key);
+        if (field === 'artifacts.openapi') specText = text;
+        return text;
+      },
     });
     await claimReleaseOrder(
       store,
@@ -73,6 +83,8 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
       service.allowDowngrade,
       deps.now(),
     );
+    // Before anything is deployed, and once: the record keeps what partners would meet, whatever happens next.
+    const apiChanges = await checkContract(deps, request, service, specText);
     const record: ReleaseRecord = {
       ...base,
       // Accepted, not yet holding the lock: AcquireLock makes it RUNNING, and counts it as waiting until then.
@@ -85,6 +97,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
       request,
       changes: request.changes,
       catalog: service,
+      apiChanges,
     };
     if (!(await store.createRelease(record))) {
       // The id is the execution name, so only another execution of the same name can have written it.
@@ -93,6 +106,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
       });
     }
     await store.startStep(record.releaseId, 'Prepare');
+    if (blocksRelease(apiChanges)) await blockRelease(deps, record, apiChanges);
     await store.endStep(record.releaseId, 'Prepare', 'SUCCEEDED', {
       details: { service: record.service, version: record.version, artifacts: request.artifacts },
     });
@@ -113,6 +127,20 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
     }
     throw err;
   }
+}
+
+/**
+ * Ends Prepare FAILED with `BreakingApiChange` on a release the contract gate blocks, and throws it. The record
+ * stays as written (PENDING, with its apiChanges): the error goes through PrepareCaught and MarkFailed to Finalize,
+ * which ends the release FAILED with state Prepare and tells the people involved. It never asks for the lock.
+ */
+async function blockRelease(deps: PipelineDeps, release: ReleaseRecord, apiChanges: ReleaseApiChanges): Promise<never> {
+  const err = breakingApiChangeError(release, apiChanges);
+  await deps.store.endStep(release.releaseId, 'Prepare', 'FAILED', {
+    error: describeError(err),
+    details: { service: release.service, version: release.version, artifacts: (release.request as StoredRequest).artifacts },
+  });
+  throw err;
 }
 
 /**

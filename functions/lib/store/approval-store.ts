@@ -16,6 +16,7 @@ const SUMMARY_FIELDS = [
   'service',
   'approvers',
   'requiredApprovals',
+  'apiOwners',
   'decisions',
   'status',
   'expiresAt',

@@ -54,6 +54,8 @@ export type ApprovalDetails = {
   approvalId: string;
   approvers?: string[];
   requiredApprovals?: number;
+  /** Set when one of them must approve the release's breaking API changes as well. */
+  apiOwners?: string[];
   expiresAt?: number;
   remindAt?: number;
   /** Set when fewer approvers than required may approve (the trigger may not approve their own release). */
