@@ -212,8 +212,9 @@ type RunOptions = NewmanRunOptions & { workingDir?: string; insecureFileRead?: b
 type Summary = NewmanRunSummary;
 
 /**
- * Runs Newman and settles once. An error with a summary that has executions means the run started and was cut
- * short, which the caller reports; an error before anything ran means Newman could not run, which throws.
+ * Runs Newman and settles once. An error with a summary that has executions, or the run limit passing, means the
+ * run started and was cut short, which the caller reports; any other error before anything ran means Newman could
+ * not run, which throws.
  */
 function runNewman(
   runOptions: RunOptions,
@@ -227,7 +228,10 @@ function runNewman(
       const run = newman.run(runOptions, (err, summary) => {
         clearTimeout(watchdog);
         if (!err) return resolve({ summary });
-        if (summary?.run?.executions?.length) return resolve({ summary, error: err });
+        // The run limit can pass before the first request completes (a slow target, a loaded machine): that is a run
+        // cut short too, not one that could not start.
+        const timedOut = /timed out/i.test(err.message);
+        if (summary?.run && (summary.run.executions?.length || timedOut)) return resolve({ summary, error: err });
         reject(new Error(`Newman could not run the collection: ${err.message}`, { cause: err }));
       });
       // A request that got no response (err) is already a failure of the run; there is nothing to check.
