@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startS3rver } from '../../local/emulators.js';
+import { listMessages } from '../../local/outbox.js';
 import type { ReleaseView } from '../../functions/lib/store/records.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -76,6 +77,13 @@ describe('npm start -- --approve-as lead@example.com --json', () => {
       expect(notes).toContain(view.commit);
       expect(notes).toContain('lead@example.com');
       expect(notes).toMatch(/Features/);
+      // 1.1.0 adds a route: the notes and the approval email say so, for partners.
+      expect(notes).toMatch(/## API changes for partners[\s\S]*GET \/languages/);
+      const emails = (await listMessages(path.join(dataDir, 'outbox'))).filter(
+        (m) => m.releaseId === view.releaseId && m.kind === 'approval-request',
+      );
+      expect(emails.length).toBeGreaterThan(0);
+      expect(emails[0].text).toMatch(/API changes for partners[\s\S]*GET \/languages/);
       const json = JSON.parse(
         await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key.replace(/\.md$/, '.json') }))).Body!.transformToString(),
       );
