@@ -34,7 +34,7 @@ export const TABLE_NAME = 'launchway-releases';
 export const BUCKET_NAME = 'launchway-artifacts';
 export const CATALOG_KEY = BUCKET_LAYOUT.catalogKey;
 /** The function `launchway rollback` invokes, served by the stack's Lambda endpoint. */
-export const OPERATE_FUNCTION_NAME = 'launchway-operate';
+const OPERATE_FUNCTION_NAME = 'launchway-operate';
 
 /** How long the Wait states of the definition really wait in embedded mode, by state name (ms). */
 export const DEMO_WAITS = { WaitForLock: 1000, WaitStaging: 300, WaitProduction: 300 };

@@ -16,7 +16,7 @@ export const HISTORY_EVENT_LIMIT = 25_000;
 export const RUN_HISTORY_BUDGET = 10_000;
 
 /** Each wait of a deployment's status loop is this much longer than the one before it. */
-export const POLL_BACKOFF = 1.5;
+const POLL_BACKOFF = 1.5;
 
 /**
  * The longest wait between two polls. A minute late is nothing for a deploy or a queue measured in minutes; longer
@@ -35,7 +35,7 @@ export function nextPollSeconds(base: number, polls: number, dueInSeconds?: numb
 }
 
 /** The first wait of a queued release for the lock. */
-export const LOCK_POLL_SECONDS = 15;
+const LOCK_POLL_SECONDS = 15;
 
 /**
  * The wait before a queued release asks for the lock again, after `queuedSeconds` in the queue: LOCK_POLL_SECONDS

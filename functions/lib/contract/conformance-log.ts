@@ -20,7 +20,7 @@ export interface ContractConformance {
 }
 
 /** How many violations and unchecked requests the result lists; the counts cover them all. */
-export const MAX_LISTED = 10;
+const MAX_LISTED = 10;
 
 /** Collects the outcome of each response of a run into a {@link ContractConformance}. */
 export class ConformanceLog {

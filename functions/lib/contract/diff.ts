@@ -27,7 +27,7 @@ export async function diffContracts(before: unknown, after: unknown, fields: Con
 }
 
 /** {@link diffContracts} over contracts already in the internal shape. */
-export function diffNormalized(before: Contract, after: Contract): ApiChange[] {
+function diffNormalized(before: Contract, after: Contract): ApiChange[] {
   const changes: ApiChange[] = [];
   const push = (rule: RuleId, location: string, change: string, op?: Pick<Operation, 'method' | 'path'>) =>
     changes.push({ severity: severityOf(rule), ...(op ? { method: op.method, path: op.path } : {}), location, change, rule });

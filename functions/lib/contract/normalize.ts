@@ -47,7 +47,7 @@ export interface Response {
 type Obj = Record<string, unknown>;
 
 /** Identifies a route independently of path parameter names. */
-export function operationKey(method: string, path: string): string {
+function operationKey(method: string, path: string): string {
   return `${method} ${path.replace(/\{[^}]*\}/g, '{}')}`;
 }
 

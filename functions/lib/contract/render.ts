@@ -94,7 +94,7 @@ function ordered(changes: readonly ApiChange[]): ApiChange[] {
 }
 
 /** `GET /items/{id}`, or `Whole API` for a change to every route (the base path). Safe text. */
-export function routeOf(c: ApiChange): string {
+function routeOf(c: ApiChange): string {
   return c.path ? safeLine(c.method ? `${c.method} ${c.path}` : c.path) : 'Whole API';
 }
 

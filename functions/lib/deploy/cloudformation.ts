@@ -4,7 +4,6 @@ import {
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
-  DescribeStacksCommand,
   ExecuteChangeSetCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
@@ -27,6 +26,15 @@ import {
   type Clock,
 } from './support.js';
 import type { CloudFormationTarget } from './targets.js';
+import {
+  changeSetName,
+  describeStack,
+  FAILED_STATUSES,
+  NEEDS_DELETE,
+  NO_CHANGES,
+  reasonSuffix,
+  SUCCEEDED_STATUSES,
+} from './cloudformation-stacks.js';
 
 /** CloudFormation takes a TemplateBody up to 51,200 bytes; a larger template goes by TemplateURL (up to 1 MB). */
 export const MAX_TEMPLATE_BODY_BYTES = 51_200;
@@ -63,26 +71,6 @@ export interface CloudFormationProviderOptions {
   rollbackBudgetMs?: number;
   rollbackPollMs?: number;
 }
-
-/** Statuses in which the stack is settled in the version it was asked for. */
-const SUCCEEDED_STATUSES = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE']);
-/** Statuses that end an execution without the new template live. */
-const FAILED_STATUSES = new Set([
-  'CREATE_FAILED',
-  'ROLLBACK_COMPLETE',
-  'ROLLBACK_FAILED',
-  'UPDATE_FAILED',
-  'UPDATE_ROLLBACK_COMPLETE',
-  'UPDATE_ROLLBACK_FAILED',
-  'DELETE_COMPLETE',
-  'DELETE_FAILED',
-  'IMPORT_ROLLBACK_COMPLETE',
-  'IMPORT_ROLLBACK_FAILED',
-]);
-/** Stacks in these states cannot take a change set; only deleting them (an operator's call) gets them back. */
-const NEEDS_DELETE = new Set(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED', 'DELETE_IN_PROGRESS']);
-/** CloudFormation's ways of saying a change set would change nothing. */
-const NO_CHANGES = /didn't contain changes|No updates are to be performed|submitted information didn't contain changes/i;
 
 type Step = Promise<DeployStatus>;
 
@@ -164,8 +152,9 @@ export class CloudFormationProvider implements DeployProvider {
   }
 
   /** Deletes the change set while it is not executed yet (discard-aws.ts). */
-  discard = (req: DeployRequest, handle: Record<string, unknown>): Promise<string> =>
-    discardChangeSet(this.client(targetOf(req.target, 'cloudformation')), handle);
+  async discard(req: DeployRequest, handle: Record<string, unknown>): Promise<string> {
+    return discardChangeSet(this.client(targetOf(req.target, 'cloudformation')), handle);
+  }
 
   private async createChangeSet(target: CloudFormationTarget, templateKey: string, name: string): Step {
     const cfn = this.client(target);
@@ -376,28 +365,4 @@ export class CloudFormationProvider implements DeployProvider {
   private rollbackBudget(): number {
     return this.options.rollbackBudgetMs ?? ROLLBACK_BUDGET_MS;
   }
-}
-
-/** The stack, or undefined when it does not exist (CloudFormation says so with a ValidationError). */
-async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<Stack | undefined> {
-  try {
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    return out.Stacks?.[0];
-  } catch (err) {
-    if (isError(err, 'ValidationError') && /does not exist/i.test((err as Error).message)) return undefined;
-    throw err;
-  }
-}
-
-/** Change set names: a letter, then letters, digits or dashes, at most 128 characters. */
-export function changeSetName(raw: string): string {
-  return raw
-    .replace(/[^a-zA-Z0-9-]+/g, '-')
-    .replace(/^[^a-zA-Z]+/, '')
-    .slice(0, 128)
-    .replace(/-+$/, '');
-}
-
-function reasonSuffix(stack: Stack | undefined): string {
-  return stack?.StackStatusReason ? ` (${stack.StackStatusReason})` : '';
 }

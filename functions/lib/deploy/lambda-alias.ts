@@ -10,7 +10,6 @@ import {
   type LambdaClient,
   type PublishVersionCommandOutput,
 } from '@aws-sdk/client-lambda';
-import * as z from 'zod';
 import { alarmProblems } from './alarm-watch.js';
 import { discardLambdaVersion } from './discard-aws.js';
 import { cloudWatchClient, lambdaClient } from '../clients.js';
@@ -18,36 +17,7 @@ import { getConfig } from '../config.js';
 import type { DeployProvider, DeployRequest, DeployStatus, RollbackRequest } from './deploy-provider.js';
 import { errorText, isError, parseHandle, systemClock, targetOf, withoutUndefined, type Clock } from './support.js';
 import type { LambdaAliasTarget } from './targets.js';
-
-/**
- * Where a lambda-alias deployment is. The state machine polls every few seconds and each poll is a fresh Lambda
- * invocation, so everything the next step needs lives here:
- * - UPDATING: UpdateFunctionCode was called; waiting for LastUpdateStatus Successful, then PublishVersion.
- * - ACTIVATING: the version is published but not Active yet.
- * - SHIFTING: the alias still points at `previousVersion` and routes `weight`% to `version`; next step at `nextStepAt`.
- * - BAKING: the alias is fully on `version`; alarms are watched until `bakeUntil`.
- * - DONE: live. This is the handle kept as the live deployment, and `version` is what a rollback returns to.
- */
-export const LambdaAliasHandleSchema = z.object({
-  functionName: z.string().min(1),
-  alias: z.string().min(1),
-  phase: z.enum(['UPDATING', 'ACTIVATING', 'SHIFTING', 'BAKING', 'DONE']),
-  /** SHA-256 of the code UpdateFunctionCode installed: PublishVersion publishes that code or nothing. */
-  codeSha256: z.string().min(1),
-  /** The version the alias pointed at before this deployment (absent on a first deploy). */
-  previousVersion: z.string().regex(/^\d+$/).optional(),
-  /** Whether the alias existed at start; a first deploy creates it. */
-  aliasExisted: z.boolean(),
-  version: z.string().regex(/^\d+$/).optional(),
-  /** Percent of traffic on `version` while SHIFTING. */
-  weight: z.number().min(0).max(100).optional(),
-  nextStepAt: z.iso.datetime().optional(),
-  bakeUntil: z.iso.datetime().optional(),
-  startedAt: z.iso.datetime(),
-  aliasArn: z.string().optional(),
-  endpoint: z.string().optional(),
-});
-export type LambdaAliasHandle = z.infer<typeof LambdaAliasHandleSchema>;
+import { LambdaAliasHandleSchema, requireVersion, type LambdaAliasHandle } from './lambda-alias-handle.js';
 
 /** What the provider needs from outside; tests pass mocked clients and their own clock. */
 export interface LambdaAliasProviderOptions {
@@ -397,9 +367,4 @@ export class LambdaAliasProvider implements DeployProvider {
   private isoIn(seconds: number): string {
     return new Date(this.clock.now() + seconds * 1000).toISOString();
   }
-}
-
-function requireVersion(handle: LambdaAliasHandle): string {
-  if (!handle.version) throw new Error(`handle in phase ${handle.phase} has no version`);
-  return handle.version;
 }

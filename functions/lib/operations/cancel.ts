@@ -6,7 +6,7 @@ import type { ReleaseStore } from '../store/release-store.js';
 import { checkOperator, type OperatorInput } from './operator-input.js';
 
 /** The error name StopExecution is given, so the execution's history says why it stopped. */
-export const CANCEL_ERROR = 'ReleaseCancelled';
+const CANCEL_ERROR = 'ReleaseCancelled';
 
 export interface OperationDeps {
   store: ReleaseStore;

@@ -23,8 +23,11 @@ export interface RollbackServiceResult {
   rolledBackBy: RolledBackBy;
 }
 
-/** How long the command holds the service lock at most: a rollback that takes longer has failed anyway. */
-const LOCK_LEASE_SECONDS = 3600;
+/**
+ * How long the command holds the service lock at most: the operate function's timeout (540 s) and a margin. A killed
+ * invocation never releases the lock itself, so a longer lease would keep every release of the service queued.
+ */
+const LOCK_LEASE_SECONDS = 600;
 /** How many of the service's newest releases are searched for the one production serves. */
 const SEARCH_DEPTH = 100;
 const UNDOABLE = ['SUCCEEDED', 'ROLLBACK_FAILED'];

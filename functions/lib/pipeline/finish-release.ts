@@ -57,14 +57,18 @@ export async function finishRelease(deps: PipelineDeps, ending: ReleaseEnding): 
 
   const failure = ending.error ? { error: ending.error.error, cause: ending.error.cause } : undefined;
   const steps = await store.getSteps(ending.releaseId);
+  // Steps ended here as the failed states', so the sweep of the ones still RUNNING skips them without a second read.
+  const endedHere = new Set<string>();
   for (const failed of ending.failedStates ?? []) {
     const step = stepOfState(failed.state);
     const recorded = step && steps.find((s) => s.step === step);
-    if (step && (!recorded || recorded.status === 'RUNNING'))
+    if (step && (!recorded || recorded.status === 'RUNNING')) {
       await store.endStep(ending.releaseId, step, 'FAILED', { error: failed.error });
+      endedHere.add(step);
+    }
   }
-  for (const step of await store.getSteps(ending.releaseId)) {
-    if (step.status !== 'RUNNING') continue;
+  for (const step of steps) {
+    if (step.status !== 'RUNNING' || endedHere.has(step.step)) continue;
     await store.endStep(ending.releaseId, step.step, 'FAILED', {
       error: failure ?? { error: 'Unfinished', cause: 'the release ended first' },
     });
