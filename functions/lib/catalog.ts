@@ -3,6 +3,7 @@ import { ApproverIdentitiesSchema } from './approvals/identities.js';
 import { normalizeEmail } from './approvals/links.js';
 import { DeployTargetSchema } from './deploy/targets.js';
 import { issueLines, strictObject } from './strict-object.js';
+import { ServiceTestsSchema } from './tests-config.js';
 
 /**
  * The service catalog: the trusted configuration that decides targets, approvers and interop settings.
@@ -30,16 +31,7 @@ export const MAX_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
  */
 export const MAX_LOCK_WAIT_SECONDS = 2 * 3600;
 
-/** How a service's releases are tested, besides the assertions of its Postman collection. */
-export const ServiceTestsSchema = strictObject({
-  /**
-   * Every response the collection receives in SmokeTestStaging and ValidateProduction is checked against the
-   * release's contract (functions/lib/contract/conformance.ts): `fail` counts each violation as a failed assertion,
-   * `warn` only reports it in the step details, `off` checks nothing.
-   */
-  contractConformance: z.enum(['fail', 'warn', 'off']).default('fail'),
-});
-export type ServiceTestsConfig = z.infer<typeof ServiceTestsSchema>;
+export { ServiceTestsSchema, StageTestsSchema, type ServiceTestsConfig, type StageTestsConfig } from './tests-config.js';
 
 export const InteropSchema = strictObject({
   /** Publish the service's OpenAPI contract on the partner-facing gateway. */
@@ -63,6 +55,19 @@ export const InteropSchema = strictObject({
   apiOwners: z.array(email).min(1, 'expected at least one API owner, or leave apiOwners out').optional(),
   /** A semver major bump over the live version declares the break: it needs no API owner's approval. */
   allowBreakingOnMajor: z.boolean().default(true),
+  /**
+   * What the spec's base path (OpenAPI 3 `servers[0].url`'s path, Swagger 2.0 `basePath`) means on the gateway, as
+   * API Gateway's import parameter `basepath`: `prepend` (partners call `<gateway>/<stage>/<base path>/...` and the
+   * service receives `<base path>/...`), `ignore` (the base path is dropped on both sides), `split` (its first
+   * segment is dropped from partners' URLs, the rest kept).
+   */
+  basePath: z.enum(['prepend', 'ignore', 'split']).default('prepend'),
+  /** Answer preflight `OPTIONS` for the declared routes (absent: no CORS). */
+  cors: strictObject({
+    allowOrigins: z.array(z.string().min(1)).min(1).default(['*']),
+    allowHeaders: z.array(z.string().min(1)).default(['content-type', 'authorization', 'x-api-key']),
+    maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+  }).optional(),
 });
 export type InteropConfig = z.infer<typeof InteropSchema>;
 
@@ -120,7 +125,7 @@ export const ServiceSchema = strictObject({
   notify: z.array(email).default([]),
   /** Identities allowed to trigger releases (informational in embedded mode; IAM enforces on AWS). */
   triggeredBy: z.array(email).default([]),
-  tests: ServiceTestsSchema.default({ contractConformance: 'fail' }),
+  tests: ServiceTestsSchema.default({ contractConformance: 'fail', variables: {}, secretVariables: {} }),
   staging: DeployTargetSchema,
   production: DeployTargetSchema,
   interop: InteropSchema.default({
@@ -130,6 +135,7 @@ export const ServiceSchema = strictObject({
     stage: 'v1',
     breakingChanges: 'approve',
     allowBreakingOnMajor: true,
+    basePath: 'prepend',
   }),
 })
   .refine((s) => s.requiredApprovals <= s.approvers.length, {

@@ -7,6 +7,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -56,6 +57,7 @@ export const lambdaClient = /* @__PURE__ */ once('lambda', () => new LambdaClien
 export const cloudFormationClient = /* @__PURE__ */ once('cloudformation', () => new CloudFormationClient({}));
 export const ecsClient = /* @__PURE__ */ once('ecs', () => new ECSClient({}));
 export const apiGatewayClient = /* @__PURE__ */ once('apigateway', () => new APIGatewayClient({}));
+export const secretsManagerClient = /* @__PURE__ */ once('secretsmanager', () => new SecretsManagerClient({}));
 export const cloudWatchClient = /* @__PURE__ */ once('cloudwatch', () => new CloudWatchClient({}));
 
 /** Drops the cached clients (embedded runtime restarts, tests). */

@@ -44,6 +44,13 @@ const EnvSchema = z.object({
   INTEROP_PROVIDER: z.enum(['local-gateway', 'api-gateway']).optional(),
   /** Custom domain of the interop APIs (`api.example.com`): partners call `https://<domain>/<service>`. */
   INTEROP_DOMAIN_NAME: z.hostname('expected a domain name such as api.example.com, without scheme or path').optional(),
+  /**
+   * Where secrets come from: `file` reads SECRETS_FILE (embedded), `secrets-manager` reads AWS Secrets Manager.
+   * Unset means `file` when SECRETS_FILE is set and `secrets-manager` otherwise.
+   */
+  SECRETS_SOURCE: z.enum(['file', 'secrets-manager']).optional(),
+  /** Embedded mode: a JSON object from secret name to value (`.launchway/secrets.json`, mode 0600). */
+  SECRETS_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
 });
 export type Config = z.infer<typeof EnvSchema>;

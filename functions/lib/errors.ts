@@ -24,6 +24,11 @@ export class ValidationError extends LaunchwayError {
   }
 }
 
+/** A secret the catalog names cannot be read: missing, not readable, or without the JSON key named. */
+export class SecretUnavailableError extends LaunchwayError {
+  override readonly name = 'SecretUnavailable';
+}
+
 /** A record the caller asked for does not exist. */
 export class NotFoundError extends LaunchwayError {
   override readonly name = 'NotFoundError';

@@ -31,12 +31,22 @@ export const ReleaseRequestSchema = z.object({
   branch: z.string().min(1).max(255).default('main'),
   triggeredBy: z.email({ message: 'expected the email of who or what triggered the release' }),
   artifacts: z.object({
-    /** The deployable the provider runs. */
+    /**
+     * The deployable the provider runs: one file, or a directory packed by `launchway release --artifact` into a
+     * gzipped tar (a key ending in `.tar.gz`).
+     */
     bundle: s3Key,
+    /** The bundle's sha256 (hex), checked against the object in S3 by Prepare and before every deploy. */
+    bundleSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'expected a sha256 digest (64 lowercase hex characters)')
+      .optional(),
     /** The Postman collection run by Newman against staging and production. */
     collection: s3Key,
     /** The OpenAPI contract published on the interop layer. */
     openapi: s3Key,
+    /** A Postman environment (JSON) whose values the collection gets; catalog test variables override them. */
+    environment: s3Key.optional(),
   }),
   changes: z.array(ChangeSchema).max(500).default([]),
 });

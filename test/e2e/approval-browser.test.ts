@@ -67,7 +67,15 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   stack = await startTestStack({
     greeter: service({
-      interop: { enabled: false, apiKeyRequired: false, apiKeys: [], stage: 'v1', breakingChanges: 'approve', allowBreakingOnMajor: true },
+      interop: {
+        enabled: false,
+        apiKeyRequired: false,
+        apiKeys: [],
+        stage: 'v1',
+        breakingChanges: 'approve',
+        allowBreakingOnMajor: true,
+        basePath: 'prepend',
+      },
       approvalReminderBeforeExpirySeconds: 0,
     }),
   });

@@ -32,6 +32,7 @@ const interop = (overrides: Partial<InteropConfig> = {}): InteropConfig => ({
   stage: 'v1',
   breakingChanges: 'approve',
   allowBreakingOnMajor: true,
+  basePath: 'prepend',
   ...overrides,
 });
 

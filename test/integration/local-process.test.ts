@@ -27,6 +27,10 @@ const target = (overrides: Partial<Extract<DeployTarget, { type: 'local-process'
   healthPath: '/health',
   startTimeoutSeconds: 15,
   env: {},
+  portEnv: 'PORT',
+  hostEnv: 'HOST',
+  secretEnv: {},
+  drainSeconds: 0,
   ...overrides,
 });
 

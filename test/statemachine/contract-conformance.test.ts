@@ -18,7 +18,10 @@ let stack: TestStack;
 let store: ReleaseStore;
 
 beforeAll(async () => {
-  stack = await startTestStack({ strict: service(), lenient: service({ tests: { contractConformance: 'warn' } }) });
+  stack = await startTestStack({
+    strict: service(),
+    lenient: service({ tests: { contractConformance: 'warn', variables: {}, secretVariables: {} } }),
+  });
   store = new ReleaseStore(documentClient(), process.env.RELEASES_TABLE!);
 }, 60_000);
 afterAll(async () => stack?.stopAll());

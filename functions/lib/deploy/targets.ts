@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { MAX_POLL_SECONDS } from '../poll-schedule.js';
+import { ENV_NAME, SecretMapSchema } from '../secret-ref.js';
 import { strictObject } from '../strict-object.js';
+import { StageTestsSchema } from '../tests-config.js';
 
 /**
  * Deploy targets as the catalog declares them: where a service runs in one environment and which provider puts
@@ -35,9 +37,46 @@ const deploySeconds = (min: number) => z.number().int().min(min).max(MAX_DEPLOY_
 /** A URL the deployment answers on, given by the catalog when the provider cannot discover one. */
 const endpointUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 
-/** Runs the artifact as a Node process on a loopback port (embedded mode and local trials). */
+/** An environment variable name a target field names. */
+const envName = z.string().regex(ENV_NAME, 'expected an environment variable name (letters, digits, "_", not starting with a digit)');
+/** A path inside the unpacked artifact: relative, never climbing out of it. */
+const insideArtifact = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), {
+    message: 'expected a path relative to the unpacked artifact, without ".."',
+  });
+/** `staging.tests` / `production.tests`: this stage's test variables over the service's `tests`. */
+const tests = StageTestsSchema.optional();
+
+/**
+ * Runs the artifact on a loopback port (embedded mode and local trials): a single file, or a directory packed by
+ * `launchway release --artifact` (with its node_modules) and unpacked for each version.
+ */
 export const LocalProcessTargetSchema = strictObject({
   type: z.literal('local-process'),
+  /**
+   * What to run, as an argument array (no shell), in `workingDirectory`. Absent: `node <entry>`, where the entry is
+   * the single-file artifact itself, or the `main` of the unpacked directory's package.json.
+   */
+  command: z.array(z.string().min(1)).min(1, 'expected the program and its arguments, e.g. ["node", "server.js"]').optional(),
+  /** Where the command runs, relative to the unpacked artifact. @default its root */
+  workingDirectory: insideArtifact.optional(),
+  /** The variable the service reads its port from. */
+  portEnv: envName.default('PORT'),
+  /** The variable the service reads its listen address from (always 127.0.0.1). */
+  hostEnv: envName.default('HOST'),
+  /**
+   * Environment variables whose values are secrets, by name → secret reference (functions/lib/secret-ref.ts). They
+   * are resolved when the version starts and never written to the record, the logs or any report.
+   */
+  secretEnv: SecretMapSchema('env').default({}),
+  /**
+   * How long a replaced version keeps running after the gateway moved to the new one, so requests already in
+   * flight finish: 0 to 300 s.
+   */
+  drainSeconds: z.number().int().min(0).max(300).default(5),
+  tests,
   /** Path the target answers 200 on when it is ready. */
   healthPath: z.string().startsWith('/').default('/health'),
   /**
@@ -45,9 +84,18 @@ export const LocalProcessTargetSchema = strictObject({
    * this machine that is not healthy after 10 minutes will not become so; the bound is below MAX_DEPLOY_SECONDS.
    */
   startTimeoutSeconds: z.number().int().min(1).max(600).default(30),
-  /** Extra environment variables for the process. */
+  /** Extra environment variables for the process (not secrets: they are shown with the catalog). */
   env: z.record(z.string(), z.string()).default({}),
-});
+})
+  .refine((t) => t.portEnv !== t.hostEnv, { message: 'portEnv and hostEnv must name different variables', path: ['hostEnv'] })
+  .superRefine((t, ctx) => {
+    for (const name of Object.keys(t.secretEnv)) {
+      if (name in t.env)
+        ctx.addIssue({ code: 'custom', message: `${name} is in env too; a variable is either plain or secret`, path: ['secretEnv', name] });
+      if (name === t.portEnv || name === t.hostEnv)
+        ctx.addIssue({ code: 'custom', message: `${name} is set by Launchway (portEnv/hostEnv)`, path: ['secretEnv', name] });
+    }
+  });
 
 const LAMBDA_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}$/;
@@ -151,6 +199,7 @@ export const LambdaAliasTargetSchema = strictObject({
   functionUrl: z.boolean().default(false),
   /** A fixed URL in front of the alias (an API Gateway stage, a custom domain); used as the endpoint. */
   endpointUrl: endpointUrl.optional(),
+  tests,
 }).refine((t) => !(t.functionUrl && t.endpointUrl), {
   message: 'set either functionUrl or endpointUrl, not both',
   path: ['endpointUrl'],
@@ -185,6 +234,7 @@ export const CloudFormationTargetSchema = strictObject({
    */
   timeoutSeconds: deploySeconds(60).default(MAX_DEPLOY_SECONDS),
   healthPath,
+  tests,
 });
 
 /**
@@ -219,6 +269,7 @@ export const EcsServiceTargetSchema = strictObject({
   /** The service's URL (a load balancer or a custom domain); ECS itself has none to report. */
   endpointUrl: endpointUrl.optional(),
   healthPath,
+  tests,
 });
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
@@ -276,6 +327,7 @@ export const HttpTargetSchema = strictObject({
   /** The service's URL when the hook's status does not report one. */
   endpointUrl: endpointUrl.optional(),
   healthPath,
+  tests,
 });
 
 /** Where a service runs in one environment. */

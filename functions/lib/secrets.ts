@@ -1,0 +1,113 @@
+import { readFile, stat } from 'node:fs/promises';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerClient } from './clients.js';
+import { getConfig } from './config.js';
+import { SecretUnavailableError } from './errors.js';
+import type { SecretRef } from './secret-ref.js';
+
+/**
+ * Resolves the secrets the catalog names (functions/lib/secret-ref.ts) at the moment they are needed. Values are
+ * returned to the caller only: nothing here logs, caches on disk or returns a value inside an error message.
+ */
+export interface SecretSource {
+  /** The secret's whole value as a string. */
+  read(secret: string): Promise<string>;
+}
+
+/** Embedded mode: a JSON object from secret name to value, in a file only its owner can read. */
+export class FileSecretSource implements SecretSource {
+  constructor(private readonly file: string) {}
+
+  async read(secret: string): Promise<string> {
+    let text: string;
+    try {
+      const info = await stat(this.file);
+      if ((info.mode & 0o077) !== 0) {
+        throw new SecretUnavailableError(
+          `${this.file} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run chmod 600 ${this.file}`,
+        );
+      }
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if (err instanceof SecretUnavailableError) throw err;
+      throw new SecretUnavailableError(
+        `secret "${secret}": the secrets file ${this.file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+    let all: unknown;
+    try {
+      all = JSON.parse(text);
+    } catch {
+      throw new SecretUnavailableError(`${this.file} is not a JSON object of secret name to value`);
+    }
+    const value = (all as Record<string, unknown> | null)?.[secret];
+    if (all === null || typeof all !== 'object' || Array.isArray(all))
+      throw new SecretUnavailableError(`${this.file} is not a JSON object of secret name to value`);
+    if (value === undefined) throw new SecretUnavailableError(`secret "${secret}" is not in ${this.file}`);
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+}
+
+/** On AWS: Secrets Manager, by name or ARN (the function's role is granted exactly the secrets the catalog names). */
+export class SecretsManagerSource implements SecretSource {
+  async read(secret: string): Promise<string> {
+    try {
+      const out = await secretsManagerClient().send(new GetSecretValueCommand({ SecretId: secret }));
+      if (out.SecretString !== undefined) return out.SecretString;
+      if (out.SecretBinary) return Buffer.from(out.SecretBinary).toString('utf8');
+      throw new SecretUnavailableError(`secret "${secret}" has no value`);
+    } catch (err) {
+      if (err instanceof SecretUnavailableError) throw err;
+      throw new SecretUnavailableError(`secret "${secret}" cannot be read from Secrets Manager: ${(err as Error).name}`, { cause: err });
+    }
+  }
+}
+
+/** The source the configuration selects. */
+export function defaultSecretSource(): SecretSource {
+  const config = getConfig();
+  const kind = config.SECRETS_SOURCE ?? (config.SECRETS_FILE ? 'file' : 'secrets-manager');
+  if (kind === 'file') {
+    if (!config.SECRETS_FILE) throw new SecretUnavailableError('SECRETS_SOURCE is file but SECRETS_FILE is not set');
+    return new FileSecretSource(config.SECRETS_FILE);
+  }
+  return new SecretsManagerSource();
+}
+
+/** The value one reference names: the whole secret, or the field `key` of its JSON value. */
+export async function resolveSecret(ref: SecretRef, source: SecretSource = defaultSecretSource()): Promise<string> {
+  const whole = await source.read(ref.secret);
+  if (ref.key === undefined) return whole;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(whole);
+  } catch {
+    throw new SecretUnavailableError(`secret "${ref.secret}" is not a JSON object, so it has no key "${ref.key}"`);
+  }
+  const value = (parsed as Record<string, unknown> | null)?.[ref.key];
+  if (value === undefined || value === null) throw new SecretUnavailableError(`secret "${ref.secret}" has no key "${ref.key}"`);
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** `NAME → value` for a map of `NAME → reference`; the first unavailable secret fails the whole map, naming it. */
+export async function resolveSecrets(map: Record<string, SecretRef> | undefined, source?: SecretSource): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (!map || Object.keys(map).length === 0) return out;
+  const from = source ?? defaultSecretSource();
+  for (const [name, ref] of Object.entries(map)) {
+    try {
+      out[name] = await resolveSecret(ref, from);
+    } catch (err) {
+      if (err instanceof SecretUnavailableError) throw new SecretUnavailableError(`${name}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+  return out;
+}
+
+/** Replaces every occurrence of each secret value (4 characters or longer) in `text` with `***`. */
+export function maskSecrets(text: string, values: Iterable<string>): string {
+  let out = text;
+  for (const value of [...values].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(value).join('***');
+  return out;
+}
