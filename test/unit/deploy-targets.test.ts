@@ -189,12 +189,16 @@ describe('deploy target schemas', () => {
     });
   });
 
-  it('keeps local-process as it was', () => {
+  it('gives local-process the defaults a Node service expects', () => {
     expect(DeployTargetSchema.parse({ type: 'local-process' })).toEqual({
       type: 'local-process',
       healthPath: '/health',
       startTimeoutSeconds: 30,
       env: {},
+      portEnv: 'PORT',
+      hostEnv: 'HOST',
+      secretEnv: {},
+      drainSeconds: 5,
     });
   });
 
