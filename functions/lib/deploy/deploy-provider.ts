@@ -9,6 +9,8 @@ export interface DeployRequest {
   version: string;
   /** S3 key of the deployable in the artifacts bucket. */
   artifactKey: string;
+  /** Its sha256 (hex) as recorded at Prepare; a provider that downloads the artifact checks the bytes against it. */
+  artifactSha256?: string;
   target: DeployTarget;
   /** What is live now, if anything; the provider retires it once the new version is healthy. */
   current?: LiveDeployment;
@@ -18,6 +20,8 @@ export interface DeployRequest {
 export interface LiveDeployment {
   version: string;
   artifactKey: string;
+  /** The artifact's sha256 (hex), when the release recorded one. */
+  artifactSha256?: string;
   releaseId: string;
   handle: Record<string, unknown>;
 }
