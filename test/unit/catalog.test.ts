@@ -191,7 +191,11 @@ const BOUNDS: Bound[] = [
 describe('catalog: tests.contractConformance', () => {
   it('checks the contract and fails on a violation unless the service says otherwise', () => {
     expect(parseCatalog(catalog()).services.greeter.tests).toEqual({ contractConformance: 'fail', variables: {}, secretVariables: {} });
-    expect(parseCatalog(catalog((s) => (s.tests = {}))).services.greeter.tests).toEqual({ contractConformance: 'fail', variables: {}, secretVariables: {} });
+    expect(parseCatalog(catalog((s) => (s.tests = {}))).services.greeter.tests).toEqual({
+      contractConformance: 'fail',
+      variables: {},
+      secretVariables: {},
+    });
     for (const mode of ['warn', 'off'] as const) {
       expect(parseCatalog(catalog((s) => (s.tests = { contractConformance: mode }))).services.greeter.tests.contractConformance).toBe(mode);
     }
