@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { LocalGatewayProvisioner } from '../../functions/lib/interop/local-gateway-provisioner.js';
+import { isTerminal } from '../../functions/lib/store/records.js';
 import { type CliRun, ROOT, startDev, type DevProcess } from '../helpers/dev-process.js';
 import { ensureNotesDeps, NOTES_DIR } from '../helpers/notes-service.js';
 
@@ -36,7 +37,7 @@ async function until(releaseId: string, wanted: string, timeoutMs = 300_000) {
   for (;;) {
     const view = await status(releaseId);
     if (view.status === wanted) return view;
-    if (view.endedAt || Date.now() > deadline)
+    if (isTerminal(view.status) || Date.now() > deadline)
       throw new Error(`${releaseId} is ${view.status}, not ${wanted}: ${JSON.stringify(view.error ?? view.steps, null, 2)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -140,6 +141,17 @@ describe('examples/notes through launchway, unedited', () => {
     expect(new URL(partnerUrl).pathname).toBe('/notes/v1/api/status');
     expect(await version(partnerUrl, apiKey)).toBe('1.0.0');
     expect((await fetch(partnerUrl)).status).toBe(403);
+
+    // The service got the secret's value itself: a token it issues through the gateway is signed with it.
+    const username = `partner_${randomBytes(6).toString('hex')}`;
+    const registered = await fetch(partnerUrl.replace(/status$/, 'users'), {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: 'correct-horse-battery' }),
+    });
+    expect(registered.status).toBe(201);
+    const [userId, expiresAt, signature] = ((await registered.json()) as { token: string }).token.split('.');
+    expect(signature).toBe(createHmac('sha256', SECRET).update(`${userId}.${expiresAt}`).digest('base64url'));
   }, 600_000);
 
   it('upgrades to 1.1.0 (a bumped package.json and a new route) while a partner polling every 50 ms sees only 200', async () => {
