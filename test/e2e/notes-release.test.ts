@@ -157,7 +157,12 @@ describe('examples/notes through launchway, unedited', () => {
   it('upgrades to 1.1.0 (a bumped package.json and a new route) while a partner polling every 50 ms sees only 200', async () => {
     const upgrade = await mkdtemp(path.join(tmpdir(), 'notes-1.1.0-'));
     try {
-      cpSync(NOTES_DIR, upgrade, { recursive: true, filter: (src) => !path.basename(src).startsWith('.npm-install-') });
+      // As `cp -a` would: node_modules/.bin keeps its relative links (Node's default rewrites them as absolute).
+      cpSync(NOTES_DIR, upgrade, {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) => !path.basename(src).startsWith('.npm-install-'),
+      });
       const pkgFile = path.join(upgrade, 'package.json');
       writeFileSync(pkgFile, JSON.stringify({ ...JSON.parse(readFileSync(pkgFile, 'utf8')), version: '1.1.0' }, null, 2));
       // A new plugin in the folder the service reads at run time, and the contract that declares it.
