@@ -5,6 +5,7 @@ import path from 'node:path';
 import { getConfig } from '../functions/lib/config.js';
 import { printsLinks } from '../functions/lib/notify/index.js';
 import { startEmbedded } from '../local/runtime.js';
+import { ensureExampleDeps } from '../scripts/example-deps.js';
 import { decideFromOutbox } from './approve.js';
 import { exitCodeForStatus, EXIT } from './exit-codes.js';
 import { bold, describeRelease, dim, green, red, statusColor } from './format.js';
@@ -30,6 +31,7 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
   const log = (line: string) => process.stderr.write(`${line}\n`);
   // The demo approves from the outbox files, not from the terminal, so it works the same when links are not printed.
   if (opts.printLinks) process.env.OUTBOX_PRINT_LINKS = 'true';
+  await ensureExampleDeps(path.join(EXAMPLES, 'notes'), log);
   const stack = await startEmbedded({ catalog: path.join(EXAMPLES, 'catalog.json'), dataDir: opts.dataDir });
   const linksShown = printsLinks(getConfig().OUTBOX_PRINT_LINKS);
   let last: ReleaseView | undefined;

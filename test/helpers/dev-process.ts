@@ -11,18 +11,25 @@ export interface DevProcess {
   /** The variables `launchway dev` wrote to endpoints.env. */
   env: Record<string, string>;
   cli(args: string[], timeoutMs?: number): Promise<CliRun>;
+  /** Everything `launchway dev` printed so far, stdout then stderr. */
+  output(): string;
   stop(): Promise<void>;
 }
 
-/** Starts `launchway dev` with `catalog` under `dataDir` and waits, bounded, for its endpoints.env. */
-export async function startDev(dataDir: string, catalog: string): Promise<DevProcess> {
+/**
+ * Starts `launchway dev` with `catalog` under `dataDir` and waits, bounded, for its endpoints.env. `devEnv` adds to
+ * its environment (LOG_LEVEL is ERROR unless given).
+ */
+export async function startDev(dataDir: string, catalog: string, devEnv: Record<string, string> = {}): Promise<DevProcess> {
   const args = ['dev', '--data-dir', path.join(dataDir, '.launchway'), '--catalog', catalog];
   const dev: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
     cwd: dataDir,
-    env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR', ...devEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let devOut = '';
   let devErr = '';
+  dev.stdout!.on('data', (d) => (devOut += d));
   dev.stderr!.on('data', (d) => (devErr += d));
   const envFile = path.join(dataDir, '.launchway', 'endpoints.env');
   const deadline = Date.now() + 60_000;
@@ -63,5 +70,5 @@ export async function startDev(dataDir: string, catalog: string): Promise<DevPro
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     if (dev.exitCode === null) dev.kill('SIGKILL');
   };
-  return { env, cli, stop };
+  return { env, cli, output: () => devOut + devErr, stop };
 }
