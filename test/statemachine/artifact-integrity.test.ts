@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient, s3Client } from '../../functions/lib/clients.js';
+import { ReleaseStore } from '../../functions/lib/store/release-store.js';
+import { startRelease } from '../../cli/release-client.js';
+import { decide, example, finish, nextCommit, service, startTestStack, step, waitForStatus, type TestStack } from '../helpers/pipeline.js';
+
+/**
+ * The artifact Prepare recorded is the one every deploy starts: an object replaced in S3 after Prepare fails the
+ * deploy with ArtifactIntegrity, before production (FAILED) and in production (rolled back).
+ */
+
+let stack: TestStack;
+let store: ReleaseStore;
+
+beforeAll(async () => {
+  stack = await startTestStack({ greeter: service() });
+  store = new ReleaseStore(documentClient(), process.env.RELEASES_TABLE!);
+}, 60_000);
+afterAll(async () => stack?.stopAll());
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const release = (version: string) =>
+  startRelease({
+    service: 'greeter',
+    version,
+    commit: nextCommit(),
+    triggeredBy: 'ci@example.com',
+    artifact: example(version, 'service.mjs'),
+    collection: example(version, 'collection.postman.json'),
+    openapi: example(version, 'openapi.yaml'),
+  });
+
+async function replaceObject(key: string, body: string): Promise<void> {
+  await s3Client().send(new PutObjectCommand({ Bucket: process.env.ARTIFACTS_BUCKET!, Key: key, Body: body }));
+}
+
+describe('an artifact replaced after Prepare', () => {
+  it('fails the staging deploy with ArtifactIntegrity naming the key and both digests; nothing is started', async () => {
+    const expected = sha256(await readFile(example('1.0.0', 'service.mjs')));
+    // Another holder keeps the release QUEUED after Prepare, so the object can be replaced before DeployStaging.
+    expect((await store.acquireLock('greeter', 'test-holder', 600)).acquired).toBe(true);
+    const started = await release('1.0.0');
+    const queued = await waitForStatus(started.releaseId, ['QUEUED']);
+    expect(queued.artifactSha256).toBe(expected);
+    expect(queued.request).toMatchObject({ artifacts: { bundleSha256: expected } });
+    const key = (queued.request as { artifacts: { bundle: string } }).artifacts.bundle;
+    await replaceObject(key, 'export const tampered = true;\n');
+    await store.releaseLock('greeter', 'test-holder');
+
+    const view = await finish(started);
+    expect(view.status).toBe('FAILED');
+    expect(view.error).toMatchObject({ error: 'ArtifactIntegrity', state: 'DeployStaging' });
+    const found = sha256(Buffer.from('export const tampered = true;\n'));
+    expect(view.error!.cause).toContain(key);
+    expect(view.error!.cause).toContain(`expected sha256 ${expected}, found ${found}`);
+    const deploy = step(view, 'DeployStaging');
+    expect(deploy).toMatchObject({ status: 'FAILED', error: { error: 'ArtifactIntegrity' } });
+    expect(deploy.details).toMatchObject({ handle: {} });
+    expect(await store.getCurrent('greeter', 'staging')).toBeUndefined();
+  }, 90_000);
+
+  it('in production: the deploy fails before it starts and the release rolls back; CURRENT keeps the digest', async () => {
+    const started = await release('1.1.0');
+    await waitForStatus(started.releaseId, ['AWAITING_APPROVAL']);
+    const view0 = (await store.getView(started.releaseId))!;
+    const staging = await store.getCurrent('greeter', 'staging');
+    expect(staging).toMatchObject({ releaseId: started.releaseId, artifactSha256: view0.artifactSha256 });
+    const key = (view0.request as { artifacts: { bundle: string } }).artifacts.bundle;
+    await replaceObject(key, 'export const swapped = true;\n');
+    await decide(stack, started.releaseId, 'lead@example.com', 'approve');
+
+    const view = await finish(started);
+    expect(view.status).toBe('ROLLED_BACK');
+    expect(view.error).toMatchObject({ error: 'ArtifactIntegrity', state: 'DeployProduction' });
+    expect(step(view, 'DeployProduction')).toMatchObject({ status: 'FAILED', error: { error: 'ArtifactIntegrity' } });
+    expect(step(view, 'Rollback').status).toBe('SUCCEEDED');
+    expect(await store.getCurrent('greeter', 'production')).toBeUndefined();
+  }, 90_000);
+});
