@@ -22,16 +22,17 @@ beforeAll(async () => {
 afterAll(async () => stack?.stopAll());
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const release = (version: string) =>
+const release = (version: string, files = version) =>
   startRelease({
     service: 'greeter',
     version,
     commit: nextCommit(),
     triggeredBy: 'ci@example.com',
-    artifact: example(version, 'service.mjs'),
-    collection: example(version, 'collection.postman.json'),
-    openapi: example(version, 'openapi.yaml'),
+    artifact: example(files, 'service.mjs'),
+    collection: example(files, 'collection.postman.json'),
+    openapi: example(files, 'openapi.yaml'),
   });
+const bundleKey = (view: { request: unknown }) => (view.request as { artifacts: { bundle: string } }).artifacts.bundle;
 
 async function replaceObject(key: string, body: string): Promise<void> {
   await s3Client().send(new PutObjectCommand({ Bucket: process.env.ARTIFACTS_BUCKET!, Key: key, Body: body }));
@@ -79,4 +80,31 @@ describe('an artifact replaced after Prepare', () => {
     expect(step(view, 'Rollback').status).toBe('SUCCEEDED');
     expect(await store.getCurrent('greeter', 'production')).toBeUndefined();
   }, 90_000);
+
+  it("fails the rollback too when the previous version's artifact was replaced: ROLLBACK_FAILED, production left as it was", async () => {
+    const live = await release('1.1.0');
+    await decide(stack, live.releaseId, 'lead@example.com', 'approve');
+    const liveView = await finish(live);
+    expect(liveView.status).toBe('SUCCEEDED');
+    expect(await store.getCurrent('greeter', 'production')).toMatchObject({
+      releaseId: live.releaseId,
+      artifactSha256: liveView.artifactSha256,
+    });
+
+    const next = await release('1.1.1', '1.1.0');
+    await waitForStatus(next.releaseId, ['AWAITING_APPROVAL']);
+    await replaceObject(bundleKey((await store.getView(next.releaseId))!), 'export const swapped = 2;\n');
+    await replaceObject(bundleKey(liveView), 'export const swapped = 1;\n');
+    await decide(stack, next.releaseId, 'lead@example.com', 'approve');
+
+    const view = await finish(next);
+    expect(view.status).toBe('ROLLBACK_FAILED');
+    expect(view.error).toMatchObject({
+      error: 'ArtifactIntegrity',
+      state: 'Rollback',
+      rollbackOf: { error: 'ArtifactIntegrity', state: 'DeployProduction' },
+    });
+    expect(view.error!.cause).toContain(bundleKey(liveView));
+    expect(await store.getCurrent('greeter', 'production')).toMatchObject({ releaseId: live.releaseId });
+  }, 120_000);
 });
