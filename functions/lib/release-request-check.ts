@@ -14,7 +14,9 @@ export interface ReleaseRequestSources {
   service(name: string): Promise<ServiceConfig | undefined>;
   exists(field: string, ref: string): Promise<boolean>;
   read(field: string, ref: string): Promise<string>;
-  /** The sha256 (hex) of the bundle; without it (a source that has only the digest the request carries) none is checked. */
+  /**
+   * The bundle's sha256 (hex). The CLI has none: it puts in the request the digest of the very bytes it uploads.
+   */
   sha256?(field: string, ref: string): Promise<string>;
 }
 
@@ -30,8 +32,8 @@ export interface CheckedReleaseRequest {
 /**
  * Checks a release request completely and reports every problem at once, each under its field:
  * the shape, the service in the catalog, the deployable's presence and digest, the Postman collection and environment,
- * the OpenAPI spec, and
- * the limits they would meet later: the release record's size and API Gateway's resources per API (release-limits.ts).
+ * the OpenAPI spec, and the limits they would meet later: the release record's size and API Gateway's resources per
+ * API (release-limits.ts).
  */
 export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestSources): Promise<CheckedReleaseRequest> {
   const parsed = ReleaseRequestSchema.safeParse(raw);
