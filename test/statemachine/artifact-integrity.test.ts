@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, s3Client } from '../../functions/lib/clients.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
@@ -16,7 +17,7 @@ let stack: TestStack;
 let store: ReleaseStore;
 
 beforeAll(async () => {
-  stack = await startTestStack({ greeter: service() });
+  stack = await startTestStack({ greeter: service(), packed: service() });
   store = new ReleaseStore(documentClient(), process.env.RELEASES_TABLE!);
 }, 60_000);
 afterAll(async () => stack?.stopAll());
@@ -37,6 +38,37 @@ const bundleKey = (view: { request: unknown }) => (view.request as { artifacts: 
 async function replaceObject(key: string, body: string): Promise<void> {
   await s3Client().send(new PutObjectCommand({ Bucket: process.env.ARTIFACTS_BUCKET!, Key: key, Body: body }));
 }
+
+describe('a directory artifact', () => {
+  it('is uploaded as one <dir>.tar.gz whose sha256 the request carries and Prepare records; a retry is recognised', async () => {
+    const dir = path.join(stack.dataDir, 'build');
+    await mkdir(path.join(dir, 'node_modules', 'dep'), { recursive: true });
+    await writeFile(path.join(dir, 'package.json'), '{"type":"module","dependencies":{"dep":"1.0.0"}}');
+    await writeFile(path.join(dir, 'node_modules', 'dep', 'index.js'), 'export default 1;\n');
+    await symlink('dep', path.join(dir, 'node_modules', 'dep-alias'));
+    // Held, so the release stays QUEUED after Prepare: only the upload and the record are looked at here.
+    expect((await store.acquireLock('packed', 'test-holder', 600)).acquired).toBe(true);
+    const opts = {
+      service: 'packed',
+      version: '1.0.0',
+      commit: 'abcdef1',
+      triggeredBy: 'ci@example.com',
+      artifact: dir,
+      collection: example('1.0.0', 'collection.postman.json'),
+      openapi: example('1.0.0', 'openapi.yaml'),
+    };
+    const started = await startRelease(opts);
+    const view = await waitForStatus(started.releaseId, ['QUEUED']);
+    const key = bundleKey(view);
+    expect(key).toMatch(/\/build\.tar\.gz$/);
+    const object = await s3Client().send(new GetObjectCommand({ Bucket: process.env.ARTIFACTS_BUCKET!, Key: key }));
+    const uploaded = await object.Body!.transformToByteArray();
+    expect(view.artifactSha256).toBe(sha256(uploaded));
+    expect(view.request).toMatchObject({ artifacts: { bundleSha256: sha256(uploaded) } });
+    // The same directory packs to the same digest, so the CI retry starts nothing new.
+    expect(await startRelease(opts)).toMatchObject({ releaseId: started.releaseId, started: false });
+  });
+});
 
 describe('an artifact replaced after Prepare', () => {
   it('fails the staging deploy with ArtifactIntegrity naming the key and both digests; nothing is started', async () => {
