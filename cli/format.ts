@@ -56,6 +56,8 @@ export function describeRelease(view: ReleaseView): string {
     `  service ${view.service}  version ${view.version}  commit ${view.commit}  branch ${safeLine(view.branch)}`,
     `  triggered by ${safeLine(view.triggeredBy)} at ${view.createdAt}${view.durationMs !== undefined ? `, took ${duration(view.durationMs)}` : ''}`,
   ];
+  // The digest every deploy checks the artifact against: what to compare a build with.
+  if (view.artifactSha256) lines.push(`  artifact sha256 ${safeLine(view.artifactSha256)}`);
   if (view.status === 'ROLLBACK_FAILED') {
     lines.push(`  ${red('production may be on the failed version: a person must act (docs/operations.md)')}`);
   }

@@ -73,8 +73,21 @@ export const HELP = {
       'Examples',
       `
   $ launchway release --service greeter --version 1.0.0 --commit 1a2b3c4 --triggered-by ci@example.com \\
-      --bundle dist/service.mjs --collection collection.postman.json --openapi openapi.yaml --wait
+      --artifact dist/service.mjs --collection collection.postman.json --openapi openapi.yaml --wait
+  $ launchway release … --artifact build/ --environment postman/local.postman_environment.json
   $ launchway release … --wait --timeout 2h --json   the final record as JSON; stop waiting after 2 hours`,
+    ],
+    [
+      'Artifact',
+      `
+  --artifact takes a file (uploaded as it is) or a directory: the directory is packed, node_modules, native .node
+  addons, symbolic links and executable bits included (.git left out), into one gzipped tar of at most 512 MiB
+  whose entries are relative to the directory, uploaded as <directory name>.tar.gz. The pack is deterministic, so
+  the same build gives the same sha256. The request carries that sha256 (artifacts.bundleSha256); Prepare checks
+  it against the object in S3 and every deploy checks it again (ArtifactIntegrity on a mismatch). --bundle is the
+  older name of --artifact.
+  --environment uploads a Postman environment file ({ "name", "values": [{ "key", "value", "enabled" }] }); its
+  enabled values reach the collection, and the catalog's tests.variables override them.`,
     ],
     [
       'API changes',

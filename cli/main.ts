@@ -7,7 +7,7 @@ import { CliError, describeError, renderError } from './errors.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { bold, describeRelease, dim, releaseRow, red } from './format.js';
 import { HELP, PROGRAM_HELP } from './help.js';
-import { durationOption, positiveInt, requireEnv } from './options.js';
+import { durationOption, exactlyOne, positiveInt, requireEnv } from './options.js';
 
 /*
  * Only commander and small modules load up front. Each action imports what it needs when it runs: the embedded
@@ -66,14 +66,16 @@ program
 
 program
   .command('release')
-  .description('upload the artifact, collection and spec, then start a release')
+  .description('upload the artifact (a file, or a directory packed with its node_modules), collection and spec, then start a release')
   .requiredOption('--service <name>', 'service name from the catalog (required)')
   .requiredOption('--version <semver>', 'version being released, e.g. 1.4.0 (required)')
   .requiredOption('--commit <sha>', 'git commit sha (required)')
   .requiredOption('--triggered-by <email>', 'who or what triggered the release (required)')
-  .requiredOption('--bundle <file>', 'the deployable artifact (required)')
+  .option('--artifact <path>', 'the deployable (required): a file, or a directory packed with its node_modules into one .tar.gz')
+  .option('--bundle <path>', 'the older name of --artifact; give one of the two')
   .requiredOption('--collection <file>', 'Postman collection for the smoke tests (required)')
   .requiredOption('--openapi <file>', 'OpenAPI contract for the interop layer (required)')
+  .option('--environment <file>', 'a Postman environment (JSON) whose values the collection gets; catalog tests.variables override them')
   .option('--branch <name>', 'git branch', 'main')
   .option('--changes <file>', 'JSON list of changes ({ title, sha, author, url }) for the release notes')
   .option('--wait', 'follow the release until it ends; the exit code tells how it ended (0 only for SUCCEEDED)')
@@ -84,6 +86,7 @@ program
     if (opts.timeout !== undefined && !opts.wait) {
       throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
     }
+    exactlyOne({ '--artifact': opts.artifact, '--bundle': opts.bundle });
     loadEndpointsEnv();
     requireEnv(['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { artifactStore, releaseStore, startRelease, waitForRelease, WaitTimeoutError } = await import('./release-client.js');

@@ -58,3 +58,19 @@ export function requireEnv(names: readonly string[], env: NodeJS.ProcessEnv = pr
     Object.fromEntries(missing.map((n) => [n, hint])),
   );
 }
+
+/**
+ * The value of the one option of a group given (`--artifact` or its older name `--bundle`), refusing none and more
+ * than one, each option named.
+ */
+export function exactlyOne(options: Record<string, string | undefined>): string {
+  const names = Object.keys(options);
+  const given = names.filter((n) => options[n] !== undefined);
+  if (given.length === 1) return options[given[0]]!;
+  const list = names.join(' or ');
+  const problem = given.length === 0 ? `required: give ${list}` : `give only one of ${list}, not both`;
+  throw new ValidationError(
+    given.length === 0 ? `missing option ${list}` : `conflicting options ${given.join(' and ')}`,
+    Object.fromEntries((given.length === 0 ? names : given).map((n) => [n, problem])),
+  );
+}

@@ -10,22 +10,29 @@ import { getConfig } from '../functions/lib/config.js';
 import { ChangeSchema, releaseIdFor, type Change, type ReleaseRequest } from '../functions/lib/release-request.js';
 import { checkReleaseRequest } from '../functions/lib/release-request-check.js';
 import { checkExecutionInput } from '../functions/lib/release-limits.js';
-import { ValidationError } from '../functions/lib/errors.js';
+import { ValidationError, type FieldErrors } from '../functions/lib/errors.js';
 import { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functions/lib/store/records.js';
 import type { ApprovalSummary } from '../functions/lib/approvals/records.js';
 import * as z from 'zod';
+import { loadArtifact, type LoadedArtifact } from './artifact-pack.js';
+import { exactlyOne } from './options.js';
 
-/** What `launchway release` is given: the request fields, with local files for the three artifacts. */
+/** What `launchway release` is given: the request fields, with local files for the artifacts. */
 export interface ReleaseOptions {
   service: string;
   version: string;
   commit: string;
   branch?: string;
   triggeredBy: string;
-  bundle: string;
+  /** The deployable: a file, uploaded as it is, or a directory, packed with its node_modules (artifact-pack.ts). */
+  artifact?: string;
+  /** The older name of `artifact` (a file or a directory alike); exactly one of the two. */
+  bundle?: string;
   collection: string;
   openapi: string;
+  /** A Postman environment file whose values the collection gets (catalog test variables override them). */
+  environment?: string;
   /** A JSON file with `[{ "title": "feat: …", "sha": "…", "author": "…" }]`. */
   changesFile?: string;
 }
@@ -77,8 +84,8 @@ async function readChanges(file: string | undefined): Promise<Change[]> {
 }
 
 /**
- * Checks everything locally (the same checks Prepare runs again, plus the size of the execution input), uploads the
- * three files, and starts the execution under a name derived from service, version and commit, so a retried CI job
+ * Checks everything locally (the same checks Prepare runs again, plus the size of the execution input), packs a
+ * directory artifact, uploads the files with the bundle's sha256 in the request, and starts the execution under a name derived from service, version and commit, so a retried CI job
  * starts nothing new.
  */
 export async function startRelease(
@@ -88,13 +95,24 @@ export async function startRelease(
     beforeUpload?: () => Promise<unknown>;
   } = {},
 ): Promise<StartedRelease> {
+  const source = exactlyOne({ '--artifact': opts.artifact, '--bundle': opts.bundle });
   const changes = await readChanges(opts.changesFile);
   const prefix = releaseUploadPrefix(opts.service, opts.version, opts.commit);
   const keyOf = (file: string) => `${prefix}/${path.basename(file)}`;
+  // Packed (or read) once: the bytes hashed are the bytes uploaded. A problem with it is reported with the others.
+  let bundle: LoadedArtifact | undefined;
+  let bundleFields: FieldErrors = {};
+  try {
+    bundle = await loadArtifact(source);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    bundleFields = err.fields;
+  }
+  const bundleKey = `${prefix}/${bundle?.name ?? path.basename(path.resolve(source))}`;
   const local: Record<string, string> = {
-    [keyOf(opts.bundle)]: opts.bundle,
     [keyOf(opts.collection)]: opts.collection,
     [keyOf(opts.openapi)]: opts.openapi,
+    ...(opts.environment ? { [keyOf(opts.environment)]: opts.environment } : {}),
   };
   const request: ReleaseRequest = {
     service: opts.service,
@@ -102,7 +120,13 @@ export async function startRelease(
     commit: opts.commit,
     branch: opts.branch ?? 'main',
     triggeredBy: opts.triggeredBy,
-    artifacts: { bundle: keyOf(opts.bundle), collection: keyOf(opts.collection), openapi: keyOf(opts.openapi) },
+    artifacts: {
+      bundle: bundleKey,
+      ...(bundle ? { bundleSha256: bundle.sha256 } : {}),
+      collection: keyOf(opts.collection),
+      openapi: keyOf(opts.openapi),
+      ...(opts.environment ? { environment: keyOf(opts.environment) } : {}),
+    },
     changes,
   };
   // The exact StartExecution input, measured before anything is uploaded.
@@ -111,16 +135,20 @@ export async function startRelease(
   try {
     await checkReleaseRequest(request, {
       service: (name) => findService(name),
-      exists: async (_field, key) => existsSync(local[key]) && (await stat(local[key])).isFile(),
+      exists: async (_field, key) =>
+        key === bundleKey ? bundle !== undefined : existsSync(local[key]) && (await stat(local[key])).isFile(),
       read: (_field, key) => readFile(local[key], 'utf8'),
     });
-    if (Object.keys(inputFields).length > 0) throw new ValidationError('release request is invalid', inputFields);
+    if (Object.keys(inputFields).length > 0 || Object.keys(bundleFields).length > 0) {
+      throw new ValidationError('release request is invalid', {});
+    }
   } catch (err) {
     // Name the local file the user gave rather than the S3 key it would have had.
     if (err instanceof ValidationError) {
-      Object.assign(err.fields, inputFields);
+      Object.assign(err.fields, inputFields, bundleFields);
+      const names = { ...local, [bundleKey]: source };
       for (const [field, message] of Object.entries(err.fields)) {
-        err.fields[field] = Object.entries(local).reduce((m, [key, file]) => m.replaceAll(key, file), message);
+        err.fields[field] = Object.entries(names).reduce((m, [key, file]) => m.replaceAll(key, file), message);
       }
       err.message = `release request is invalid: ${Object.entries(err.fields)
         .map(([k, v]) => `${k}: ${v}`)
@@ -136,6 +164,7 @@ export async function startRelease(
   if (await executionExists(executionArn)) return { releaseId, executionArn, started: false };
 
   const artifacts = artifactStore();
+  await artifacts.put(bundleKey, bundle!.bytes, bundle!.packed ? 'application/gzip' : contentType(source));
   for (const [key, file] of Object.entries(local)) await artifacts.put(key, await readFile(file), contentType(file));
   const out = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: arn, name: releaseId, input }));
   return { releaseId, executionArn: out.executionArn!, started: true };

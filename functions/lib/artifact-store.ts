@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from './errors.js';
 
@@ -22,6 +23,21 @@ export class ArtifactStore {
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return await out.Body!.transformToByteArray();
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(`s3://${this.bucket}/${key} does not exist`, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * The object's sha256 (hex), streamed: an artifact may be hundreds of MiB, and only its digest is wanted.
+   */
+  async sha256(key: string): Promise<string> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const hash = createHash('sha256');
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+      return hash.digest('hex');
     } catch (err) {
       if (isMissing(err)) throw new NotFoundError(`s3://${this.bucket}/${key} does not exist`, { cause: err });
       throw err;

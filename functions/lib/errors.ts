@@ -44,6 +44,14 @@ export class DeploymentFailedError extends LaunchwayError {
   override readonly name = 'DeploymentFailed';
 }
 
+/**
+ * The artifact in S3 is not the one the release recorded at Prepare (its sha256 differs): it was replaced or damaged.
+ * Nothing is started from it; the deploy fails as any other would (FAILED before production, a rollback after).
+ */
+export class ArtifactIntegrityError extends LaunchwayError {
+  override readonly name = 'ArtifactIntegrity';
+}
+
 /** The staging smoke tests ran and at least one assertion failed. */
 export class SmokeTestsFailedError extends LaunchwayError {
   override readonly name = 'SmokeTestsFailed';

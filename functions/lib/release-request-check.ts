@@ -2,6 +2,7 @@ import type { ServiceConfig } from './catalog.js';
 import { ValidationError, type FieldErrors } from './errors.js';
 import { parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
+import { parsePostmanEnvironment } from './postman-environment.js';
 import { ReleaseRequestSchema, fieldErrors, type ReleaseRequest } from './release-request.js';
 import { checkGatewayQuota, checkReleaseRecordSize } from './release-limits.js';
 
@@ -13,6 +14,10 @@ export interface ReleaseRequestSources {
   service(name: string): Promise<ServiceConfig | undefined>;
   exists(field: string, ref: string): Promise<boolean>;
   read(field: string, ref: string): Promise<string>;
+  /**
+   * The bundle's sha256 (hex). The CLI has none: it puts in the request the digest of the very bytes it uploads.
+   */
+  sha256?(field: string, ref: string): Promise<string>;
 }
 
 /** A request that passed every check, with its catalog entry and parsed contract. */
@@ -20,12 +25,15 @@ export interface CheckedReleaseRequest {
   request: ReleaseRequest;
   service: ServiceConfig;
   openapi: Awaited<ReturnType<typeof parseOpenApi>>;
+  /** The bundle's sha256 as the source computed it (equal to `artifacts.bundleSha256` when the request gave one). */
+  artifactSha256?: string;
 }
 
 /**
  * Checks a release request completely and reports every problem at once, each under its field:
- * the shape, the service in the catalog, the deployable's presence, the Postman collection and the OpenAPI spec, and
- * the limits they would meet later: the release record's size and API Gateway's resources per API (release-limits.ts).
+ * the shape, the service in the catalog, the deployable's presence and digest, the Postman collection and environment,
+ * the OpenAPI spec, and the limits they would meet later: the release record's size and API Gateway's resources per
+ * API (release-limits.ts).
  */
 export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestSources): Promise<CheckedReleaseRequest> {
   const parsed = ReleaseRequestSchema.safeParse(raw);
@@ -36,9 +44,16 @@ export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestS
   const service = await sources.service(request.service);
   if (!service) fields.service = `expected a service from the catalog; "${request.service}" is not in it`;
 
-  const { bundle, collection, openapi } = request.artifacts;
+  const { bundle, bundleSha256, collection, openapi, environment } = request.artifacts;
+  let artifactSha256: string | undefined;
   if (!(await sources.exists('artifacts.bundle', bundle))) {
     fields['artifacts.bundle'] = `expected the deployable at ${bundle}; it does not exist`;
+  } else if (sources.sha256) {
+    artifactSha256 = await sources.sha256('artifacts.bundle', bundle);
+    if (bundleSha256 !== undefined && bundleSha256 !== artifactSha256) {
+      fields['artifacts.bundleSha256'] =
+        `expected the sha256 of ${bundle}; the request says ${bundleSha256} but the uploaded bytes hash to ${artifactSha256}`;
+    }
   }
 
   const readOrNote = async (field: string, ref: string): Promise<string | undefined> => {
@@ -56,6 +71,16 @@ export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestS
       Object.assign(fields, fieldsOf(err, 'artifacts.collection'));
     }
   }
+  if (environment !== undefined) {
+    const environmentText = await readOrNote('artifacts.environment', environment);
+    if (environmentText !== undefined) {
+      try {
+        parsePostmanEnvironment(environmentText, 'artifacts.environment');
+      } catch (err) {
+        Object.assign(fields, fieldsOf(err, 'artifacts.environment'));
+      }
+    }
+  }
   let spec: CheckedReleaseRequest['openapi'] | undefined;
   const openapiText = await readOrNote('artifacts.openapi', openapi);
   if (openapiText !== undefined) {
@@ -70,7 +95,7 @@ export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestS
   if (service?.interop.enabled && spec) Object.assign(fields, checkGatewayQuota(spec.routes));
 
   if (Object.keys(fields).length > 0 || !service || !spec) throw invalid(fields);
-  return { request, service, openapi: spec };
+  return { request, service, openapi: spec, artifactSha256 };
 }
 
 function fieldsOf(err: unknown, field: string): FieldErrors {

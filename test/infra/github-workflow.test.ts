@@ -30,8 +30,8 @@ const steps = workflow.jobs.release.steps;
 const releaseStep = steps.find((s) => s.run?.includes('npx launchway release'))!;
 
 let cliOptions: string[];
-/** The options `launchway release` requires (commander's requiredOption in cli/main.ts). */
-const REQUIRED = ['--service', '--version', '--commit', '--triggered-by', '--bundle', '--collection', '--openapi'];
+/** The options `launchway release` requires (commander's requiredOption in cli/main.ts, and --artifact or its older name --bundle). */
+const REQUIRED = ['--service', '--version', '--commit', '--triggered-by', '--artifact', '--collection', '--openapi'];
 beforeAll(() => {
   // The CLI's own help, so the workflow is checked against the options as they are, not as remembered.
   const help = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'release', '--help'], {

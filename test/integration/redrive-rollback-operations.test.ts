@@ -6,7 +6,8 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/lib/clients.js';
+import { ArtifactStore } from '../../functions/lib/artifact-store.js';
+import { documentClient, s3Client } from '../../functions/lib/clients.js';
 import type { DeployProvider, RollbackRequest } from '../../functions/lib/deploy/deploy-provider.js';
 import { ConflictError, RollbackFailedError, ValidationError } from '../../functions/lib/errors.js';
 import type { InteropProvisioner } from '../../functions/lib/interop/interop-provisioner.js';
@@ -311,6 +312,7 @@ describe('rollbackService', () => {
   const mails: unknown[] = [];
   const rollbackDeps = () => ({
     store,
+    artifacts: new ArtifactStore(s3Client(), emu.bucket),
     providerFor: () => provider,
     provisioner: () =>
       ({

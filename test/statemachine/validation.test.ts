@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -30,6 +30,8 @@ const good = () => ({
   collection: example('1.0.0', 'collection.postman.json'),
   openapi: example('1.0.0', 'openapi.yaml'),
   changesFile: undefined as string | undefined,
+  artifact: undefined as string | undefined,
+  environment: undefined as string | undefined,
 });
 
 async function uploadedKeys(): Promise<string[]> {
@@ -47,6 +49,25 @@ describe('launchway release stops bad input before anything starts', () => {
     ['an unknown service', (o) => void (o.service = 'nope'), 'service', /not in it/],
     ['a malformed version', (o) => void (o.version = '1.0'), 'version', /semantic version/],
     ['a missing artifact', (o) => void (o.bundle = '/nonexistent/service.mjs'), 'artifacts.bundle', /does not exist/],
+    ['both --artifact and --bundle', (o) => void (o.artifact = o.bundle), '--artifact', /give only one of --artifact or --bundle/],
+    [
+      'an artifact directory with nothing in it',
+      async (o) => {
+        o.bundle = path.join(stack.dataDir, 'empty-build');
+        await mkdir(o.bundle, { recursive: true });
+      },
+      'artifacts.bundle',
+      /empty-build is empty/,
+    ],
+    [
+      'a Postman environment without values',
+      async (o) => {
+        o.environment = path.join(stack.dataDir, 'local.postman_environment.json');
+        await writeFile(o.environment, JSON.stringify({ name: 'local', value: [] }));
+      },
+      'artifacts.environment',
+      /expected a Postman environment: values: expected an array/,
+    ],
     [
       'a file that is not a Postman collection',
       async (o) => {

@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../../functions/lib/errors.js';
 import { CliError, describeError, networkCause, renderError } from '../../cli/errors.js';
 import { EXIT, RELEASE_EXIT_CODES, exitCodeForStatus } from '../../cli/exit-codes.js';
 import { approvalLine, colorEnabled } from '../../cli/format.js';
-import { durationOption, parseDuration, positiveInt, requireEnv } from '../../cli/options.js';
+import { durationOption, exactlyOne, parseDuration, positiveInt, requireEnv } from '../../cli/options.js';
 import { waitProgress } from '../../cli/progress.js';
 import type { ApprovalSummary } from '../../functions/lib/approvals/records.js';
 
@@ -148,6 +148,25 @@ describe('option values', () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect(Object.keys((err as ValidationError).fields)).toEqual(['A', 'C']);
     }
+  });
+
+  it('exactlyOne takes --artifact or its older name --bundle, and names both when none or both are given', () => {
+    expect(exactlyOne({ '--artifact': 'build/', '--bundle': undefined })).toBe('build/');
+    expect(exactlyOne({ '--artifact': undefined, '--bundle': 'dist/service.mjs' })).toBe('dist/service.mjs');
+    const both = (() => {
+      try {
+        return exactlyOne({ '--artifact': 'a', '--bundle': 'b' });
+      } catch (err) {
+        return err as ValidationError;
+      }
+    })() as ValidationError;
+    expect(both.message).toBe('conflicting options --artifact and --bundle');
+    expect(both.fields).toEqual({
+      '--artifact': 'give only one of --artifact or --bundle, not both',
+      '--bundle': 'give only one of --artifact or --bundle, not both',
+    });
+    expect(describeError(both).exitCode).toBe(EXIT.USAGE);
+    expect(() => exactlyOne({ '--artifact': undefined, '--bundle': undefined })).toThrow('missing option --artifact or --bundle');
   });
 });
 

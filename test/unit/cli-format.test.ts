@@ -91,3 +91,12 @@ describe('launchway status: API changes', () => {
     expect(plain(describeRelease({ ...view, apiChanges: undefined }))).not.toContain('API changes');
   });
 });
+
+describe('launchway status: the artifact digest', () => {
+  it('prints the sha256 every deploy checks, under the release line, and nothing for a record without one', () => {
+    const sha = 'a'.repeat(64);
+    const lines = plain(describeRelease({ ...view, artifactSha256: sha })).split('\n');
+    expect(lines[3]).toBe(`  artifact sha256 ${sha}`);
+    expect(plain(describeRelease(view))).not.toContain('artifact sha256');
+  });
+});

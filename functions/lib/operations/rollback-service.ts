@@ -1,3 +1,4 @@
+import { verifyRestore } from '../artifact-integrity.js';
 import type { DeployProvider, LiveDeployment } from '../deploy/deploy-provider.js';
 import { ConflictError, RollbackFailedError, ValidationError } from '../errors.js';
 import type { InteropProvisioner } from '../interop/interop-provisioner.js';
@@ -10,7 +11,7 @@ import type { ReleaseStore } from '../store/release-store.js';
 import { checkOperator, type OperatorInput } from './operator-input.js';
 
 /** What the rollback command uses: the pipeline's store, deploy providers, gateway provisioner and notifier. */
-export type RollbackServiceDeps = Pick<PipelineDeps, 'store' | 'providerFor' | 'provisioner' | 'notifier' | 'now'>;
+export type RollbackServiceDeps = Pick<PipelineDeps, 'store' | 'artifacts' | 'providerFor' | 'provisioner' | 'notifier' | 'now'>;
 
 export interface RollbackServiceResult {
   service: string;
@@ -74,6 +75,8 @@ export async function rollbackService(
       live && Object.keys(live).length > 0
         ? { version: release.version, artifactKey: release.request.artifacts.bundle, releaseId: release.releaseId, handle: live }
         : undefined;
+    // Before anything is touched: an artifact replaced since it was live is refused, production left as it is.
+    await verifyRestore(deps.artifacts, release.catalog.production, previous);
     const restored = await restoreProduction(deps.providerFor(release.catalog.production), release, previous, failed);
     await store.putCurrent({
       service,
@@ -81,6 +84,7 @@ export async function rollbackService(
       version: previous.version,
       releaseId: previous.releaseId,
       artifactKey: previous.artifactKey,
+      artifactSha256: previous.artifactSha256,
       handle: restored.handle,
     });
     const gatewayDeployment = await restoreGateway(store, deps.provisioner, release);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { DeploymentFailedError } from '../errors.js';
+import { verifyArtifact } from '../artifact-integrity.js';
+import { ArtifactIntegrityError, DeploymentFailedError, describeError } from '../errors.js';
 import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment } from '../deploy/deploy-provider.js';
 import { basePollSeconds } from '../deploy/polling.js';
 import { nextPollSeconds } from '../poll-schedule.js';
@@ -18,9 +19,9 @@ export type DeployEvent = z.infer<typeof DeployEventSchema>;
 export const stepFor = (env: Environment) => (env === 'staging' ? 'DeployStaging' : 'DeployProduction');
 
 function toLive(current: CurrentRecord | undefined): LiveDeployment | undefined {
-  return current
-    ? { version: current.version, artifactKey: current.artifactKey, releaseId: current.releaseId, handle: current.handle }
-    : undefined;
+  if (!current) return undefined;
+  const { version, artifactKey, artifactSha256, releaseId, handle } = current;
+  return { version, artifactKey, ...(artifactSha256 ? { artifactSha256 } : {}), releaseId, handle };
 }
 
 function requestFor(release: PreparedRelease, env: Environment, current?: LiveDeployment): DeployRequest {
@@ -30,6 +31,7 @@ function requestFor(release: PreparedRelease, env: Environment, current?: LiveDe
     environment: env,
     version: release.version,
     artifactKey: release.request.artifacts.bundle,
+    artifactSha256: release.artifactSha256,
     target: release.catalog[env],
     current,
   };
@@ -40,7 +42,9 @@ export type DeployStepResult = { state: DeployStatus['state']; waitSeconds: numb
 
 /**
  * Starts a deployment and keeps the provider's handle on the step record. The attempt claims the step's fence
- * first (fence.ts) and keeps its token on the record for the polls.
+ * first (fence.ts) and keeps its token on the record for the polls. Before the provider is asked anything, the
+ * artifact in S3 is hashed again against the release's `artifactSha256`: a mismatch ends the step FAILED with
+ * ArtifactIntegrity, and nothing is started.
  */
 export async function startDeployment(deps: PipelineDeps, event: DeployEvent): Promise<DeployStepResult> {
   const { store } = deps;
@@ -51,6 +55,17 @@ export async function startDeployment(deps: PipelineDeps, event: DeployEvent): P
   const req = requestFor(release, event.environment, previous);
   await store.startStep(release.releaseId, step, { version: release.version, previous: previous ?? null, handle: {}, fence: fence.token });
   if (release.status !== 'RUNNING') await store.updateRelease(release.releaseId, { status: 'RUNNING' });
+  try {
+    await verifyArtifact(deps.artifacts, req.artifactKey, req.artifactSha256);
+  } catch (err) {
+    if (err instanceof ArtifactIntegrityError) {
+      await store.endStep(release.releaseId, step, 'FAILED', {
+        details: { version: release.version, handle: {}, previous: previous ?? null, polls: 0, fence: fence.token },
+        error: describeError(err),
+      });
+    }
+    throw err;
+  }
   const provider = deps.providerFor(req.target);
   const status = await provider.start(req);
   await holdOrDiscard(deps, fence, provider, req, status);
@@ -119,6 +134,7 @@ async function record(
       version: release.version,
       releaseId: release.releaseId,
       artifactKey: req.artifactKey,
+      artifactSha256: req.artifactSha256,
       handle: status.handle,
     });
     await store.endStep(release.releaseId, step, 'SUCCEEDED', { details: { ...details, message: status.message } });

@@ -68,9 +68,11 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
 
   try {
     let specText = '';
-    const { request, service } = await checkReleaseRequest(event.request, {
+    const { request, service, artifactSha256 } = await checkReleaseRequest(event.request, {
       service: (name) => deps.findService(name),
       exists: (_field, key) => artifacts.exists(key),
+      // Streamed from S3: the request's digest is checked, or, from a CI that sends none, the object's is recorded.
+      sha256: (_field, key) => artifacts.sha256(key),
       read: async (field, key) => {
         const text = await artifacts.getText(key);
         if (field === 'artifacts.openapi') specText = text;
@@ -97,6 +99,7 @@ export async function prepareRelease(deps: PipelineDeps, event: PrepareEvent): P
       request,
       changes: request.changes,
       catalog: service,
+      artifactSha256,
       apiChanges,
     };
     if (!(await store.createRelease(record))) {

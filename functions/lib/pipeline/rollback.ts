@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { verifyRestore } from '../artifact-integrity.js';
 import { RollbackFailedError, describeError } from '../errors.js';
 import { publishedInterop, type StepRecordOf } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
@@ -33,6 +34,8 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
         ? { version: release.version, artifactKey: '', releaseId: release.releaseId, handle: details.handle }
         : undefined;
 
+    // An artifact replaced since it was live is not started again: the rollback fails (ROLLBACK_FAILED) instead.
+    await verifyRestore(deps.artifacts, service.production, previous);
     const restored = await deps.providerFor(service.production).rollback({
       service: release.service,
       environment: 'production',
@@ -51,6 +54,7 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
         version: previous.version,
         releaseId: previous.releaseId,
         artifactKey: previous.artifactKey,
+        artifactSha256: previous.artifactSha256,
         handle: restored.handle,
       });
     }

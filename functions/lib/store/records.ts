@@ -116,6 +116,11 @@ export interface ReleaseRecord {
   changes: Change[];
   /** The service's catalog entry as it was when the release was prepared, so a release is not changed midway. */
   catalog?: ServiceConfig;
+  /**
+   * The sha256 (hex) of the bundle in S3, as Prepare hashed it (and checked against the request's
+   * `artifacts.bundleSha256`). Every deploy hashes the object again and refuses a mismatch (ArtifactIntegrity).
+   */
+  artifactSha256?: string;
   createdAt: string;
   /** When the release first found another release of its service holding the lock. */
   queuedAt?: string;
@@ -185,6 +190,8 @@ export interface CurrentRecord {
   version: string;
   releaseId: string;
   artifactKey: string;
+  /** The artifact's sha256 (hex), so a later rollback or restart can check the object it starts from. */
+  artifactSha256?: string;
   /** Provider-specific handle of the live deployment (a pid and port, an alias version, a stack id…). */
   handle: Record<string, unknown>;
   updatedAt: string;

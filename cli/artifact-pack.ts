@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { lstat, readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { create } from 'tar';
+import { ValidationError } from '../functions/lib/errors.js';
+
+/** The largest artifact `launchway release` uploads, packed or not: what a deploy downloads and unpacks in one go. */
+export const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Every entry's mtime in a packed artifact. A fixed date, so the same directory packs to the same bytes whenever
+ * and wherever it is packed, and a retried CI job uploads the digest it uploaded before.
+ */
+const PACK_MTIME = new Date('2000-01-01T00:00:00Z');
+
+/** Which request field problems are reported under, and the size bound (tests lower it). */
+export interface PackLimits {
+  field?: string;
+  maxBytes?: number;
+}
+
+/** What `launchway release` uploads as the bundle: the exact bytes, their digest, and the name its key ends with. */
+export interface LoadedArtifact {
+  /** The file's name, or `<directory name>.tar.gz` for a packed directory. */
+  name: string;
+  bytes: Buffer;
+  /** sha256 of `bytes`, lowercase hex. */
+  sha256: string;
+  packed: boolean;
+}
+
+/**
+ * Reads the artifact a release deploys: a file as it is, or a directory packed into one gzipped tar (see
+ * {@link packDirectory}). Problems are ValidationErrors under `field`, naming the path.
+ */
+export async function loadArtifact(source: string, limits: PackLimits = {}): Promise<LoadedArtifact> {
+  const { field = 'artifacts.bundle', maxBytes = MAX_ARTIFACT_BYTES } = limits;
+  const stats = await lstatOrNull(source);
+  if (!stats) throw invalid(field, `${source} does not exist`);
+  const real = stats.isSymbolicLink() ? await statFollowing(source, field) : stats;
+  if (real.isDirectory()) {
+    const bytes = await packDirectory(source, limits);
+    return { name: `${path.basename(path.resolve(source))}.tar.gz`, bytes, sha256: sha256Hex(bytes), packed: true };
+  }
+  if (!real.isFile()) throw invalid(field, `${source} is neither a file nor a directory`);
+  if (real.size > maxBytes) throw invalid(field, tooLarge(source, real.size, maxBytes));
+  const bytes = await readFile(source).catch((err: NodeJS.ErrnoException) => {
+    throw invalid(field, `${source} is not readable (${err.code ?? err.message})`);
+  });
+  return { name: path.basename(source), bytes, sha256: sha256Hex(bytes), packed: false };
+}
+
+/**
+ * Packs a directory, `node_modules` and all, into one gzipped tar whose entries are relative to the directory's root
+ * (`package.json`, `node_modules/...`). Symbolic links stay links and modes keep their executable bits; only `.git`
+ * (at any depth) is left out. The pack is deterministic: entries sorted, one fixed mtime, portable headers (no
+ * uid, gid, user or group names, no atime or ctime, an OS-neutral gzip header), so the same tree gives the same bytes.
+ */
+export async function packDirectory(dir: string, limits: PackLimits = {}): Promise<Buffer> {
+  const { field = 'artifacts.bundle', maxBytes = MAX_ARTIFACT_BYTES } = limits;
+  const entries = await listEntries(dir, field);
+  if (entries.length === 0) throw invalid(field, `${dir} is empty (nothing to pack but .git)`);
+  const pack = create({ cwd: dir, gzip: true, portable: true, mtime: PACK_MTIME, noDirRecurse: true, strict: true }, entries);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of pack as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw invalid(field, tooLarge(dir, size, maxBytes, 'packed'));
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
+    const e = err as NodeJS.ErrnoException & { path?: string };
+    const where = e.path ? path.relative(dir, e.path) || e.path : 'an entry';
+    throw invalid(field, `${dir}: ${where} could not be packed (${e.code ?? e.message})`);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** Every path under `dir` to pack, relative and sorted, directories before their contents. */
+async function listEntries(dir: string, field: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const abs = path.join(dir, rel);
+    let names: string[];
+    try {
+      names = await readdir(abs);
+    } catch (err) {
+      throw invalid(field, `${dir}: ${rel || '.'} is not readable (${(err as NodeJS.ErrnoException).code ?? err})`);
+    }
+    // Code-unit order, not the locale's: the same on every machine.
+    for (const name of names.sort()) {
+      if (name === '.git') continue;
+      const child = rel ? `${rel}/${name}` : name;
+      const stats = await lstat(path.join(dir, child));
+      if (stats.isDirectory()) {
+        out.push(child);
+        await walk(child);
+      } else if (stats.isFile() || stats.isSymbolicLink()) {
+        out.push(child);
+      } else {
+        throw invalid(field, `${dir}: ${child} is ${kindOf(stats)}, which an artifact cannot carry`);
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isFIFO()) return 'a named pipe';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a file, directory or symbolic link';
+}
+
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await lstat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function statFollowing(p: string, field: string): Promise<Stats> {
+  try {
+    return await stat(p);
+  } catch (err) {
+    throw invalid(field, `${p} is a symbolic link to nothing readable (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+}
+
+function tooLarge(source: string, bytes: number, maxBytes: number, how = ''): string {
+  const mib = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
+  return `${source} is over ${mib(maxBytes)}${how ? ` ${how}` : ''} (at least ${mib(bytes)}); deploy a smaller build`;
+}
+
+/** sha256 of some bytes, lowercase hex: the form `artifacts.bundleSha256` and `artifactSha256` take. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function invalid(field: string, message: string): ValidationError {
+  return new ValidationError(`${field}: ${message}`, { [field]: message });
+}
