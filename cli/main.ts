@@ -43,7 +43,8 @@ program
   .command('dev')
   .description('boot the embedded stack (DynamoDB, S3, Step Functions, approval API, gateway) and stay up')
   .option('--catalog <file>', 'service catalog JSON', 'examples/catalog.json')
-  .option('--data-dir <dir>', 'where the stack keeps its data', '.launchway')
+  .option('--data-dir <dir>', 'where the stack keeps its data (kept across restarts)', '.launchway')
+  .option('--fresh', 'start clean: forget the records, artifacts, outbox, gateway routes, signing secret and ports')
   .option('--print-links', LINKS_HELP)
   .addHelpText('after', HELP.dev)
   .action(async (opts) => {
