@@ -12,6 +12,10 @@ export interface DevProcess {
   env: Record<string, string>;
   cli(args: string[], timeoutMs?: number): Promise<CliRun>;
   stop(): Promise<void>;
+  /** Ends `launchway dev` with SIGKILL, as a crash would: nothing of its own shutdown runs. */
+  kill(): Promise<void>;
+  /** What `launchway dev` printed on stdout so far. */
+  output(): string;
 }
 
 /** Starts `launchway dev` with `catalog` under `dataDir` and waits, bounded, for its endpoints.env. */
@@ -20,10 +24,12 @@ export async function startDev(dataDir: string, catalog: string): Promise<DevPro
   const dev: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
     cwd: dataDir,
     env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let devErr = '';
+  let devOut = '';
   dev.stderr!.on('data', (d) => (devErr += d));
+  dev.stdout!.on('data', (d) => (devOut += d));
   const envFile = path.join(dataDir, '.launchway', 'endpoints.env');
   const deadline = Date.now() + 60_000;
   while (!existsSync(envFile)) {
@@ -57,11 +63,17 @@ export async function startDev(dataDir: string, catalog: string): Promise<DevPro
       });
     });
   const stop = async () => {
-    if (dev.exitCode !== null) return;
+    if (dev.exitCode !== null || dev.signalCode !== null) return;
     const exited = new Promise((r) => dev.once('exit', r));
     dev.kill('SIGINT');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     if (dev.exitCode === null) dev.kill('SIGKILL');
   };
-  return { env, cli, stop };
+  const kill = async () => {
+    if (dev.exitCode !== null || dev.signalCode !== null) return;
+    const exited = new Promise((r) => dev.once('exit', r));
+    dev.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  };
+  return { env, cli, stop, kill, output: () => devOut };
 }
