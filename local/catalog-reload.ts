@@ -62,6 +62,8 @@ export async function reloadCatalog(file: string, at: CatalogLocation): Promise<
 }
 
 export interface CatalogWatcher {
+  /** Settles once the file's current content is known: edits after it are compared with it. */
+  ready: Promise<void>;
   close(): void;
 }
 
@@ -105,6 +107,7 @@ export function watchCatalog(opts: {
     timer = setTimeout(() => void primed.then(check), opts.debounceMs ?? 200);
   });
   return {
+    ready: primed,
     close: () => {
       clearTimeout(timer);
       watcher.close();
