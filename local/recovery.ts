@@ -32,15 +32,16 @@ const PORT_RELEASE_MS = 10_000;
 export async function finalizeLostReleases(deps: {
   store: ReleaseStore;
   stateMachineArn: string;
-  knownExecutions: ReadonlySet<string>;
+  /** Asked at the moment a release is ended: a release started since the boot (the port is live) is the engine's. */
+  executionExists: (executionArn: string) => boolean;
   endExecution: (event: ExecutionStatusEvent & { id: string }) => Promise<unknown>;
 }): Promise<RecoveryLine[]> {
-  const lost = (await deps.store.listAll(MAX_RELEASES)).filter(
-    (r) => !isTerminal(r.status) && !(r.executionArn && deps.knownExecutions.has(r.executionArn)),
-  );
+  const open = (await deps.store.listAll(MAX_RELEASES)).filter((r) => !isTerminal(r.status));
   const lines: RecoveryLine[] = [];
   // Oldest first: an older release may hold the lock a newer one waited for.
-  for (const release of lost.reverse()) {
+  for (const release of open.reverse()) {
+    // Prepare writes the record with its execution's ARN, so a record without one had no execution left either.
+    if (release.executionArn && deps.executionExists(release.executionArn)) continue;
     try {
       await deps.endExecution(lostExecutionEvent(release, deps.stateMachineArn));
       const after = await deps.store.getRelease(release.releaseId);

@@ -204,7 +204,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       recovery.finalized = await finalizeLostReleases({
         store,
         stateMachineArn,
-        knownExecutions: new Set(sfn.executions().map((e) => e.executionArn)),
+        executionExists: (arn) => sfn.executions().some((e) => e.executionArn === arn),
         endExecution: (event) => executionStatus(event as never, statusHandlerContext(event.id)),
       });
       recovery.restarted = await restartLiveVersions({ store, catalog, providerFor });
