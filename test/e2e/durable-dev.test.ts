@@ -24,14 +24,16 @@ const releaseArgs = (version: string, commit: string) => [
 ];
 const status = async (releaseId: string) => {
   const out = await dev.cli(['status', releaseId, '--json']);
-  expect(out.code, out.stderr).toBe(0);
+  expect(out.code, out.stdout + out.stderr).toBe(0);
   return JSON.parse(out.stdout);
 };
 
+/** Polls until the release is `wanted`, bounded; a record Prepare has not written yet counts as not there yet. */
 async function until(releaseId: string, wanted: string, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const view = await status(releaseId);
+    const out = await dev.cli(['status', releaseId, '--json']);
+    const view = out.code === 0 ? JSON.parse(out.stdout) : { status: out.stdout.trim() };
     if (view.status === wanted) return view;
     if (Date.now() > deadline) throw new Error(`${releaseId} is ${view.status}, not ${wanted}, after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 500));
