@@ -71,7 +71,8 @@ describe('the embedded stack on one data directory', () => {
     expect(second.endpoints).toMatchObject({ ...endpoints, approval: expect.any(String) });
     expect(second.endpoints.approval).not.toBe(endpoints.approval);
     expect(second.recovery.notices).toEqual([
-      `port ${new URL(endpoints.approval).port} of the approval endpoint is taken: it moves to a new port (links and URLs to the old one stop working)`,
+      `port ${new URL(endpoints.approval).port} of the approval endpoint is taken: ` +
+        'it moves to a new port (links and URLs to the old one stop working)',
     ]);
     expect(second.recovery.finalized).toEqual([]);
     await shutdown();
