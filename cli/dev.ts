@@ -4,17 +4,19 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getConfig } from '../functions/lib/config.js';
 import { printsLinks } from '../functions/lib/notify/index.js';
-import { startEmbedded, toEnvFile } from '../local/runtime.js';
-import { bold, dim, green } from './format.js';
+import { watchCatalog } from '../local/catalog-reload.js';
+import { BUCKET_NAME, CATALOG_KEY, startEmbedded, toEnvFile, type EmbeddedStack } from '../local/runtime.js';
+import { bold, dim, green, red, yellow } from './format.js';
 
 /**
- * `launchway dev`: the embedded stack, up until Ctrl-C, with its endpoints written for the other commands. Signed
- * approval links are printed only to an interactive terminal, or with `printLinks` (`--print-links`).
+ * `launchway dev`: the embedded stack, up until Ctrl-C, with its endpoints written for the other commands. It keeps
+ * its state in `dataDir` across restarts unless `fresh` (`--fresh`), and reloads the catalog when its file changes.
+ * Signed approval links are printed only to an interactive terminal, or with `printLinks` (`--print-links`).
  */
-export async function runDev(opts: { catalog: string; dataDir: string; printLinks?: boolean }): Promise<void> {
+export async function runDev(opts: { catalog: string; dataDir: string; printLinks?: boolean; fresh?: boolean }): Promise<void> {
   // The handlers run in this process and read it from the configuration when they build the outbox notifier.
   if (opts.printLinks) process.env.OUTBOX_PRINT_LINKS = 'true';
-  const stack = await startEmbedded({ catalog: opts.catalog, dataDir: opts.dataDir });
+  const stack = await startEmbedded({ catalog: opts.catalog, dataDir: opts.dataDir, fresh: opts.fresh ?? false });
   const envFile = path.join(stack.dataDir, 'endpoints.env');
   await mkdir(stack.dataDir, { recursive: true });
   await writeFile(envFile, toEnvFile(stack.env), { mode: 0o600 });
@@ -22,6 +24,16 @@ export async function runDev(opts: { catalog: string; dataDir: string; printLink
   for (const [name, url] of Object.entries(stack.endpoints)) console.log(`  ${name.padEnd(9)} ${url}`);
   console.log(`  state machine ${stack.stateMachineArn}`);
   console.log(`  outbox    ${stack.outboxDir}`);
+  console.log(`  state     ${stack.dataDir}${opts.fresh ? ' (started fresh)' : ' (kept across restarts; --fresh starts clean)'}`);
+  printRecovery(stack);
+  const watcher = watchCatalog({
+    file: opts.catalog,
+    at: { endpoint: stack.endpoints.s3, bucket: BUCKET_NAME, key: CATALOG_KEY },
+    onReload: (result) => {
+      if (result.ok) console.log(`${green('✔')} catalog reloaded (${Object.keys(result.catalog.services).length} services)`);
+      else console.log(`${red('✖')} catalog not reloaded; the running catalog stays:\n${result.errors}`);
+    },
+  });
   console.log(
     printsLinks(getConfig().OUTBOX_PRINT_LINKS)
       ? dim('  approval links are printed below as emails are sent; they are bearer credentials, keep them out of logs')
@@ -40,6 +52,15 @@ export async function runDev(opts: { catalog: string; dataDir: string; printLink
     process.once('SIGTERM', stop);
   });
   console.log('\nstopping…');
+  watcher.close();
   await stack.stop();
   await rm(envFile, { force: true });
+}
+
+/** What the boot brought back from the last run, and what it could not. */
+function printRecovery(stack: EmbeddedStack): void {
+  const { notices, finalized, restarted } = stack.recovery;
+  for (const notice of notices) console.log(`${yellow('!')} ${notice}`);
+  for (const line of finalized) console.log(`${line.ok ? yellow('!') : red('✖')} ${line.message}`);
+  for (const line of restarted) console.log(`${line.ok ? green('✔') : red('✖')} ${line.message}`);
 }

@@ -78,15 +78,33 @@ export function describeError(err: unknown): { exitCode: number; body: ErrorBody
   const network = networkCause(err);
   if (network) {
     const where = network.address ? `${network.address}${network.port ? `:${network.port}` : ''}` : undefined;
+    const details = { cause: network.code, ...(where ? { address: where } : {}) };
+    const local = stoppedLocalStack(network);
+    if (local) return make(EXIT.UNREACHABLE, 'STACK_UNREACHABLE', local, details);
     return make(
       EXIT.UNREACHABLE,
       'STACK_UNREACHABLE',
       `the stack could not be reached (${network.code}${where ? ` ${where}` : ''}): is \`launchway dev\` running, or are ` +
         'the AWS_ENDPOINT_URL_* variables, the region and the network right?',
-      { cause: network.code, ...(where ? { address: where } : {}) },
+      details,
     );
   }
   return make(EXIT.ERROR, 'INTERNAL', err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * The message for a refused connection to a loopback address: the embedded stack is not running there (`launchway
+ * dev` stopped, or endpoints.env is from an earlier run). Undefined for any other network failure.
+ */
+function stoppedLocalStack(network: { code: string; address?: string; port?: number }): string | undefined {
+  if (network.code !== 'ECONNREFUSED' || !network.address || !network.port) return undefined;
+  const loopback = network.address.startsWith('127.') || network.address === '::1';
+  if (!loopback) return undefined;
+  const host = network.address.includes(':') ? `[${network.address}]` : network.address;
+  return (
+    `no Launchway stack answers at http://${host}:${network.port}: start it with \`npx launchway dev\` ` +
+    '(and `source .launchway/endpoints.env`)'
+  );
 }
 
 /** The human form of an error, for stderr: the message, then each field on its own line. */

@@ -49,7 +49,16 @@ export const HELP = {
       'Examples',
       `
   $ launchway dev
+  $ launchway dev --fresh                                    forget the last run's state and start clean
   $ LOG_LEVEL=INFO launchway dev --data-dir /tmp/launchway   every step's structured log lines`,
+    ],
+    [
+      'State',
+      `
+  Records, artifacts, the outbox, gateway routes, the approval signing secret and the ports are kept in --data-dir
+  across restarts. On boot, live local-process versions are restarted on their ports, and releases whose execution
+  the restart lost end CANCELLED with their lock released. The catalog file is reloaded when it changes (an invalid
+  edit is refused, the running catalog stays). Secrets the catalog names: <data-dir>/secrets.json, mode 0600.`,
     ],
     [
       'Environment',
@@ -140,6 +149,27 @@ export const HELP = {
       `
   0 when the release was read, whatever its status (read .status, or use release --wait);
   1 no such release, 2 usage, 5 stack unreachable.`,
+    ],
+  ),
+  report: sections(
+    [
+      'Examples',
+      `
+  $ launchway report greeter-1.1.0-1a2b3c4                      the last stage that ran; failed requests with statuses
+  $ launchway report greeter-1.1.0-1a2b3c4 --stage staging --open
+  $ launchway report greeter-1.1.0-1a2b3c4 --out /tmp/reports --json`,
+    ],
+    [
+      'What it does',
+      `
+  Downloads the Newman reports (newman.json, junit.xml) of the smoke tests (staging) or the production validation
+  (production) to --out, by default .launchway/reports/<releaseId>/<stage>/, and prints each failed request with
+  its method, path and HTTP status. --open opens the folder with open or xdg-open when there is one.`,
+    ],
+    ['Environment', `\n  ARTIFACTS_BUCKET          the artifact bucket (a stack output on AWS)${TABLE_ENV}`],
+    [
+      'Exit codes',
+      `\n  0 reports written (whatever they say), 1 no such release or no report for that stage yet, 2 usage, 5 stack unreachable.`,
     ],
   ),
   list: sections(['Examples', `\n  $ launchway list --service greeter --limit 5\n  $ launchway list --json`], ['Environment', TABLE_ENV]),

@@ -1,5 +1,6 @@
 import '../local/embedded-defaults.js';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { NotFoundError, ValidationError } from '../functions/lib/errors.js';
 import { loadEndpointsEnv } from './endpoints.js';
@@ -43,7 +44,8 @@ program
   .command('dev')
   .description('boot the embedded stack (DynamoDB, S3, Step Functions, approval API, gateway) and stay up')
   .option('--catalog <file>', 'service catalog JSON', 'examples/catalog.json')
-  .option('--data-dir <dir>', 'where the stack keeps its data', '.launchway')
+  .option('--data-dir <dir>', 'where the stack keeps its data (kept across restarts)', '.launchway')
+  .option('--fresh', 'start clean: forget the records, artifacts, outbox, gateway routes, signing secret and ports')
   .option('--print-links', LINKS_HELP)
   .addHelpText('after', HELP.dev)
   .action(async (opts) => {
@@ -157,6 +159,27 @@ program
     const view = await readStore().getView(releaseId);
     if (!view) throw new NotFoundError(`release ${releaseId} does not exist`);
     console.log(opts.json ? JSON.stringify(view, null, 2) : describeRelease(view));
+  });
+
+program
+  .command('report <releaseId>')
+  .description("download a release's Newman reports (JSON, JUnit) and print its failed requests with their statuses")
+  .addOption(new Option('--stage <stage>', 'staging or production (default: the last that ran)').choices(['staging', 'production']))
+  .option('--out <dir>', 'where to write the reports (default .launchway/reports/<releaseId>/<stage>)')
+  .option('--open', 'open the folder with open / xdg-open when there is one')
+  .option('--json', 'print JSON')
+  .addHelpText('after', HELP.report)
+  .action(async (releaseId: string, opts) => {
+    loadEndpointsEnv();
+    requireEnv(['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    const { readArtifacts, readStore } = await import('./read-store.js');
+    const { describeReport, fetchReport, openWithDesktop } = await import('./report.js');
+    const report = await fetchReport(
+      { store: readStore(), artifacts: readArtifacts() },
+      { releaseId, stage: opts.stage, outDir: opts.out },
+    );
+    console.log(opts.json ? JSON.stringify(report, null, 2) : describeReport(report));
+    if (opts.open) process.stderr.write(`${await openWithDesktop(path.dirname(report.files[0]))}\n`);
   });
 
 program

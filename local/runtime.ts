@@ -1,15 +1,17 @@
 import './embedded-defaults.js';
 import './polyfills.js';
-import { randomBytes } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseCatalog, type Catalog } from '../functions/lib/catalog.js';
 import { resetCaches } from '../functions/lib/caches.js';
+import { providerFor } from '../functions/lib/deploy/index.js';
 import { stopAll as stopLocalProcesses } from '../functions/lib/deploy/process-supervisor.js';
+import { defaultDeps } from '../functions/lib/pipeline/deps.js';
 import { startApprovalServer } from './approval-server.js';
 import { loadReleaseDefinition } from './asl.js';
+import { publishCatalog } from './catalog-reload.js';
+import { choosePorts, clearState, SECRETS_FILE_NAME, savedPorts, savePorts, signingSecret, STATE_PATHS } from './durable-state.js';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -19,6 +21,7 @@ import {
   startS3rver,
   type RunningServer,
 } from './emulators.js';
+import { finalizeLostReleases, restartLiveVersions, type RecoveryLine } from './recovery.js';
 import { localLambdas, localSubstitutions, LOCAL_ACCOUNT, type LambdaHandler } from './functions.js';
 import { startLocalGateway } from './gateway.js';
 import { startLambdaEndpoint } from './lambda-endpoint.js';
@@ -52,7 +55,11 @@ export interface EmbeddedOptions {
   retryIntervals?: Record<string, number | number[]>;
   /** Fixed ports (0 or absent picks free ones). */
   ports?: Partial<Record<'sfn' | 'dynamodb' | 's3' | 'approval' | 'gateway' | 'lambda', number>>;
-  /** Start from empty data (default true): earlier runs' targets and records would point at dead processes. */
+  /**
+   * Start from empty data (default true, for tests). False (`launchway dev`): keep the records, artifacts, outbox,
+   * gateway routes, signing secret and ports of the last run, restart the live versions and end the releases whose
+   * executions the restart lost.
+   */
   fresh?: boolean;
   /**
    * The state machine's `TimeoutSeconds` instead of the definition's (eight days), so a test can see an execution
@@ -76,6 +83,10 @@ export interface EmbeddedStack {
   dataDir: string;
   outboxDir: string;
   sfn: LocalStepFunctions;
+  /** The catalog the stack booted with. */
+  catalog: Catalog;
+  /** What the boot did to bring the last run's state back (empty on a fresh start), and saved ports it could not reuse. */
+  recovery: { notices: string[]; finalized: RecoveryLine[]; restarted: RecoveryLine[] };
   stop(): Promise<void>;
 }
 
@@ -86,11 +97,11 @@ export interface EmbeddedStack {
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedStack> {
   const dataDir = path.resolve(options.dataDir ?? '.launchway');
-  if (options.fresh ?? true) {
-    for (const sub of ['s3', 'outbox', 'targets']) await rm(path.join(dataDir, sub), { recursive: true, force: true });
-  }
+  const fresh = options.fresh ?? true;
+  if (fresh) await clearState(dataDir);
   await mkdir(dataDir, { recursive: true });
-  const outboxDir = path.join(dataDir, 'outbox');
+  const outboxDir = path.join(dataDir, STATE_PATHS.outbox);
+  const { ports, notices } = await choosePorts(options.ports ?? {}, fresh ? {} : await savedPorts(dataDir));
   const catalog =
     typeof options.catalog === 'string'
       ? parseCatalog(JSON.parse(await readFile(options.catalog, 'utf8')), options.catalog)
@@ -102,13 +113,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     for (const s of started.reverse()) await s.close().catch(() => undefined);
   };
   try {
-    const dynamo: RunningServer = await startDynalite({ port: options.ports?.dynamodb });
+    const dynamo: RunningServer = await startDynalite({ port: ports.dynamodb, path: path.join(dataDir, STATE_PATHS.dynamodb) });
     started.push(dynamo);
-    const s3 = await startS3rver({ directory: path.join(dataDir, 's3'), port: options.ports?.s3 });
+    const s3 = await startS3rver({ directory: path.join(dataDir, STATE_PATHS.s3), port: ports.s3 });
     started.push(s3);
-    const gateway = await startLocalGateway({ port: options.ports?.gateway });
+    const gateway = await startLocalGateway({ port: ports.gateway, stateFile: path.join(dataDir, STATE_PATHS.gateway) });
     started.push(gateway);
-    const approval = await startApprovalServer({ port: options.ports?.approval });
+    const approval = await startApprovalServer({ port: ports.approval });
     started.push(approval);
 
     const env: Record<string, string> = {
@@ -123,33 +134,20 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       APPROVAL_BASE_URL: approval.url,
       NOTIFIER: 'outbox',
       OUTBOX_DIR: outboxDir,
-      LOCAL_TARGETS_DIR: path.join(dataDir, 'targets'),
+      LOCAL_TARGETS_DIR: path.join(dataDir, STATE_PATHS.targets),
       LOCAL_GATEWAY_ADMIN_URL: gateway.adminUrl,
       LAUNCHWAY_GATEWAY_URL: gateway.url,
+      // The secrets the catalog names, read by the handlers in this process; the user creates the file (mode 0600).
+      SECRETS_FILE: path.join(dataDir, SECRETS_FILE_NAME),
     };
     Object.assign(process.env, env);
-    // Signs approval links; lives only in this process (the CLI approves by following the emailed link).
-    process.env.APPROVAL_SIGNING_SECRET = randomBytes(32).toString('hex');
+    // Signs approval links; kept in the data directory (0600), never in endpoints.env: the CLI follows emailed links.
+    process.env.APPROVAL_SIGNING_SECRET = await signingSecret(dataDir);
     resetCaches();
 
     await createReleasesTable(dynamo.url, TABLE_NAME);
     await createBucket(s3.url, BUCKET_NAME);
-    const s3client = new S3Client({
-      endpoint: s3.url,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
-    await s3client.send(
-      new PutObjectCommand({
-        Bucket: BUCKET_NAME,
-        Key: CATALOG_KEY,
-        Body: JSON.stringify(catalog, null, 2),
-        ContentType: 'application/json',
-      }),
-    );
-    s3client.destroy();
+    await publishCatalog({ endpoint: s3.url, bucket: BUCKET_NAME, key: CATALOG_KEY }, catalog);
 
     const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
     const definition = withTimeouts(await loadReleaseDefinition(localSubstitutions(LOCAL_REGION)), options);
@@ -170,7 +168,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
         },
       ],
     });
-    const sfnServer = await sfn.listen(options.ports?.sfn ?? 0);
+    const sfnServer = await sfn.listen(ports.sfn ?? 0);
     started.push({ close: () => sfn.close() });
     env.AWS_ENDPOINT_URL_SFN = sfnServer.url;
     env.LAUNCHWAY_STATE_MACHINE_ARN = stateMachineArn;
@@ -183,7 +181,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       functions: { [OPERATE_FUNCTION_NAME]: operate as never },
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
-      port: options.ports?.lambda,
+      port: ports.lambda,
     });
     started.push(lambda);
     env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
@@ -191,6 +189,26 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
     process.env.LAUNCHWAY_OPERATE_FUNCTION = OPERATE_FUNCTION_NAME;
     resetCaches();
+    await savePorts(dataDir, {
+      sfn: sfnServer.port,
+      dynamodb: dynamo.port,
+      s3: s3.port,
+      approval: approval.port,
+      gateway: gateway.port,
+      lambda: Number(new URL(lambda.url).port),
+    });
+    const recovery = { notices, finalized: [] as RecoveryLine[], restarted: [] as RecoveryLine[] };
+    if (!fresh) {
+      const { store } = defaultDeps();
+      // Ended first: a rollback puts the version before back, and only then is what is live restarted.
+      recovery.finalized = await finalizeLostReleases({
+        store,
+        stateMachineArn,
+        executionExists: (arn) => sfn.executions().some((e) => e.executionArn === arn),
+        endExecution: (event) => executionStatus(event as never, statusHandlerContext(event.id)),
+      });
+      recovery.restarted = await restartLiveVersions({ store, catalog, providerFor });
+    }
 
     return {
       stateMachineArn,
@@ -199,6 +217,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       dataDir,
       outboxDir,
       sfn,
+      catalog,
+      recovery,
       stop: async () => {
         await stopStarted();
         resetCaches();

@@ -363,7 +363,7 @@ describe('launchway exit codes and errors', () => {
     });
     const human = await cli(['list'], 90_000, closed);
     expect(human.code).toBe(5);
-    expect(human.stderr).toContain(`could not be reached (ECONNREFUSED 127.0.0.1:${port})`);
+    expect(human.stderr).toContain(`no Launchway stack answers at http://127.0.0.1:${port}: start it with \`npx launchway dev\``);
   });
 
   it('release --wait: a rejected release exits 11, showing the approval it waits on; a failed one exits 10', async () => {

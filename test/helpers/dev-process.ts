@@ -14,6 +14,8 @@ export interface DevProcess {
   /** Everything `launchway dev` printed so far, stdout then stderr. */
   output(): string;
   stop(): Promise<void>;
+  /** Ends `launchway dev` with SIGKILL, as a crash would: nothing of its own shutdown runs. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -64,11 +66,17 @@ export async function startDev(dataDir: string, catalog: string, devEnv: Record<
       });
     });
   const stop = async () => {
-    if (dev.exitCode !== null) return;
+    if (dev.exitCode !== null || dev.signalCode !== null) return;
     const exited = new Promise((r) => dev.once('exit', r));
     dev.kill('SIGINT');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     if (dev.exitCode === null) dev.kill('SIGKILL');
   };
-  return { env, cli, output: () => devOut + devErr, stop };
+  const kill = async () => {
+    if (dev.exitCode !== null || dev.signalCode !== null) return;
+    const exited = new Promise((r) => dev.once('exit', r));
+    dev.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  };
+  return { env, cli, stop, kill, output: () => devOut + devErr };
 }

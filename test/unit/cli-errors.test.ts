@@ -83,7 +83,12 @@ describe('errors as the API error format', () => {
       code: 'STACK_UNREACHABLE',
       details: { cause: 'ECONNREFUSED', address: '127.0.0.1:4567' },
     });
-    expect(body.error.message).toContain('ECONNREFUSED 127.0.0.1:4567');
+    expect(body.error.message).toBe(
+      'no Launchway stack answers at http://127.0.0.1:4567: start it with `npx launchway dev` (and `source .launchway/endpoints.env`)',
+    );
+    // Refused elsewhere than on this machine: not the embedded stack, so the general hint.
+    const remote = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:443'), { code: 'ECONNREFUSED', address: '10.0.0.7', port: 443 });
+    expect(describeError(remote).body.error.message).toContain('could not be reached (ECONNREFUSED 10.0.0.7:443)');
     const fetchFailed = new TypeError('fetch failed', {
       cause: new AggregateError([Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND' })]),
     });
