@@ -185,7 +185,14 @@ describe('runSmokeTests against the example services', () => {
     });
     expect(result.failed).toBe(1);
     expect(result.failures).toEqual([
-      { name: 'Greeting in English', test: 'answers from the expected version', message: "expected '1.0.0' to equal '1.0.1'" },
+      {
+        name: 'Greeting in English',
+        test: 'answers from the expected version',
+        message: "expected '1.0.0' to equal '1.0.1'",
+        method: 'GET',
+        path: '/greetings/Ada',
+        status: 200,
+      },
     ]);
   });
 
@@ -197,7 +204,14 @@ describe('runSmokeTests against the example services', () => {
     });
     expect(result.failed).toBe(1);
     expect(result.failures).toEqual([
-      { name: 'Greeting in English', test: 'greets Ada by name', message: "expected 'Goodbye, Ada!' to equal 'Hello, Ada!'" },
+      {
+        name: 'Greeting in English',
+        test: 'greets Ada by name',
+        message: "expected 'Goodbye, Ada!' to equal 'Hello, Ada!'",
+        method: 'GET',
+        path: '/greetings/Ada',
+        status: 200,
+      },
     ]);
   });
 
@@ -236,7 +250,7 @@ describe('runSmokeTests against the example services', () => {
     const json = await artifacts.getText(result.reportKeys.json);
     const junit = await artifacts.getText(result.reportKeys.junit);
     expect(json).not.toContain(apiKey);
-    expect(json).toContain('[redacted]');
+    expect(json).toContain('***');
     expect(junit).not.toContain(apiKey);
   });
 
@@ -255,6 +269,9 @@ describe('runSmokeTests against the example services', () => {
       name: 'Greeting in English',
       test: 'status is 200',
       message: 'expected response to have status code 200 but got 403',
+      method: 'GET',
+      path: '/greeter/v1/greetings/Ada',
+      status: 403,
     });
   });
 });
@@ -276,6 +293,8 @@ describe('runSmokeTests when the target or the collection is not right', () => {
       name: 'Greeting in English',
       test: 'request',
       message: `connect ECONNREFUSED 127.0.0.1:${port}`,
+      method: 'GET',
+      path: '/greetings/Ada',
     });
     expect(result.failures).toHaveLength(10);
     expect(JSON.parse(await artifacts.getText(result.reportKeys.json)).run.stats.requests.failed).toBe(3);
@@ -332,7 +351,9 @@ describe('runSmokeTests when the target or the collection is not right', () => {
     );
     const result = await run({ collectionKey: key, baseUrl: greeters['1.0.0']!.url });
     expect(result).toMatchObject({ total: 2, passed: 1, failed: 1, requests: 1 });
-    expect(result.failures).toEqual([{ name: 'Health', test: 'test script', message: 'Error: boom outside pm.test' }]);
+    expect(result.failures).toEqual([
+      { name: 'Health', test: 'test script', message: 'Error: boom outside pm.test', method: 'GET', path: '/health', status: 200 },
+    ]);
   });
 
   it('throws NotFoundError for a collection that is not in S3', async () => {
