@@ -7,6 +7,7 @@ import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { s3Client } from '../../functions/lib/clients.js';
 import { NotFoundError, ValidationError } from '../../functions/lib/errors.js';
 import { runSmokeTests, type RunSmokeTestsOptions } from '../../functions/lib/newman-runner.js';
+import { failureText } from '../../functions/lib/pipeline/collection-run.js';
 import { greeterFile, startGreeter, type GreeterVersion, type RunningGreeter } from '../../examples/greeter/start-greeter.js';
 
 let emu: TestEmulators;
@@ -273,6 +274,57 @@ describe('runSmokeTests against the example services', () => {
       path: '/greeter/v1/greetings/Ada',
       status: 403,
     });
+  });
+});
+
+describe('runSmokeTests with variables and secrets', () => {
+  it("gives environment variables over the collection's own, names method, path and status of a failure, and masks secrets", async () => {
+    const secret = 'tok-Secret-4711';
+    const port = await listen(
+      createServer((req, res) => {
+        // Echoes the token it was sent, and has no /api/notes route.
+        const token = req.headers.authorization?.replace('Bearer ', '');
+        res.writeHead(req.url === '/api/me' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
+      }),
+    );
+    const key = 'artifacts/custom/own-variables.json';
+    const auth = [{ key: 'authorization', value: 'Bearer {{token}}' }];
+    await artifacts.put(
+      key,
+      JSON.stringify({
+        info: { name: 'own variables', schema: SCHEMA },
+        variable: [{ key: 'apiUrl', value: 'http://127.0.0.1:9/api' }],
+        item: [
+          {
+            name: 'Who am I',
+            request: { method: 'GET', url: '{{apiUrl}}/me', header: auth },
+            event: [
+              { listen: 'test', script: { exec: ["pm.test('echoes', () => pm.expect(pm.response.json().token).to.equal('other'));"] } },
+            ],
+          },
+          {
+            name: 'Create note',
+            request: { method: 'POST', url: '{{apiUrl}}/notes?draft=1', header: auth, body: { mode: 'raw', raw: '{}' } },
+            event: [{ listen: 'test', script: { exec: ["pm.test('status is 201', () => pm.response.to.have.status(201));"] } }],
+          },
+        ],
+      }),
+    );
+    const result = await run({
+      collectionKey: key,
+      baseUrl: `http://127.0.0.1:${port}`,
+      variables: { apiUrl: `http://127.0.0.1:${port}/api`, token: secret },
+      secrets: [secret],
+    });
+    expect(result).toMatchObject({ total: 2, failed: 2, requests: 2 });
+    expect(failureText(result)).toBe(
+      "2 of 2 assertions failed (Who am I (GET /api/me → 200) › echoes: expected '***' to equal 'other'; " +
+        'Create note (POST /api/notes → 404) › status is 201: expected response to have status code 201 but got 404)',
+    );
+    const json = await artifacts.getText(result.reportKeys.json);
+    const junit = await artifacts.getText(result.reportKeys.junit);
+    expect(junit).toContain('***');
+    for (const text of [json, junit, JSON.stringify(result)]) expect(text).not.toContain(secret);
   });
 });
 
