@@ -8,6 +8,7 @@ import type { Construct, IConstruct } from 'constructs';
 import { BUCKET_LAYOUT } from '../functions/lib/bucket-layout.js';
 import type { Catalog } from '../functions/lib/catalog.js';
 import { deployPermissions } from '../functions/lib/deploy/iam.js';
+import { targetSecretArns, testSecretArns } from '../functions/lib/secret-grants.js';
 import { HANDLER_NAMES, type HandlerName } from '../functions/steps.js';
 import { interopGatewayStatements, validationKeyReadStatement } from './interop-grants.js';
 import { LaunchwayFunction, type SesSender } from './launchway-function.js';
@@ -70,6 +71,7 @@ export function createPipelineFunctions(scope: Construct, props: PipelineFunctio
     functions[name] = fn;
   }
   grantDeployTargets(scope, props.catalog, functions);
+  grantCatalogSecrets(scope, props.catalog, functions);
 
   for (const name of ['smoke-test-staging', 'validate-production'] as const) {
     functions[name].allowWritesUnder(bucket, BUCKET_LAYOUT.reportsPrefix);
@@ -115,6 +117,34 @@ function grantDeployTargets(scope: Construct, catalog: Catalog, functions: Recor
         }
       }
     }
+  }
+}
+
+/** The functions that read the secrets the catalog names: the test runs, and whoever starts a target's versions. */
+export const SECRET_READERS = ['smoke-test-staging', 'validate-production', 'deploy', 'deploy-status', ...ROLLBACK_HOLDERS] as const;
+
+/**
+ * `secretsmanager:GetSecretValue` on exactly the secrets the catalog names (functions/lib/secret-grants.ts): each
+ * stage's test secrets to the function testing that stage, each target's `secretEnv` to the functions that deploy,
+ * poll and (production) roll back that target. These functions read secrets from Secrets Manager.
+ */
+function grantCatalogSecrets(scope: Construct, catalog: Catalog, functions: Record<HandlerName, LaunchwayFunction>): void {
+  const { partition, region, account } = Stack.of(scope);
+  const env = { partition, region, account };
+  const resources = new Map<HandlerName, Set<string>>(SECRET_READERS.map((name) => [name, new Set()]));
+  const add = (names: readonly HandlerName[], arns: string[]) => {
+    for (const name of names) for (const arn of arns) resources.get(name)?.add(arn);
+  };
+  for (const service of Object.values(catalog.services)) {
+    add(['smoke-test-staging'], testSecretArns(service, 'staging', env));
+    add(['validate-production'], testSecretArns(service, 'production', env));
+    add(['deploy', 'deploy-status'], targetSecretArns(service.staging, env));
+    add(['deploy', 'deploy-status', ...ROLLBACK_HOLDERS], targetSecretArns(service.production, env));
+  }
+  for (const [name, arns] of resources) {
+    functions[name].addEnvironment('SECRETS_SOURCE', 'secrets-manager');
+    if (arns.size === 0) continue;
+    functions[name].addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...arns].sort() }));
   }
 }
 

@@ -8,37 +8,12 @@ import type { ArtifactStore } from './artifact-store.js';
 import { ContractChecker, type Exchange } from './contract/conformance.js';
 import { ConformanceLog, type ConformanceMode, type ContractConformance, describeViolation } from './contract/conformance-log.js';
 import { logger } from './logger.js';
+import { junitFromResult, maskDeep, maskJsonReport, maskText, withApiKeyHeader, withContractSuite } from './newman-reports.js';
+import { MAX_LISTED_FAILURES, type NewmanRunLike, type SmokeResult, summarize } from './newman-summary.js';
 import { parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
 
-/** One failed check, as the notes, the approval page and the record show it. */
-export interface SmokeFailure {
-  /** The request (item) name in the collection. */
-  name: string;
-  /** The `pm.test` name, or `request` when the request itself failed, or `<event> script` for a script error. */
-  test: string;
-  message: string;
-}
-
-/** The outcome of one Newman run, as kept in step details and release notes. */
-export interface SmokeResult {
-  /**
-   * Checks counted: assertions that ran (skipped ones excluded), plus one per failed request and script error, plus
-   * one per contract violation when they fail the run (`contract.mode` `fail`).
-   */
-  total: number;
-  passed: number;
-  failed: number;
-  /** Requests attempted. */
-  requests: number;
-  /** The first failures, in run order (at most `MAX_LISTED_FAILURES`). */
-  failures: SmokeFailure[];
-  durationMs: number;
-  /** S3 keys of the reports Newman wrote. */
-  reportKeys: { json: string; junit: string };
-  /** What checking every response against the release's contract found; absent when the check is off. */
-  contract?: ContractConformance;
-}
+export { MAX_LISTED_FAILURES, type NewmanRunLike, type SmokeFailure, type SmokeResult, summarize } from './newman-summary.js';
 
 export interface RunSmokeTestsOptions {
   artifacts: ArtifactStore;
@@ -48,10 +23,22 @@ export interface RunSmokeTestsOptions {
   reportPrefix: string;
   /** Scheme, host and any path prefix of the target, e.g. `http://127.0.0.1:4010/greeter/v1`. */
   baseUrl: string;
-  /** Sent by the collection as `x-api-key`; redacted from the uploaded reports. */
+  /**
+   * The gateway's API key: sent as `x-api-key` on every request of the collection (whatever the collection's own
+   * headers say) and given as the `apiKey` variable to collections that send it themselves. Masked everywhere kept.
+   */
   apiKey?: string;
-  /** More environment variables for the collection, e.g. `{ expectedVersion: '1.1.0' }`. */
+  /**
+   * The Newman environment (functions/lib/test-variables.ts builds it), e.g. `{ expectedVersion: '1.1.0' }`. It
+   * wins over `baseUrl` and `apiKey` as variables: a catalog may set `baseUrl` to `{{baseUrl}}/api` on purpose.
+   * Environment variables override the collection's own variables.
+   */
   variables?: Record<string, string>;
+  /**
+   * Secret values used by the run (resolved `secretVariables`): masked out of the reports, the result and the logs,
+   * in every form a report may hold them (as is, JSON- and XML-escaped, percent-encoded).
+   */
+  secrets?: string[];
   /** Bound on the whole run. @default 120000 */
   timeoutMs?: number;
   /** Bound on each request. @default min(10000, timeoutMs) */
@@ -63,72 +50,11 @@ export interface RunSmokeTestsOptions {
   contract?: { openapiKey: string; mode: ConformanceMode };
 }
 
-/** How many failures a result lists; the full list is in the reports. */
-export const MAX_LISTED_FAILURES = 10;
-
 const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const SCRIPT_TIMEOUT_MS = 5_000;
 // Newman enforces `timeout` itself; this margin only catches a run that never calls back at all.
 const WATCHDOG_MARGIN_MS = 15_000;
-
-/** The parts of a Newman run summary (`summary.run`) that `summarize` reads. */
-export interface NewmanRunLike {
-  executions: Array<{
-    item?: { name?: string };
-    requestError?: { message?: string } | null;
-    assertions?: Array<{ assertion: string; skipped?: boolean; error?: { message?: string } | null }>;
-    testScript?: Array<{ error?: { name?: string; message?: string } | null }>;
-    prerequestScript?: Array<{ error?: { name?: string; message?: string } | null }>;
-  }>;
-  timings?: { started?: number; completed?: number };
-}
-
-/**
- * Counts a Newman run. Assertions are the unit; a request that never got a response (connection refused, timeout)
- * and a script that threw outside `pm.test` each count as one failed check, so a dead target can never pass.
- * Skipped assertions (`pm.test.skip`) are not counted.
- */
-export function summarize(run: NewmanRunLike): Omit<SmokeResult, 'reportKeys'> {
-  let total = 0;
-  let failed = 0;
-  const failures: SmokeFailure[] = [];
-  const fail = (name: string, test: string, message: string | undefined) => {
-    total += 1;
-    failed += 1;
-    if (failures.length < MAX_LISTED_FAILURES) failures.push({ name, test, message: message || 'failed' });
-  };
-
-  for (const execution of run.executions) {
-    const name = execution.item?.name ?? '(unnamed request)';
-    if (execution.requestError) fail(name, 'request', execution.requestError.message);
-    for (const entry of execution.prerequestScript ?? []) {
-      if (entry.error) fail(name, 'prerequest script', describeScriptError(entry.error));
-    }
-    for (const assertion of execution.assertions ?? []) {
-      if (assertion.skipped) continue;
-      if (assertion.error) fail(name, assertion.assertion, assertion.error.message);
-      else total += 1;
-    }
-    for (const entry of execution.testScript ?? []) {
-      if (entry.error) fail(name, 'test script', describeScriptError(entry.error));
-    }
-  }
-
-  const { started, completed } = run.timings ?? {};
-  return {
-    total,
-    passed: total - failed,
-    failed,
-    requests: run.executions.length,
-    failures,
-    durationMs: started && completed ? Math.max(0, completed - started) : 0,
-  };
-}
-
-function describeScriptError(error: { name?: string; message?: string }): string {
-  return [error.name, error.message].filter(Boolean).join(': ') || 'script error';
-}
 
 /**
  * Runs a Postman collection from S3 with Newman, in process, against `baseUrl`, and uploads the JSON and JUnit
@@ -140,16 +66,17 @@ function describeScriptError(error: { name?: string; message?: string }): string
  */
 export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<SmokeResult> {
   const { artifacts, collectionKey, apiKey = '' } = options;
+  const secrets = [...(options.secrets ?? []), ...(apiKey ? [apiKey] : [])];
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const requestTimeoutMs = options.requestTimeoutMs ?? Math.min(DEFAULT_REQUEST_TIMEOUT_MS, timeoutMs);
   const prefix = options.reportPrefix.replace(/\/+$/, '');
   const reportKeys = { json: `${prefix}/newman.json`, junit: `${prefix}/junit.xml` };
 
-  const collection = parsePostmanCollection(await artifacts.getText(collectionKey), 'artifacts.collection');
-  const conformance = options.contract && (await contractCheck(artifacts, options.contract, baseUrl));
-  // The explicit options win over `variables`, so a caller cannot point the run somewhere else by accident.
-  const envVar = Object.entries({ ...options.variables, baseUrl, apiKey }).map(([key, value]) => ({ key, value }));
+  const parsed = parsePostmanCollection(await artifacts.getText(collectionKey), 'artifacts.collection');
+  const collection = apiKey ? withApiKeyHeader(parsed, apiKey) : parsed;
+  const conformance = options.contract && (await contractCheck(artifacts, options.contract, baseUrl, secrets));
+  const envVar = Object.entries({ baseUrl, apiKey, ...options.variables }).map(([key, value]) => ({ key, value }));
 
   const dir = await mkdtemp(path.join(tmpdir(), 'launchway-newman-'));
   const files = { json: path.join(dir, 'newman.json'), junit: path.join(dir, 'junit.xml') };
@@ -175,7 +102,7 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
       conformance?.onRequest,
     );
     const counted = summarize(outcome.summary.run as unknown as NewmanRunLike);
-    const result: SmokeResult = {
+    let result: SmokeResult = {
       ...counted,
       durationMs: counted.durationMs || Date.now() - startedAt,
       reportKeys,
@@ -199,8 +126,10 @@ export async function runSmokeTests(options: RunSmokeTestsOptions): Promise<Smok
       if (result.contract) json = JSON.stringify({ ...JSON.parse(json), contract: result.contract }, null, 2);
       junit = withContractSuite(junit, result.contract);
     }
-    await artifacts.put(reportKeys.json, redact(json, apiKey, jsonEscape), 'application/json');
-    await artifacts.put(reportKeys.junit, redact(junit, apiKey, xmlEscape), 'application/xml');
+    // A failing assertion quotes the value it saw, a secret included; the record and the notes keep the result.
+    result = maskDeep(result, secrets);
+    await artifacts.put(reportKeys.json, maskJsonReport(json, secrets), 'application/json');
+    await artifacts.put(reportKeys.junit, maskText(junit, secrets), 'application/xml');
     return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -251,7 +180,12 @@ interface NewmanRequestArgs {
 }
 
 /** Reads the contract before the run (a contract that does not validate throws, naming `artifacts.openapi`). */
-async function contractCheck(artifacts: ArtifactStore, contract: NonNullable<RunSmokeTestsOptions['contract']>, baseUrl: string) {
+async function contractCheck(
+  artifacts: ArtifactStore,
+  contract: NonNullable<RunSmokeTestsOptions['contract']>,
+  baseUrl: string,
+  secrets: string[],
+) {
   const { document } = await parseOpenApi(await artifacts.getText(contract.openapiKey), 'artifacts.openapi');
   const checker = await ContractChecker.create(document);
   const log = new ConformanceLog(contract.mode);
@@ -271,7 +205,11 @@ async function contractCheck(artifacts: ArtifactStore, contract: NonNullable<Run
       log.add(exchange, checker.check(exchange, baseUrl));
     } catch (err) {
       // A fault of the checker must not stop the run or pass for the service's; it shows in the logs.
-      logger.error('contract check failed', { request: exchange.name, url: exchange.url, error: err as Error });
+      logger.error('contract check failed', {
+        request: maskText(exchange.name, secrets),
+        url: maskText(exchange.url, secrets),
+        error: maskText(String(err), secrets),
+      });
     }
   };
   return { log, onRequest };
@@ -299,52 +237,4 @@ function normalizeBaseUrl(raw: string): string {
   }
   // Collections write `{{baseUrl}}/path`; a trailing slash would double it.
   return raw.replace(/\/+$/, '');
-}
-
-/** Removes the API key from report text: Newman records environment values and request headers verbatim. */
-function redact(text: string, secret: string, encode: (s: string) => string): string {
-  if (secret.length === 0) return text;
-  return text.split(encode(secret)).join('[redacted]');
-}
-
-function jsonEscape(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
-}
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
-/** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */
-function withContractSuite(junit: string, contract: ContractConformance | undefined): string {
-  if (contract?.mode !== 'fail' || contract.violationCount === 0) return junit;
-  const cases = contract.violations.map(
-    (v) =>
-      `    <testcase classname="${xmlEscape(v.name)}" name="contract">\n` +
-      `      <failure type="ContractViolation" message="${xmlEscape(describeViolation(v))}"/>\n    </testcase>\n`,
-  );
-  const count = contract.violationCount;
-  const suite = `  <testsuite name="contract" tests="${count}" failures="${count}">\n${cases.join('')}  </testsuite>\n`;
-  const end = junit.lastIndexOf('</testsuites>');
-  return end < 0 ? junit : `${junit.slice(0, end)}${suite}${junit.slice(end)}`;
-}
-
-/** A minimal JUnit report for a run Newman cut short: one suite, the listed failures as failed cases. */
-function junitFromResult(name: string, result: SmokeResult): string {
-  const cases = result.failures
-    .map(
-      (f) =>
-        `    <testcase classname="${xmlEscape(f.name)}" name="${xmlEscape(f.test)}">\n` +
-        `      <failure type="AssertionFailure" message="${xmlEscape(f.message)}"/>\n` +
-        '    </testcase>',
-    )
-    .join('\n');
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<testsuites name="${xmlEscape(name)}" tests="${result.total}" failures="${result.failed}" time="${(result.durationMs / 1000).toFixed(3)}">\n` +
-    `  <testsuite name="${xmlEscape(name)}" tests="${result.total}" failures="${result.failed}">\n` +
-    `${cases}\n` +
-    '  </testsuite>\n' +
-    '</testsuites>\n'
-  );
 }

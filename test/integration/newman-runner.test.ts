@@ -7,6 +7,7 @@ import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { s3Client } from '../../functions/lib/clients.js';
 import { NotFoundError, ValidationError } from '../../functions/lib/errors.js';
 import { runSmokeTests, type RunSmokeTestsOptions } from '../../functions/lib/newman-runner.js';
+import { failureText } from '../../functions/lib/pipeline/collection-run.js';
 import { greeterFile, startGreeter, type GreeterVersion, type RunningGreeter } from '../../examples/greeter/start-greeter.js';
 
 let emu: TestEmulators;
@@ -185,7 +186,14 @@ describe('runSmokeTests against the example services', () => {
     });
     expect(result.failed).toBe(1);
     expect(result.failures).toEqual([
-      { name: 'Greeting in English', test: 'answers from the expected version', message: "expected '1.0.0' to equal '1.0.1'" },
+      {
+        name: 'Greeting in English',
+        test: 'answers from the expected version',
+        message: "expected '1.0.0' to equal '1.0.1'",
+        method: 'GET',
+        path: '/greetings/Ada',
+        status: 200,
+      },
     ]);
   });
 
@@ -197,7 +205,14 @@ describe('runSmokeTests against the example services', () => {
     });
     expect(result.failed).toBe(1);
     expect(result.failures).toEqual([
-      { name: 'Greeting in English', test: 'greets Ada by name', message: "expected 'Goodbye, Ada!' to equal 'Hello, Ada!'" },
+      {
+        name: 'Greeting in English',
+        test: 'greets Ada by name',
+        message: "expected 'Goodbye, Ada!' to equal 'Hello, Ada!'",
+        method: 'GET',
+        path: '/greetings/Ada',
+        status: 200,
+      },
     ]);
   });
 
@@ -236,7 +251,7 @@ describe('runSmokeTests against the example services', () => {
     const json = await artifacts.getText(result.reportKeys.json);
     const junit = await artifacts.getText(result.reportKeys.junit);
     expect(json).not.toContain(apiKey);
-    expect(json).toContain('[redacted]');
+    expect(json).toContain('***');
     expect(junit).not.toContain(apiKey);
   });
 
@@ -255,7 +270,61 @@ describe('runSmokeTests against the example services', () => {
       name: 'Greeting in English',
       test: 'status is 200',
       message: 'expected response to have status code 200 but got 403',
+      method: 'GET',
+      path: '/greeter/v1/greetings/Ada',
+      status: 403,
     });
+  });
+});
+
+describe('runSmokeTests with variables and secrets', () => {
+  it("gives environment variables over the collection's own, names method, path and status of a failure, and masks secrets", async () => {
+    const secret = 'tok-Secret-4711';
+    const port = await listen(
+      createServer((req, res) => {
+        // Echoes the token it was sent, and has no /api/notes route.
+        const token = req.headers.authorization?.replace('Bearer ', '');
+        res.writeHead(req.url === '/api/me' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
+      }),
+    );
+    const key = 'artifacts/custom/own-variables.json';
+    const auth = [{ key: 'authorization', value: 'Bearer {{token}}' }];
+    await artifacts.put(
+      key,
+      JSON.stringify({
+        info: { name: 'own variables', schema: SCHEMA },
+        variable: [{ key: 'apiUrl', value: 'http://127.0.0.1:9/api' }],
+        item: [
+          {
+            name: 'Who am I',
+            request: { method: 'GET', url: '{{apiUrl}}/me', header: auth },
+            event: [
+              { listen: 'test', script: { exec: ["pm.test('echoes', () => pm.expect(pm.response.json().token).to.equal('other'));"] } },
+            ],
+          },
+          {
+            name: 'Create note',
+            request: { method: 'POST', url: '{{apiUrl}}/notes?draft=1', header: auth, body: { mode: 'raw', raw: '{}' } },
+            event: [{ listen: 'test', script: { exec: ["pm.test('status is 201', () => pm.response.to.have.status(201));"] } }],
+          },
+        ],
+      }),
+    );
+    const result = await run({
+      collectionKey: key,
+      baseUrl: `http://127.0.0.1:${port}`,
+      variables: { apiUrl: `http://127.0.0.1:${port}/api`, token: secret },
+      secrets: [secret],
+    });
+    expect(result).toMatchObject({ total: 2, failed: 2, requests: 2 });
+    expect(failureText(result)).toBe(
+      "2 of 2 assertions failed (Who am I (GET /api/me → 200) › echoes: expected '***' to equal 'other'; " +
+        'Create note (POST /api/notes → 404) › status is 201: expected response to have status code 201 but got 404)',
+    );
+    const json = await artifacts.getText(result.reportKeys.json);
+    const junit = await artifacts.getText(result.reportKeys.junit);
+    expect(junit).toContain('***');
+    for (const text of [json, junit, JSON.stringify(result)]) expect(text).not.toContain(secret);
   });
 });
 
@@ -276,6 +345,8 @@ describe('runSmokeTests when the target or the collection is not right', () => {
       name: 'Greeting in English',
       test: 'request',
       message: `connect ECONNREFUSED 127.0.0.1:${port}`,
+      method: 'GET',
+      path: '/greetings/Ada',
     });
     expect(result.failures).toHaveLength(10);
     expect(JSON.parse(await artifacts.getText(result.reportKeys.json)).run.stats.requests.failed).toBe(3);
@@ -332,7 +403,9 @@ describe('runSmokeTests when the target or the collection is not right', () => {
     );
     const result = await run({ collectionKey: key, baseUrl: greeters['1.0.0']!.url });
     expect(result).toMatchObject({ total: 2, passed: 1, failed: 1, requests: 1 });
-    expect(result.failures).toEqual([{ name: 'Health', test: 'test script', message: 'Error: boom outside pm.test' }]);
+    expect(result.failures).toEqual([
+      { name: 'Health', test: 'test script', message: 'Error: boom outside pm.test', method: 'GET', path: '/health', status: 200 },
+    ]);
   });
 
   it('throws NotFoundError for a collection that is not in S3', async () => {

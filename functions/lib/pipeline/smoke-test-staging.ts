@@ -3,7 +3,7 @@ import { reportPrefix } from '../bucket-layout.js';
 import { SmokeTestsFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
 import { logger } from '../logger.js';
-import { contractCheckOf, contractWarning, failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
+import { contractCheckOf, contractWarning, failedRun, failureText, summarize, type TestCounts, testEnvironment } from './collection-run.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { fencedStepGuard } from './fence.js';
@@ -23,12 +23,13 @@ export async function smokeTestStaging(deps: PipelineDeps, event: SmokeTestStagi
     async () => {
       const deployed = await deploymentOf(deps, release.releaseId, 'staging');
       if (!deployed?.endpoint) throw new SmokeTestsFailedError('staging has no endpoint to test; the deploy step did not record one');
+      const environment = await testEnvironment(deps.artifacts, release, { stage: 'staging', baseUrl: deployed.endpoint });
       const result = await runSmokeTests({
         artifacts: deps.artifacts,
         collectionKey: release.request.artifacts.collection,
         reportPrefix: reportPrefix(release.service, release.releaseId, 'staging'),
         baseUrl: deployed.endpoint,
-        variables: { expectedVersion: release.version, service: release.service },
+        ...environment,
         contract: contractCheckOf(release.catalog, release.request),
       });
       const warning = contractWarning(result);

@@ -4,7 +4,7 @@ import { ProductionValidationFailedError } from '../errors.js';
 import { runSmokeTests } from '../newman-runner.js';
 import { publishedInterop } from '../store/records.js';
 import { logger } from '../logger.js';
-import { contractCheckOf, contractWarning, failedRun, failureText, summarize, type TestCounts } from './collection-run.js';
+import { contractCheckOf, contractWarning, failedRun, failureText, summarize, type TestCounts, testEnvironment } from './collection-run.js';
 import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { fencedStepGuard } from './fence.js';
@@ -41,13 +41,14 @@ export async function validateProduction(deps: PipelineDeps, event: ValidateProd
         baseUrl = interop.baseUrl;
         if (interop.validationKeyId) apiKey = await deps.provisioner().apiKeyValue(release.service, interop.validationKeyId);
       }
+      const environment = await testEnvironment(deps.artifacts, release, { stage: 'production', baseUrl, apiKey });
       const result = await runSmokeTests({
         artifacts: deps.artifacts,
         collectionKey: release.request.artifacts.collection,
         reportPrefix: reportPrefix(release.service, release.releaseId, 'production'),
         baseUrl,
         apiKey,
-        variables: { expectedVersion: release.version, service: release.service },
+        ...environment,
         contract: contractCheckOf(release.catalog, release.request),
       });
       const warning = contractWarning(result);

@@ -1,0 +1,134 @@
+import type { ContractConformance } from './contract/conformance-log.js';
+import { describeViolation } from './contract/conformance-log.js';
+import type { SmokeResult } from './newman-summary.js';
+import type { PostmanCollection, PostmanItem } from './postman.js';
+import { maskSecrets } from './secrets.js';
+
+/**
+ * What the Newman runner does to the collection before the run and to the reports after it: the gateway's API key
+ * on every request, secret values masked out of everything kept.
+ */
+
+/** The header an API Gateway usage plan reads the key from. */
+export const API_KEY_HEADER = 'x-api-key';
+
+/**
+ * A copy of the collection that sends `x-api-key: <apiKey>` on every request, folders included, replacing any
+ * `x-api-key` header the collection sets itself (old collections send `{{apiKey}}`, which is the same key), so a
+ * team's collection needs nothing gateway-specific and a catalog variable named `apiKey` cannot misdirect it.
+ */
+export function withApiKeyHeader(collection: PostmanCollection, apiKey: string): PostmanCollection {
+  const header = { key: API_KEY_HEADER, value: apiKey, type: 'text' };
+  const visit = (items: PostmanItem[]): PostmanItem[] =>
+    items.map((item) => {
+      const out: PostmanItem = { ...item };
+      if (item.item) out.item = visit(item.item);
+      if (item.request !== undefined) {
+        const request = typeof item.request === 'string' ? { url: item.request, method: 'GET' } : { ...(item.request as object) };
+        const headers = (request as { header?: unknown }).header;
+        const kept = Array.isArray(headers)
+          ? headers.filter((h) => String((h as { key?: unknown })?.key ?? '').toLowerCase() !== API_KEY_HEADER)
+          : [];
+        out.request = { ...request, header: [...kept, header] };
+      }
+      return out;
+    });
+  return { ...collection, item: visit(collection.item) };
+}
+
+/**
+ * Every form a secret value takes in a report: as is, JSON-escaped, XML-escaped and percent-encoded (a value sent in
+ * a URL), so masking the text catches each.
+ */
+export function secretForms(values: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    if (!v) continue;
+    for (const form of [v, jsonEscape(v), xmlEscape(v), encodeURIComponent(v)]) out.add(form);
+  }
+  return [...out];
+}
+
+/**
+ * Newman's JSON report with the secrets masked. Besides text, it keeps request and response bodies as Buffer
+ * objects (`{ type: 'Buffer', data: [bytes] }`), which no text search sees: those holding a secret are decoded,
+ * masked and re-encoded first.
+ */
+export function maskJsonReport(json: string, values: string[]): string {
+  if (values.length === 0) return json;
+  const forms = secretForms(values);
+  const parsed = JSON.parse(json) as unknown;
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== 'object') return node;
+    const obj = node as Record<string, unknown>;
+    if (obj.type === 'Buffer' && Array.isArray(obj.data)) {
+      const text = Buffer.from(obj.data as number[]).toString('utf8');
+      const masked = maskSecrets(text, forms);
+      return masked === text ? obj : { type: 'Buffer', data: [...Buffer.from(masked, 'utf8')] };
+    }
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, visit(v)]));
+  };
+  return maskSecrets(JSON.stringify(visit(parsed), null, 2), forms);
+}
+
+/** Text (the JUnit report, a message) with the secrets masked in every form they may take. */
+export function maskText(text: string, values: string[]): string {
+  return values.length === 0 ? text : maskSecrets(text, secretForms(values));
+}
+
+/** A copy of a value (a result, details) with every string in it masked. */
+export function maskDeep<T>(value: T, values: string[]): T {
+  if (values.length === 0) return value;
+  const forms = secretForms(values);
+  const visit = (node: unknown): unknown => {
+    if (typeof node === 'string') return maskSecrets(node, forms);
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v)]));
+  };
+  return visit(value) as T;
+}
+
+function jsonEscape(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
+/** Escapes text for an XML attribute or element. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */
+export function withContractSuite(junit: string, contract: ContractConformance | undefined): string {
+  if (contract?.mode !== 'fail' || contract.violationCount === 0) return junit;
+  const cases = contract.violations.map(
+    (v) =>
+      `    <testcase classname="${xmlEscape(v.name)}" name="contract">\n` +
+      `      <failure type="ContractViolation" message="${xmlEscape(describeViolation(v))}"/>\n    </testcase>\n`,
+  );
+  const count = contract.violationCount;
+  const suite = `  <testsuite name="contract" tests="${count}" failures="${count}">\n${cases.join('')}  </testsuite>\n`;
+  const end = junit.lastIndexOf('</testsuites>');
+  return end < 0 ? junit : `${junit.slice(0, end)}${suite}${junit.slice(end)}`;
+}
+
+/** A minimal JUnit report for a run Newman cut short: one suite, the listed failures as failed cases. */
+export function junitFromResult(name: string, result: SmokeResult): string {
+  const cases = result.failures
+    .map(
+      (f) =>
+        `    <testcase classname="${xmlEscape(f.name)}" name="${xmlEscape(f.test)}">\n` +
+        `      <failure type="AssertionFailure" message="${xmlEscape(f.message)}"/>\n` +
+        '    </testcase>',
+    )
+    .join('\n');
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<testsuites name="${xmlEscape(name)}" tests="${result.total}" failures="${result.failed}" time="${(result.durationMs / 1000).toFixed(3)}">\n` +
+    `  <testsuite name="${xmlEscape(name)}" tests="${result.total}" failures="${result.failed}">\n` +
+    `${cases}\n` +
+    '  </testsuite>\n' +
+    '</testsuites>\n'
+  );
+}
