@@ -109,7 +109,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     const match = state.match(service, stage, method, segments);
     if (!match.ok) {
       if (match.reason === 'no-stage') {
-        logger.debug('local gateway: no such stage', { service, stage, method, path: rawPath });
+        logger.debug('local gateway: no such stage', { api: service, stage, method, path: rawPath });
         return notFound(res);
       }
       const { cors } = match.deployment;
@@ -119,7 +119,13 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
         return;
       }
       // The body mimics API Gateway's; the routes the stage serves go to the log, where a failed validation is read.
-      logger.debug('local gateway: no route', { service, stage, method, path: rawPath, routes: GatewayState.routesOf(match.deployment) });
+      logger.debug('local gateway: no route', {
+        api: service,
+        stage,
+        method,
+        path: rawPath,
+        routes: GatewayState.routesOf(match.deployment),
+      });
       return notFound(res, allowOriginHeaders(cors, origin));
     }
     const cors = allowOriginHeaders(match.deployment.cors, req.headers.origin);

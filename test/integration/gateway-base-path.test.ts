@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../functions/lib/logger.js';
 import { startLocalGateway, type LocalGateway } from '../../local/gateway.js';
 import { LocalGatewayProvisioner } from '../../functions/lib/interop/local-gateway-provisioner.js';
 import type { InteropConfig } from '../../functions/lib/catalog.js';
@@ -100,6 +101,31 @@ describe('the contract base path on the local gateway', () => {
       await fetch(`${gateway.adminUrl}/services/shop-prepend/deployments/${deployment.currentDeploymentId}`)
     ).json()) as Record<string, unknown>;
     expect(stored).toMatchObject({ basePath: '/api', basePathMode: 'prepend' });
+  });
+
+  it("logs, at debug, the routes the stage serves when it answers 404 (the body stays API Gateway's)", async () => {
+    const base = await provision('shop-logged', interop());
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const level = logger.getLevelName();
+    logger.setLogLevel('DEBUG');
+    try {
+      expect((await call(`${base}/items`)).body).toBe('{"message":"Not Found"}');
+    } finally {
+      logger.setLogLevel(level);
+      write.mockRestore();
+    }
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'local gateway: no route');
+    expect(logged).toMatchObject({
+      api: 'shop-logged',
+      stage: 'v1',
+      method: 'GET',
+      path: '/shop-logged/v1/items',
+      routes: ['GET /api', 'GET /api/items', 'POST /api/items', 'GET /api/items/{id}'],
+    });
   });
 
   it('ignore: partners call <stage>/..., the service receives /... without the base path', async () => {
