@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
-import { HTTP_METHODS, type ApiRoute } from '../functions/lib/openapi.js';
+import { HTTP_METHODS, routePrefix, type ApiRoute } from '../functions/lib/openapi.js';
 
 /**
  * The local gateway's model, shaped like API Gateway's: per service, immutable deployments (a route table, a
@@ -50,9 +50,27 @@ const RouteSchema = z.object({
   }),
 });
 
+/** A base path as `basePathOf` (functions/lib/openapi.ts) returns it: `''`, or `/a/b` with no empty or dot segment. */
+const BasePathSchema = z
+  .string()
+  .regex(/^(\/(?!\.{1,2}(\/|$))[^/{}?#\s]+)*$/, 'expected "" or a path such as /api/v2 (no trailing slash, no {param})');
+
+/** The catalog's `interop.cors`: what a preflight answers and which origins proxied responses allow. */
+const CorsSchema = z.object({
+  allowOrigins: z.array(z.string().min(1)).min(1),
+  allowHeaders: z.array(z.string().min(1)),
+  maxAgeSeconds: z.number().int().min(0).max(86_400),
+});
+export type GatewayCors = z.infer<typeof CorsSchema>;
+
 /** Body of `POST /_admin/services/<svc>/deployments`. */
 export const CreateDeploymentSchema = z.object({
+  /** Path templates relative to the contract's base path. */
   routes: z.array(RouteSchema).min(1, 'expected at least one route'),
+  /** The contract's base path, and what to do with it, as API Gateway's import parameter `basepath`. */
+  basePath: BasePathSchema.default(''),
+  basePathMode: z.enum(['prepend', 'ignore', 'split']).default('prepend'),
+  cors: CorsSchema.optional(),
   targetUrl: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
   apiKeyRequired: z.boolean(),
   /** The stage this deployment is made for; a rollback points that stage back at it. */
@@ -91,10 +109,14 @@ const StateSchema = z.object({
 });
 type StateData = z.infer<typeof StateSchema>;
 
-/** A partner request resolved against the current route table. */
+/**
+ * A partner request resolved against the current route table. `methods` are those the matched path declares, for
+ * a CORS preflight; a path matched with an undeclared method is `no-route` with the path's `methods`.
+ */
 export type RouteMatch =
-  | { ok: true; deployment: GatewayDeployment; route: ApiRoute; params: Record<string, string> }
-  | { ok: false; reason: 'no-stage' | 'no-route' };
+  | { ok: true; deployment: GatewayDeployment; route: ApiRoute; params: Record<string, string>; methods: string[] }
+  | { ok: false; reason: 'no-stage' }
+  | { ok: false; reason: 'no-route'; deployment: GatewayDeployment; methods: string[] };
 
 /** Thrown for control-plane calls that name something that does not exist. */
 export class GatewayNotFound extends Error {
@@ -225,27 +247,39 @@ export class GatewayState {
   }
 
   /**
-   * Finds the route a partner request hits: the stage's current deployment, then the most specific declared path
-   * template matching `segments` (literal beats `{param}` beats `{greedy+}`), then the method on that path.
-   * A declared path with another method is "no-route", as API Gateway gives no 405.
+   * Finds the route a partner request hits: the stage's current deployment; then, as API Gateway imports the
+   * contract with `basepath`, the part of the base path partners keep ({@link routePrefix}) must lead `segments`;
+   * then the most specific declared path template matching the rest (literal beats `{param}` beats `{greedy+}`),
+   * then the method on that path. A declared path with another method is "no-route", as API Gateway gives no 405.
    */
   match(service: string, stage: string, method: string, segments: string[]): RouteMatch {
     const api = this.data.apis[service];
     const id = api?.stages[stage];
     const deployment = id ? api.deployments[id] : undefined;
     if (!deployment) return { ok: false, reason: 'no-stage' };
+    const noRoute = (methods: string[] = []): RouteMatch => ({ ok: false, reason: 'no-route', deployment, methods });
 
+    const prefix = routePrefix(deployment.basePath, deployment.basePathMode).split('/').slice(1).map(decodeSegment);
+    if (prefix.some((s, i) => segments[i] !== s)) return noRoute();
+    const rest = segments.slice(prefix.length);
     let best: { template: string; rank: number[]; params: Record<string, string> } | undefined;
     for (const template of new Set(deployment.routes.map((r) => r.path))) {
-      const params = matchTemplate(this.compile(template), segments);
+      const params = matchTemplate(this.compile(template), rest);
       if (!params) continue;
       const rank = specificity(this.compile(template));
       if (!best || compareRanks(rank, best.rank) < 0) best = { template, rank, params };
     }
-    if (!best) return { ok: false, reason: 'no-route' };
+    if (!best) return noRoute();
+    const methods = deployment.routes.filter((r) => r.path === best!.template).map((r) => r.method);
     const route = deployment.routes.find((r) => r.path === best!.template && r.method === method);
-    if (!route) return { ok: false, reason: 'no-route' };
-    return { ok: true, deployment, route, params: best.params };
+    if (!route) return noRoute(methods);
+    return { ok: true, deployment, route, params: best.params, methods };
+  }
+
+  /** The partner paths a deployment serves (prefix and template, then its methods), for a 404's debug line. */
+  static routesOf(deployment: GatewayDeployment): string[] {
+    const prefix = routePrefix(deployment.basePath, deployment.basePathMode);
+    return deployment.routes.map((r) => `${r.method} ${prefix}${r.path === '/' && prefix ? '' : r.path}`);
   }
 
   /** Resolves once every change made so far is on disk. */
@@ -291,6 +325,15 @@ function emptyState(): StateData {
 function randomId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Base path segments are stored as written in the contract (percent-encoded); request segments arrive decoded. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function digest(value: string): Buffer {

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { logger } from '../functions/lib/logger.js';
+import { allowOriginHeaders, PREFLIGHT_STATUS, preflightHeaders } from './gateway-cors.js';
 import {
   CreateDeploymentSchema,
   CreateKeySchema,
@@ -21,7 +22,11 @@ import {
  * the route (OpenAPI path template and method), with `x-api-key` checked when the deployment requires one, and is
  * then proxied to the production target. Errors look like API Gateway's: `404 {"message":"Not Found"}` for an
  * undeclared route, including a declared path called with an undeclared method (API Gateway never answers 405),
- * `403 {"message":"Forbidden"}` for a missing or wrong key, `502`/`504` when the target is down or slow.
+ * `403 {"message":"Forbidden"}` for a missing or wrong key, `502`/`504` when the target is down or slow (a 404's
+ * debug log line lists the routes the stage serves). A deployment carries the contract's base path and the mode
+ * API Gateway's import `basepath` would apply (openapi.ts `routePrefix`): partners call
+ * `/<service>/<stage><prefix><path>` and the target receives `<prefix><path>`. With `cors`, a preflight `OPTIONS`
+ * on a declared path is answered here without a key (gateway-cors.ts).
  *
  * The control plane, the analogue of PutRestApi/CreateDeployment/UpdateStage/CreateApiKey, is a JSON API under
  * `/_admin` on the same loopback-only server; service names start with a letter, so no partner path reaches it.
@@ -30,7 +35,8 @@ import {
  *   GET    /_admin                                   -> { url, services }
  *   GET    /_admin/services/<svc>                    -> { service, stages, deployments, keys (no values) }
  *   DELETE /_admin/services/<svc>                    -> 204; removes deployments and stages, keeps keys
- *   POST   /_admin/services/<svc>/deployments        { routes, targetUrl, apiKeyRequired, stage, releaseId?, ... } -> 201 { deploymentId, ... }
+ *   POST   /_admin/services/<svc>/deployments        { routes, targetUrl, apiKeyRequired, stage, basePath?, basePathMode?, cors?,
+ *                                                      releaseId?, ... } -> 201 { deploymentId, ... }
  *   GET    /_admin/services/<svc>/deployments/<id>   -> the deployment with its routes
  *   PUT    /_admin/services/<svc>/stages/<stage>     { deploymentId | null } -> { stage, deploymentId, previousDeploymentId, invokeUrl }
  *   POST   /_admin/services/<svc>/keys               { name } -> 201 (200 when it exists) { id, name, createdAt }
@@ -99,18 +105,49 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
     // Dot segments could be resolved by the target into a route the contract does not declare.
     if (!segments || segments.some((s) => s === '.' || s === '..' || s === '')) return notFound(res);
 
-    const match = state.match(service, stage, req.method ?? 'GET', segments);
-    if (!match.ok) return notFound(res);
+    const method = req.method ?? 'GET';
+    const match = state.match(service, stage, method, segments);
+    if (!match.ok) {
+      if (match.reason === 'no-stage') {
+        logger.debug('local gateway: no such stage', { api: service, stage, method, path: rawPath });
+        return notFound(res);
+      }
+      const { cors } = match.deployment;
+      const origin = req.headers.origin;
+      if (method === 'OPTIONS' && cors && match.methods.length > 0) {
+        res.writeHead(PREFLIGHT_STATUS, preflightHeaders(cors, origin, match.methods)).end();
+        return;
+      }
+      // The body mimics API Gateway's; the routes the stage serves go to the log, where a failed validation is read.
+      logger.debug('local gateway: no route', {
+        api: service,
+        stage,
+        method,
+        path: rawPath,
+        routes: GatewayState.routesOf(match.deployment),
+      });
+      return notFound(res, allowOriginHeaders(cors, origin));
+    }
+    const cors = allowOriginHeaders(match.deployment.cors, req.headers.origin);
     if (match.deployment.apiKeyRequired) {
       const key = req.headers['x-api-key'];
       if (typeof key !== 'string' || !state.keyAccepted(service, key)) {
-        return sendJson(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
+        return sendJson(res, 403, { message: 'Forbidden' }, 'ForbiddenException', cors);
       }
     }
-    proxy(req, res, match.deployment.targetUrl, `/${restRaw.join('/')}`, query);
+    // The part of the base path partners keep is the part the service receives (openapi.ts routePrefix), so the
+    // path after the stage goes to the target as it came.
+    proxy(req, res, match.deployment.targetUrl, `/${restRaw.join('/')}`, query, cors);
   }
 
-  function proxy(req: IncomingMessage, res: ServerResponse, targetUrl: string, restPath: string, query: string): void {
+  function proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    targetUrl: string,
+    restPath: string,
+    query: string,
+    cors: Record<string, string>,
+  ): void {
     const target = new URL(targetUrl);
     const basePath = target.pathname.replace(/\/+$/, '');
     const headers = forwardHeaders(req.headers, ['x-api-key', 'host']);
@@ -132,15 +169,18 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
 
     upstream.on('response', (upRes) => {
       clearTimeout(timer);
-      res.writeHead(upRes.statusCode ?? 502, forwardHeaders(upRes.headers, []));
+      const headers = forwardHeaders(upRes.headers, []);
+      // A service that answers CORS itself keeps its own answer.
+      if (!headers['access-control-allow-origin']) Object.assign(headers, cors);
+      res.writeHead(upRes.statusCode ?? 502, headers);
       upRes.pipe(res);
       upRes.on('error', () => res.destroy());
     });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (res.headersSent) return void res.destroy();
-      if (err.code === 'INTEGRATION_TIMEOUT') sendJson(res, 504, { message: 'Endpoint request timed out' });
-      else sendJson(res, 502, { message: 'Bad Gateway' });
+      if (err.code === 'INTEGRATION_TIMEOUT') sendJson(res, 504, { message: 'Endpoint request timed out' }, undefined, cors);
+      else sendJson(res, 502, { message: 'Bad Gateway' }, undefined, cors);
     });
     // A partner that hangs up must not leave the target request open.
     res.on('close', () => {
@@ -263,16 +303,17 @@ export async function startLocalGateway(opts: LocalGatewayOptions = {}): Promise
   };
 }
 
-function notFound(res: ServerResponse): void {
-  sendJson(res, 404, { message: 'Not Found' }, 'NotFoundException');
+function notFound(res: ServerResponse, extraHeaders: Record<string, string> = {}): void {
+  sendJson(res, 404, { message: 'Not Found' }, 'NotFoundException', extraHeaders);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, errorType?: string, extraHeaders: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+    ...extraHeaders,
   });
   res.end(text);
 }

@@ -16,8 +16,10 @@ export interface ApiRoute {
 export interface ParsedOpenApi {
   /** The document as written (references not resolved), so it stays plain JSON. */
   document: Record<string, unknown>;
-  /** Every declared operation, in document order. */
+  /** Every declared operation, in document order; paths are relative to {@link basePath}. */
   routes: ApiRoute[];
+  /** The path every route is served under (see {@link basePathOf}): `/api`, or `''` when there is none. */
+  basePath: string;
   title: string;
   /** `info.version` of the contract (not necessarily the release version). */
   version: string;
@@ -60,8 +62,61 @@ export async function validateOpenApiDocument(input: unknown, field = 'artifacts
   const { document, resolved } = await validateAndResolve(input, field);
   const routes = routesOf(resolved.paths as Record<string, unknown>);
   if (routes.length === 0) throw invalid(field, `expected at least one path with an operation (${HTTP_METHODS.join(', ').toLowerCase()})`);
+  const basePath = basePathOf(document, field);
   const info = (resolved.info ?? {}) as { title?: unknown; version?: unknown };
-  return { document, routes, title: String(info.title ?? ''), version: String(info.version ?? '') };
+  return { document, routes, basePath, title: String(info.title ?? ''), version: String(info.version ?? '') };
+}
+
+/** What the catalog's `interop.basePath` does with the contract's base path, as API Gateway's import `basepath`. */
+export type BasePathMode = 'prepend' | 'ignore' | 'split';
+
+/**
+ * The contract's base path: the path of OpenAPI 3's `servers[0].url` (absolute or relative, `{variables}` replaced
+ * by their `default`), or Swagger 2.0's `basePath`. `''` when there is none or it is `/`; otherwise it starts with
+ * `/` and has no trailing slash. Segments are kept as written (percent-encoded), as they appear in a URL.
+ *
+ * @throws ValidationError naming `<field>.servers[0].url` (or `.basePath`) when it is not a usable path.
+ */
+export function basePathOf(document: Record<string, unknown>, field = 'artifacts.openapi'): string {
+  let path: string;
+  let at: string;
+  if ('swagger' in document) {
+    at = 'basePath';
+    path = typeof document.basePath === 'string' ? document.basePath : '/';
+  } else {
+    at = 'servers[0].url';
+    const servers = Array.isArray(document.servers) ? document.servers : [];
+    const first = (servers[0] ?? {}) as { url?: unknown; variables?: Record<string, { default?: unknown }> };
+    const url = typeof first.url === 'string' ? first.url : '/';
+    const filled = url.replace(/\{([^}]*)\}/g, (_, name: string) => {
+      const value = first.variables?.[name]?.default;
+      if (value === undefined) throw invalid(field, `${at} uses {${name}}, which servers[0].variables does not declare with a default`);
+      return String(value);
+    });
+    // Drop the scheme and authority (`https://host:8080`) or a scheme-relative `//host`; keep the path only.
+    path = filled.replace(/^([a-z][a-z0-9+.-]*:)?\/\/[^/?#]*/i, '').replace(/[?#].*$/, '');
+  }
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  const withSlash = trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+  const bad = withSlash
+    .slice(1)
+    .split('/')
+    .find((s) => s === '' || s === '.' || s === '..');
+  if (bad !== undefined) throw invalid(field, `${at}: base path "${withSlash}" has an empty, "." or ".." segment`);
+  return withSlash;
+}
+
+/**
+ * The part of the base path that stays in partners' URLs and in the path the service receives (the two are the same
+ * in every mode): all of it under `prepend`, none under `ignore`, all but its first segment under `split` (API
+ * Gateway takes that segment to be the stage).
+ */
+export function routePrefix(basePath: string, mode: BasePathMode): string {
+  if (mode === 'ignore' || basePath === '') return '';
+  if (mode === 'prepend') return basePath;
+  const rest = basePath.split('/').slice(2);
+  return rest.length === 0 ? '' : `/${rest.join('/')}`;
 }
 
 /**

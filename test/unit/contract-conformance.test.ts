@@ -231,7 +231,7 @@ describe('contract conformance of one response', () => {
     });
   });
 
-  it("the contract's base path may be part of the request path, as long as nothing matches without it", async () => {
+  it("without the catalog's mode, the request path may carry the contract's base path or not", async () => {
     const desc: SpecDesc = {
       basePath: '/v2',
       paths: { '/items': { get: { responses: { 200: { schema: obj({ id: { type: 'string' } }) } } } } },
@@ -241,6 +241,49 @@ describe('contract conformance of one response', () => {
         violations: [expect.objectContaining({ at: '$.id' })],
       });
       expect(await check(flavour, desc, exchange('/items', 200, { id: '1' }))).toMatchObject({ violations: [] });
+    }
+  });
+
+  it('the base path leads the path when the URL has it, even where a template would match the path without it', async () => {
+    // `/{kind}` matches `/api` alone: the old rule (base path only when nothing matches without it) read `/api` as
+    // a kind and `/api/items` as nothing, so an /api-prefixed service was checked against the wrong operation.
+    const desc: SpecDesc = {
+      basePath: '/api',
+      paths: {
+        '/': { get: { responses: { 200: { schema: obj({ root: { type: 'boolean' } }, ['root']) } } } },
+        '/{kind}': { get: { responses: { 200: { schema: obj({ kind: { type: 'string' } }, ['kind']) } } } },
+      },
+    };
+    for (const flavour of ['3.0', '2.0'] as const) {
+      expect(await check(flavour, desc, exchange('/api', 200, { root: true }))).toEqual({ operation: 'GET /', violations: [] });
+      expect(await check(flavour, desc, exchange('/api/items', 200, { kind: 'items' }))).toEqual({
+        operation: 'GET /{kind}',
+        violations: [],
+      });
+    }
+  });
+
+  it('with the catalog base path mode, only the prefix partners and the service keep is stripped', async () => {
+    const desc: SpecDesc = {
+      basePath: '/api/v2',
+      paths: { '/items': { get: { responses: { 200: { schema: obj({ id: { type: 'string' } }, ['id']) } } } } },
+    };
+    const checker = async (basePathMode: 'prepend' | 'ignore' | 'split') =>
+      ContractChecker.create(spec('3.0', desc), 'artifacts.openapi', { basePathMode });
+    const ok = { operation: 'GET /items', violations: [] };
+    const none = { unchecked: 'no operation in the contract' };
+    // The staging target (service URL) and the gateway stage URL are both followed by the same prefix.
+    for (const base of [BASE, 'http://127.0.0.1:5123']) {
+      const at = (path: string) => ({ ...exchange(path, 200, { id: '1' }), url: `${base}${path}` });
+      const prepend = await checker('prepend');
+      expect(prepend.check(at('/api/v2/items'), base)).toEqual(ok);
+      expect(prepend.check(at('/items'), base)).toEqual(none);
+      const ignore = await checker('ignore');
+      expect(ignore.check(at('/items'), base)).toEqual(ok);
+      expect(ignore.check(at('/api/v2/items'), base)).toEqual(none);
+      const split = await checker('split');
+      expect(split.check(at('/v2/items'), base)).toEqual(ok);
+      expect(split.check(at('/api/v2/items'), base)).toEqual(none);
     }
   });
 

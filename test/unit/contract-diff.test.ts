@@ -657,6 +657,19 @@ describe('diffContracts reports nothing', () => {
     expect(await diffContracts(spec('2.0', desc), spec('3.0', desc))).toEqual([]);
   });
 
+  it('when the base path changes where partners do not call it (interop.basePath ignore, or split on its first segment)', async () => {
+    const at = (basePath: string) => spec('3.0', items(get(), { basePath }));
+    expect(await diffContracts(at('/v1'), at('/v2'), {}, { basePathMode: 'ignore' })).toEqual([]);
+    expect(await diffContracts(at('/old/partners'), at('/new/partners'), {}, { basePathMode: 'split' })).toEqual([]);
+    // What partners call changes: breaking, under split and prepend alike.
+    for (const basePathMode of ['split', 'prepend'] as const) {
+      expect(await diffContracts(at('/api/v1'), at('/api/v2'), {}, { basePathMode })).toEqual([
+        expect.objectContaining({ rule: 'base-path-changed', severity: 'breaking', change: 'base path changed from /api/v1 to /api/v2' }),
+      ]);
+    }
+    expect(await diffContracts(at('/v1'), at('/v2'), {}, { basePathMode: 'prepend' })).toHaveLength(1);
+  });
+
   it('when only the name of a path parameter changes: partners fill in the same position', async () => {
     const before = { paths: { '/items/{id}': { get: get() } } };
     const after = { paths: { '/items/{itemId}': { get: get() } } };

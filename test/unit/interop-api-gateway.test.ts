@@ -175,7 +175,8 @@ describe('ApiGatewayProvisioner.provision: first release', () => {
     expect(input.restApiId).toBe(API);
     expect(input.mode).toBe('overwrite');
     expect(input.failOnWarnings).toBe(true);
-    expect(input.parameters).toBeUndefined();
+    // The catalog's interop.basePath (prepend by default) says what the document's base path becomes.
+    expect(input.parameters).toEqual({ basepath: 'prepend' });
     const body = bodyOf();
     expect(body).toEqual(toApiGatewayOpenApi(spec, { apiName: 'launchway-greeter', targetUrl: TARGET, apiKeyRequired: true }).document);
     // Spot checks on the parsed body, independent of the transformation's own tests.
@@ -249,6 +250,49 @@ describe('ApiGatewayProvisioner.provision: first release', () => {
       'could not finish publishing greeter: CreateUsagePlan failed (BadRequestException): Invalid stage identifier specified; the new stage v1 was removed',
     );
     expect(gw).toReceiveCommandExactlyOnceWith(DeleteStageCommand, { restApiId: API, stageName: 'v1' });
+  });
+});
+
+describe('ApiGatewayProvisioner.provision: base path and CORS from the catalog', () => {
+  beforeEach(emptyAccount);
+  const underApi = { ...spec, servers: [{ url: 'https://greeter.example.com/api/v1' }] };
+
+  for (const [mode, prefix] of [
+    ['prepend', '/api/v1'],
+    ['ignore', ''],
+    ['split', '/v1'],
+  ] as const) {
+    it(`imports with basepath=${mode} and proxies to the target under "${prefix}"`, async () => {
+      await provisioner().provision(request({ spec: underApi }, { basePath: mode }));
+      expect(inputOf(PutRestApiCommand).parameters).toEqual({ basepath: mode });
+      const body = bodyOf();
+      expect(body.servers).toEqual([{ url: '/{basePath}', variables: { basePath: { default: 'api/v1' } } }]);
+      const get = (body.paths as Record<string, Record<string, Record<string, { uri: string }>>>)['/greetings/{name}'].get;
+      expect(get['x-amazon-apigateway-integration'].uri).toBe(`${TARGET}${prefix}/greetings/{name}`);
+    });
+  }
+
+  it('publishes the preflight and the gateway responses of interop.cors', async () => {
+    await provisioner().provision(request({}, { cors: { allowOrigins: ['https://app.example.com'] } }));
+    const body = bodyOf();
+    const options = (body.paths as Record<string, Record<string, Record<string, unknown>>>)['/greetings/{name}'].options;
+    expect(options.security).toBeUndefined();
+    expect(options['x-amazon-apigateway-integration']).toMatchObject({
+      type: 'mock',
+      responses: {
+        default: {
+          statusCode: '204',
+          responseParameters: {
+            'method.response.header.Access-Control-Allow-Methods': "'GET,POST,OPTIONS'",
+            'method.response.header.Access-Control-Allow-Headers': "'content-type,authorization,x-api-key'",
+            'method.response.header.Access-Control-Max-Age': "'600'",
+          },
+        },
+      },
+    });
+    expect(body['x-amazon-apigateway-gateway-responses']).toMatchObject({
+      DEFAULT_4XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'" } },
+    });
   });
 });
 

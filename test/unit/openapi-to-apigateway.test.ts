@@ -293,18 +293,19 @@ describe('toApiGatewayOpenApi: OpenAPI 3.1 and Swagger 2.0 in, OpenAPI 3.0 out',
     expect(document).not.toHaveProperty('webhooks');
   });
 
-  it('converts a Swagger 2.0 contract to 3.0; the gateway publishes the paths as written, like the local gateway', async () => {
+  it('converts a Swagger 2.0 contract to 3.0, its basePath becoming the basePath server variable', async () => {
     const { document, routes } = toApiGatewayOpenApi(await fixture('swagger-2.yaml'), options());
     expect(document.openapi).toBe('3.0.1');
     expect(document).not.toHaveProperty('swagger');
     expect(document).not.toHaveProperty('basePath');
+    expect(document.servers).toEqual([{ url: '/{basePath}', variables: { basePath: { default: 'api' } } }]);
     expect(routes).toEqual([
       { method: 'GET', path: '/items' },
       { method: 'DELETE', path: '/items' },
     ]);
     const ops = operations(document);
     expect(ops['DELETE /items'].responses).toEqual({ '204': { description: 'Deleted.' } });
-    expect(ops['DELETE /items']['x-amazon-apigateway-integration'].uri).toBe(`${TARGET}/items`);
+    expect(ops['DELETE /items']['x-amazon-apigateway-integration'].uri).toBe(`${TARGET}/api/items`);
   });
 
   it('reads Swagger 2.0 parameter types from the parameter itself and leaves body parameters to the proxy', () => {
@@ -419,5 +420,115 @@ describe('toApiGatewayOpenApi rejects what API Gateway cannot import, naming the
 
   it('a contract without operations', () => {
     expect(rejection(doc30({ '/a': { parameters: [] } })).fields).toEqual({ 'spec.paths': 'expected at least one operation to publish' });
+  });
+});
+
+describe('toApiGatewayOpenApi: the base path', () => {
+  const underApi = (servers: unknown[] = [{ url: 'https://shop.example.com/api' }]) =>
+    doc30({ '/': { get: ok }, '/items/{id}': { get: ok } }, { servers });
+  const uris = (document: Doc) =>
+    Object.fromEntries(Object.entries(operations(document)).map(([k, op]) => [k, (op['x-amazon-apigateway-integration'] as Doc).uri]));
+
+  it('declares it as the basePath server variable API Gateway reads, and asks for prepend by default', () => {
+    const out = toApiGatewayOpenApi(underApi(), options());
+    expect(out.basePathMode).toBe('prepend');
+    expect(out.document.servers).toEqual([{ url: '/{basePath}', variables: { basePath: { default: 'api' } } }]);
+    expect(Object.keys(out.document.paths as Doc)).toEqual(['/', '/items/{id}']);
+    expect(toApiGatewayOpenApi(doc30({ '/x': { get: ok } }), options()).document).not.toHaveProperty('servers');
+  });
+
+  it('sends the target the prefix partners called: the base path (prepend), none (ignore), all but its first segment (split)', () => {
+    expect(uris(toApiGatewayOpenApi(underApi(), options()).document)).toEqual({
+      'GET /': `${TARGET}/api`,
+      'GET /items/{id}': `${TARGET}/api/items/{id}`,
+    });
+    const ignored = toApiGatewayOpenApi(underApi(), options({ basePathMode: 'ignore' }));
+    expect(ignored.basePathMode).toBe('ignore');
+    expect(uris(ignored.document)).toEqual({ 'GET /': `${TARGET}/`, 'GET /items/{id}': `${TARGET}/items/{id}` });
+    const twoLevels = underApi([{ url: '/{root}/v2', variables: { root: { default: 'api' } } }]);
+    const split = toApiGatewayOpenApi(twoLevels, options({ basePathMode: 'split', targetUrl: 'https://alb.example.com/shop/' }));
+    expect(split.basePathMode).toBe('split');
+    expect(split.document.servers).toEqual([{ url: '/{basePath}', variables: { basePath: { default: 'api/v2' } } }]);
+    expect(uris(split.document)).toEqual({
+      'GET /': 'https://alb.example.com/shop/v2',
+      'GET /items/{id}': 'https://alb.example.com/shop/v2/items/{id}',
+    });
+  });
+
+  it('refuses a base path segment API Gateway cannot serve, naming servers[0].url', () => {
+    const err = rejection(underApi([{ url: '/api/v 2' }]));
+    expect(err.fields).toEqual({
+      'spec.servers[0].url': 'the base path "/api/v 2" has a segment "v 2" API Gateway does not allow in a path',
+    });
+    // Under ignore no segment reaches a resource path, so there is nothing to refuse.
+    expect(toApiGatewayOpenApi(underApi([{ url: '/api/v 2' }]), options({ basePathMode: 'ignore' })).routes).toHaveLength(2);
+  });
+});
+
+describe('toApiGatewayOpenApi: CORS', () => {
+  const spec = () => doc30({ '/items': { get: ok, post: ok }, '/items/{id}': { get: ok, options: ok } });
+  const cors = { allowOrigins: ['*'], allowHeaders: ['content-type', 'x-api-key'], maxAgeSeconds: 600 };
+
+  it('adds a MOCK OPTIONS preflight, without key, to each path that does not declare OPTIONS itself', () => {
+    const { document, routes } = toApiGatewayOpenApi(spec(), options({ cors, apiKeyRequired: true }));
+    expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /items', 'POST /items', 'GET /items/{id}', 'OPTIONS /items/{id}']);
+    const preflight = operations(document)['OPTIONS /items'];
+    expect(preflight.security).toBeUndefined();
+    expect(preflight['x-amazon-apigateway-integration']).toEqual({
+      type: 'mock',
+      requestTemplates: { 'application/json': '{"statusCode": 204}' },
+      passthroughBehavior: 'when_no_match',
+      responses: {
+        default: {
+          statusCode: '204',
+          responseParameters: {
+            'method.response.header.Access-Control-Allow-Methods': "'GET,POST,OPTIONS'",
+            'method.response.header.Access-Control-Allow-Headers': "'content-type,x-api-key'",
+            'method.response.header.Access-Control-Max-Age': "'600'",
+            'method.response.header.Access-Control-Allow-Origin': "'*'",
+          },
+        },
+      },
+    });
+    // Every header the integration maps is declared on the method response, or the import fails.
+    const declared = Object.keys((preflight.responses as Record<string, { headers: Doc }>)['204'].headers);
+    const mapped = Object.keys(
+      ((preflight['x-amazon-apigateway-integration'] as Doc).responses as Record<string, Doc>).default.responseParameters as Doc,
+    );
+    expect(declared).toEqual(expect.arrayContaining(mapped.map((m) => m.replace('method.response.header.', ''))));
+    // The contract's own OPTIONS is proxied like any operation.
+    expect(operations(document)['OPTIONS /items/{id}']['x-amazon-apigateway-integration']).toMatchObject({ type: 'http_proxy' });
+    expect(document['x-amazon-apigateway-gateway-responses']).toEqual({
+      DEFAULT_4XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" } },
+      DEFAULT_5XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" } },
+    });
+  });
+
+  it('echoes a listed Origin with a mapping template, and declares path parameters on the preflight', () => {
+    const listed = { ...cors, allowOrigins: ['https://app.example.com', 'https://admin.example.com'] };
+    const { document } = toApiGatewayOpenApi(doc30({ '/items/{id}': { get: ok } }), options({ cors: listed }));
+    const preflight = operations(document)['OPTIONS /items/{id}'];
+    expect(preflight.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]);
+    const response = ((preflight['x-amazon-apigateway-integration'] as Doc).responses as Record<string, Doc>).default;
+    expect(response.responseParameters).not.toHaveProperty('method.response.header.Access-Control-Allow-Origin');
+    expect(response.responseParameters).toMatchObject({ 'method.response.header.Vary': "'Origin'" });
+    const template = (response.responseTemplates as Record<string, string>)['application/json'];
+    expect(template).toContain('"$!origin" == "https://app.example.com" || "$!origin" == "https://admin.example.com"');
+    expect(template).toContain('#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)');
+    // Several origins: a gateway response cannot choose one, so it carries none.
+    expect(document).not.toHaveProperty('x-amazon-apigateway-gateway-responses');
+    const one = toApiGatewayOpenApi(
+      doc30({ '/x': { get: ok } }),
+      options({ cors: { ...cors, allowOrigins: ['https://app.example.com'] } }),
+    );
+    expect(one.document['x-amazon-apigateway-gateway-responses']).toMatchObject({
+      DEFAULT_4XX: { responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'" } },
+    });
+  });
+
+  it('adds nothing without interop.cors', () => {
+    const { document } = toApiGatewayOpenApi(spec(), options());
+    expect(Object.keys(operations(document))).not.toContain('OPTIONS /items');
+    expect(document).not.toHaveProperty('x-amazon-apigateway-gateway-responses');
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseOpenApi, validateOpenApiDocument } from '../../functions/lib/openapi.js';
+import { basePathOf, parseOpenApi, routePrefix, validateOpenApiDocument } from '../../functions/lib/openapi.js';
 import { ValidationError } from '../../functions/lib/errors.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../fixtures/openapi/${name}`, import.meta.url)), 'utf8');
@@ -127,5 +127,60 @@ describe('parseOpenApi rejects, naming the field and the reason', () => {
       }),
     );
     expect(err.fields['artifacts.openapi']).toMatch(/^expected an OpenAPI 3 document: paths\.\/x\.get\.parameters\.0/);
+  });
+});
+
+describe('the base path', () => {
+  const v3 = (servers?: unknown) => ({ openapi: '3.0.3', info: { title: 't', version: '1' }, ...(servers ? { servers } : {}), paths: {} });
+
+  it('is the path of servers[0].url, absolute or relative, with variables at their default', () => {
+    expect(basePathOf(v3([{ url: 'http://example.com/api' }, { url: '/other' }]))).toBe('/api');
+    expect(basePathOf(v3([{ url: '/api/' }]))).toBe('/api');
+    expect(basePathOf(v3([{ url: 'api/v2' }]))).toBe('/api/v2');
+    expect(basePathOf(v3([{ url: '//cdn.example.com/assets?x=1' }]))).toBe('/assets');
+    expect(
+      basePathOf(
+        v3([
+          {
+            url: '{scheme}://{host}:8443/{root}/v1',
+            variables: { scheme: { default: 'https' }, host: { default: 'h' }, root: { default: 'api' } },
+          },
+        ]),
+      ),
+    ).toBe('/api/v1');
+  });
+
+  it("is '' without servers, with '/' or with a bare origin", () => {
+    expect(basePathOf(v3())).toBe('');
+    expect(basePathOf(v3([{ url: '/' }]))).toBe('');
+    expect(basePathOf(v3([{ url: 'https://api.example.com' }]))).toBe('');
+  });
+
+  it('is Swagger 2.0 basePath', () => {
+    expect(basePathOf({ swagger: '2.0', basePath: '/api/v1/' })).toBe('/api/v1');
+    expect(basePathOf({ swagger: '2.0' })).toBe('');
+  });
+
+  it('is refused, naming the field, when a variable has no default or a segment is empty or dotted', () => {
+    expect(() => basePathOf(v3([{ url: '/{root}/x' }]), 'spec')).toThrow(ValidationError);
+    expect(() => basePathOf(v3([{ url: '/{root}/x' }]), 'spec')).toThrow(
+      /spec is not a valid OpenAPI contract: servers\[0\]\.url uses \{root\}/,
+    );
+    expect(() => basePathOf(v3([{ url: '/a//b' }]))).toThrow(/servers\[0\]\.url: base path "\/a\/\/b" has an empty/);
+    expect(() => basePathOf({ swagger: '2.0', basePath: '/a/../b' })).toThrow(/basePath: base path/);
+  });
+
+  it('is on the parsed contract', async () => {
+    const parsed = await parseOpenApi(
+      'openapi: 3.1.0\ninfo: {title: t, version: "1"}\nservers: [{url: "https://x.example/api"}]\npaths: {/a: {get: {responses: {"200": {description: ok}}}}}\n',
+    );
+    expect(parsed.basePath).toBe('/api');
+    expect(parsed.routes).toEqual([{ method: 'GET', path: '/a' }]);
+  });
+
+  it('leaves partners and the service the whole of it (prepend), none (ignore), or all but the first segment (split)', () => {
+    expect(['prepend', 'ignore', 'split'].map((m) => routePrefix('/a/b/c', m as never))).toEqual(['/a/b/c', '', '/b/c']);
+    expect(['prepend', 'ignore', 'split'].map((m) => routePrefix('/api', m as never))).toEqual(['/api', '', '']);
+    expect(['prepend', 'ignore', 'split'].map((m) => routePrefix('', m as never))).toEqual(['', '', '']);
   });
 });

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { resolveOpenApiDocument } from '../openapi.js';
+import { type BasePathMode, resolveOpenApiDocument, routePrefix } from '../openapi.js';
 import { dialectOf, type SchemaDialect, toJsonSchema } from './json-schema.js';
 import { type Contract, normalizeContract, type Operation, type Response, type Schema } from './normalize.js';
 
@@ -37,6 +37,16 @@ export type UncheckedReason = 'outside the base URL' | 'no operation in the cont
 /** The outcome of checking one response. */
 export type CheckOutcome = { operation: string; violations: ContractViolation[] } | { unchecked: UncheckedReason };
 
+/** How the checker reads the contract's base path. */
+export interface ContractCheckerOptions {
+  /**
+   * The catalog's `interop.basePath`. The stage's URL (the staging target, or the gateway stage) is followed by the
+   * prefix partners and the service both keep ({@link routePrefix}), then by the contract's path. Absent: the
+   * contract's whole base path when the URL has it (the default, `prepend`), else the path as it is.
+   */
+  basePathMode?: BasePathMode;
+}
+
 /** At most this many schema problems are reported per response; an array of bad items would repeat one problem. */
 const MAX_PROBLEMS_PER_RESPONSE = 5;
 
@@ -56,9 +66,9 @@ const OPENAPI_FORMATS: Record<string, { type: 'number' | 'string'; validate: (v:
 
 /**
  * Checks the responses a collection receives against a contract (Swagger 2.0, OpenAPI 3.0 or 3.1), the way the
- * partner-facing gateway routes them: the path after the base URL is matched against the contract's path templates
- * (a literal segment beats `{param}`, which beats a final `{greedy+}`), ignoring the contract's own base path unless
- * only the path with it stripped matches. For a matched operation: the status must be declared (exactly, as `4XX`,
+ * partner-facing gateway routes them: the path after the base URL, less the part of the contract's base path the
+ * catalog's `interop.basePath` keeps, is matched against the contract's path templates (a literal segment beats
+ * `{param}`, which beats a final `{greedy+}`). For a matched operation: the status must be declared (exactly, as `4XX`,
  * or through `default`); when the response declares content, the Content-Type must be one of its media types; and a
  * JSON body must validate against that media type's schema.
  *
@@ -73,6 +83,8 @@ export class ContractChecker {
   private constructor(
     private readonly contract: Contract,
     private readonly dialect: SchemaDialect,
+    /** Segment lists that may lead a path before its template, tried in order. */
+    private readonly prefixes: string[][],
   ) {
     const options: Options = { allErrors: true, strict: false, logger: false };
     this.ajv = dialect === '3.1' ? new Ajv2020(options) : new Ajv(options);
@@ -84,9 +96,12 @@ export class ContractChecker {
    * Reads a contract (already parsed, as written).
    * @throws ValidationError naming `field` when it does not validate.
    */
-  static async create(document: unknown, field = 'artifacts.openapi'): Promise<ContractChecker> {
+  static async create(document: unknown, field = 'artifacts.openapi', options: ContractCheckerOptions = {}): Promise<ContractChecker> {
     const resolved = await resolveOpenApiDocument(document, field);
-    return new ContractChecker(normalizeContract(resolved), dialectOf(resolved));
+    const contract = normalizeContract(resolved);
+    const basePath = contract.basePath === '/' ? '' : contract.basePath;
+    const prefixes = options.basePathMode ? [routePrefix(basePath, options.basePathMode)] : [...new Set([basePath, ''])];
+    return new ContractChecker(contract, dialectOf(resolved), prefixes.map(splitPath));
   }
 
   /** Checks one response; `baseUrl` is what the collection's `{{baseUrl}}` was. */
@@ -142,12 +157,12 @@ export class ContractChecker {
 
   private match(method: string, path: string): Operation | undefined {
     const segments = splitPath(path);
-    const base = this.contract.basePath;
-    const found = this.find(method, segments);
-    if (found !== null || base === '/') return found ?? undefined;
-    const baseSegments = splitPath(base);
-    const under = baseSegments.every((s, i) => segments[i] === s);
-    return under ? (this.find(method, segments.slice(baseSegments.length)) ?? undefined) : undefined;
+    for (const prefix of this.prefixes) {
+      if (!prefix.every((s, i) => segments[i] === s)) continue;
+      const found = this.find(method, segments.slice(prefix.length));
+      if (found !== null) return found;
+    }
+    return undefined;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { resolveOpenApiDocument } from '../openapi.js';
+import { type BasePathMode, resolveOpenApiDocument, routePrefix } from '../openapi.js';
 import { type Contract, normalizeContract, type Operation, type Schema } from './normalize.js';
 import { type ApiChange, compareApiChanges, type RuleId, severityOf } from './rules.js';
 import { type Direction, diffSchemas, type Emit } from './schema-diff.js';
@@ -11,6 +11,15 @@ export interface ContractFields {
   after?: string;
 }
 
+/** What the diff needs from the catalog. */
+export interface DiffOptions {
+  /**
+   * The service's `interop.basePath`: a changed base path breaks partners only where the part they call changes
+   * (all of it under `prepend`, all but the first segment under `split`, nothing under `ignore`). Absent: any change.
+   */
+  basePathMode?: BasePathMode;
+}
+
 /**
  * Compares the contract partners have now (`before`, the live release's spec) with the release's contract (`after`)
  * and classifies every change for partners. Both are parsed documents (Swagger 2.0, OpenAPI 3.0 or 3.1), validated
@@ -20,19 +29,26 @@ export interface ContractFields {
  * @returns breaking changes first, then deprecations, then non-breaking ones; within each by path and method.
  * @throws ValidationError naming the field of a contract that does not validate.
  */
-export async function diffContracts(before: unknown, after: unknown, fields: ContractFields = {}): Promise<ApiChange[]> {
+export async function diffContracts(
+  before: unknown,
+  after: unknown,
+  fields: ContractFields = {},
+  options: DiffOptions = {},
+): Promise<ApiChange[]> {
   const next = normalizeContract(await resolveOpenApiDocument(after, fields.after ?? 'after'));
   if (before === undefined) return [];
-  return diffNormalized(normalizeContract(await resolveOpenApiDocument(before, fields.before ?? 'before')), next);
+  return diffNormalized(normalizeContract(await resolveOpenApiDocument(before, fields.before ?? 'before')), next, options);
 }
 
 /** {@link diffContracts} over contracts already in the internal shape. */
-function diffNormalized(before: Contract, after: Contract): ApiChange[] {
+function diffNormalized(before: Contract, after: Contract, options: DiffOptions): ApiChange[] {
   const changes: ApiChange[] = [];
   const push = (rule: RuleId, location: string, change: string, op?: Pick<Operation, 'method' | 'path'>) =>
     changes.push({ severity: severityOf(rule), ...(op ? { method: op.method, path: op.path } : {}), location, change, rule });
 
-  if (before.basePath !== after.basePath) {
+  const called = (c: Contract) =>
+    options.basePathMode ? routePrefix(c.basePath === '/' ? '' : c.basePath, options.basePathMode) : c.basePath;
+  if (called(before) !== called(after)) {
     push('base-path-changed', 'base path', `base path changed from ${before.basePath} to ${after.basePath}`);
   }
   const beforePaths = new Set([...before.operations.values()].map((op) => pathKey(op.path)));

@@ -2,7 +2,7 @@ import type { ArtifactStore } from '../artifact-store.js';
 import { NotFoundError } from '../errors.js';
 import { parseOpenApi } from '../openapi.js';
 import type { ReleaseStore } from '../store/release-store.js';
-import { diffContracts } from './diff.js';
+import { type DiffOptions, diffContracts } from './diff.js';
 import type { ApiChange } from './rules.js';
 
 /** What a release changes for partners, against the contract production serves now: what Prepare keeps on the record. */
@@ -28,10 +28,16 @@ export interface LiveContractDeps {
  * compare, so it changes nothing.
  *
  * @throws ValidationError naming `artifacts.openapi` when the release's contract does not validate.
+ * @param options the catalog's `interop.basePath`, so a base path change counts only where partners see it.
  * @throws NotFoundError when production names a release whose record or contract is gone: the diff cannot say what
  *   partners have, and guessing "nothing changed" would hide a breaking change.
  */
-export async function diffAgainstLive(deps: LiveContractDeps, service: string, specText: string): Promise<ApiChangesSummary> {
+export async function diffAgainstLive(
+  deps: LiveContractDeps,
+  service: string,
+  specText: string,
+  options: DiffOptions = {},
+): Promise<ApiChangesSummary> {
   const next = (await parseOpenApi(specText, 'artifacts.openapi')).document;
   const current = await deps.store.getCurrent(service, 'production');
   if (!current) return summarize(null, await diffContracts(undefined, next));
@@ -46,7 +52,12 @@ export async function diffAgainstLive(deps: LiveContractDeps, service: string, s
     throw new NotFoundError(`the contract of ${service} ${current.version} (${key}), live in production, cannot be read: ${err.message}`);
   });
   const before = (await parseOpenApi(liveText, `the live contract (${current.version})`)).document;
-  const changes = await diffContracts(before, next, { before: `the live contract (${current.version})`, after: 'artifacts.openapi' });
+  const changes = await diffContracts(
+    before,
+    next,
+    { before: `the live contract (${current.version})`, after: 'artifacts.openapi' },
+    options,
+  );
   return summarize({ releaseId: current.releaseId, version: current.version }, changes);
 }
 

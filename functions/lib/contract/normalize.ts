@@ -1,11 +1,11 @@
-import { HTTP_METHODS, type HttpMethod } from '../openapi.js';
+import { basePathOf, HTTP_METHODS, type HttpMethod } from '../openapi.js';
 
 /** A JSON Schema object as a resolved contract holds it (any flavour: Swagger 2.0, OpenAPI 3.0 or 3.1). */
 export type Schema = Record<string, unknown>;
 
 /** What a contract promises partners, in one shape for Swagger 2.0 and OpenAPI 3.0/3.1. */
 export interface Contract {
-  /** The path every route is served under: Swagger `basePath`, or the path part of OpenAPI `servers[0].url`. */
+  /** The path every route is served under (`basePathOf` in openapi.ts), `/` when there is none. */
   basePath: string;
   /** Keyed by {@link operationKey}, so `/items/{id}` and `/items/{itemId}` are the same route. */
   operations: Map<string, Operation>;
@@ -75,7 +75,7 @@ export function normalizeContract(doc: Obj): Contract {
       });
     }
   }
-  return { basePath: swagger ? trimSlash(String(doc.basePath ?? '/')) : serverPath(doc.servers), operations };
+  return { basePath: basePathOf(doc) || '/', operations };
 }
 
 type OperationParts = Pick<Operation, 'parameters' | 'body' | 'responses'>;
@@ -215,19 +215,6 @@ function describeScheme(scheme: Obj, name: string, scopes: unknown[]): string {
 }
 
 /** Path part of the first server URL, with variables at their defaults; `/` when there is none. */
-function serverPath(servers: unknown): string {
-  const first = Array.isArray(servers) ? obj(servers[0]) : {};
-  const variables = obj(first.variables);
-  const url = String(first.url ?? '/').replace(/\{([^}]*)\}/g, (_, v: string) => String(obj(variables[v]).default ?? ''));
-  const withoutOrigin = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-  return trimSlash(withoutOrigin.startsWith('/') ? withoutOrigin : `/${withoutOrigin}`);
-}
-
-function trimSlash(path: string): string {
-  const trimmed = path.replace(/\/+$/, '');
-  return trimmed === '' ? '/' : trimmed;
-}
-
 function list(value: unknown, fallback: string[]): string[] {
   return Array.isArray(value) && value.length > 0 ? value.map((v) => String(v).toLowerCase()) : fallback;
 }

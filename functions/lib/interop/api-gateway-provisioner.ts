@@ -59,6 +59,8 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
         apiName: apiNameFor(service),
         targetUrl: req.targetUrl,
         apiKeyRequired: config.apiKeyRequired,
+        basePathMode: config.basePath,
+        ...(config.cors ? { cors: config.cors } : {}),
       });
     } catch (err) {
       if (err instanceof ValidationError) throw new InteropProvisioningFailedError(err.message, { cause: err });
@@ -75,7 +77,7 @@ export class ApiGatewayProvisioner implements InteropProvisioner {
       const keys: { name: string; id: string }[] = [];
       for (const name of keyNames) keys.push({ name, id: await ensureApiKey(this.client, service, name) });
 
-      await importContract(this.client, service, restApiId, imported.document);
+      await importContract(this.client, service, restApiId, imported);
 
       const { liveId, previousDeploymentId } = await previousDeploymentFor(this.client, restApiId, config.stage, req.releaseId);
       const note = { releaseId: req.releaseId, stage: config.stage, previousDeploymentId };

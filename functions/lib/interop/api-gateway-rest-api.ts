@@ -43,14 +43,15 @@ export async function ensureRestApi(client: APIGatewayClient, service: string): 
 }
 
 /**
- * Replaces the REST API's routes and integrations with `document` (PutRestApi, `mode=overwrite`). A contract API
- * Gateway refuses is the service's fault, not the gateway's, so it is reported as such.
+ * Replaces the REST API's routes and integrations with the import document (PutRestApi, `mode=overwrite`, with the
+ * catalog's `interop.basePath` as the `basepath` parameter, which says what the document's base path becomes). A
+ * contract API Gateway refuses is the service's fault, not the gateway's, so it is reported as such.
  */
 export async function importContract(
   client: APIGatewayClient,
   service: string,
   restApiId: string,
-  document: ApiGatewayImport['document'],
+  imported: Pick<ApiGatewayImport, 'document' | 'basePathMode'>,
 ): Promise<void> {
   try {
     await callGateway('PutRestApi', () =>
@@ -59,7 +60,8 @@ export async function importContract(
           restApiId,
           mode: 'overwrite',
           failOnWarnings: true,
-          body: new TextEncoder().encode(JSON.stringify(document)),
+          parameters: { basepath: imported.basePathMode },
+          body: new TextEncoder().encode(JSON.stringify(imported.document)),
         }),
       ),
     );

@@ -33,8 +33,9 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
     if (!config.enabled)
       throw new InteropProvisioningFailedError(`interop is disabled for ${service} in the catalog; nothing to provision`);
     let routes: ApiRoute[];
+    let basePath: string;
     try {
-      routes = (await validateOpenApiDocument(req.spec, 'spec')).routes;
+      ({ routes, basePath } = await validateOpenApiDocument(req.spec, 'spec'));
     } catch (err) {
       if (err instanceof ValidationError) throw new InteropProvisioningFailedError(err.message, { cause: err });
       throw err;
@@ -60,6 +61,9 @@ export class LocalGatewayProvisioner implements InteropProvisioner {
 
     const deployment = (await this.call<{ deploymentId: string }>('POST', `/services/${service}/deployments`, {
       routes,
+      basePath,
+      basePathMode: config.basePath,
+      ...(config.cors ? { cors: config.cors } : {}),
       targetUrl: req.targetUrl,
       apiKeyRequired: config.apiKeyRequired,
       stage: config.stage,

@@ -1,5 +1,7 @@
 import { ValidationError } from '../errors.js';
-import type { ApiRoute, HttpMethod } from '../openapi.js';
+import { type ApiRoute, basePathOf, type BasePathMode, type HttpMethod, routePrefix } from '../openapi.js';
+import { type CorsConfig, corsGatewayResponses, preflightOperation } from './api-gateway-cors.js';
+import { parseTarget, type Target } from './integration-target.js';
 
 /**
  * Turns a service's OpenAPI contract into the document Launchway imports into its API Gateway REST API with
@@ -19,6 +21,13 @@ import type { ApiRoute, HttpMethod } from '../openapi.js';
  * What is kept: every operation (method + path template) with its operationId, summary and description; path,
  * query and header parameters with name, `required` and a primitive type (the attributes API Gateway reads);
  * response status codes with their descriptions.
+ *
+ * The contract's base path goes in `servers` as the `basePath` variable API Gateway's import reads, and PutRestApi's
+ * `basepath` parameter (the catalog's `interop.basePath`) decides what partners see of it; each integration URI
+ * sends the target the same prefix partners called ({@link routePrefix}), as the local gateway does. With
+ * `interop.cors`, every path gets a MOCK `OPTIONS` preflight (unless the contract declares OPTIONS there) and the
+ * gateway's own error responses carry Allow-Origin (api-gateway-cors.ts). An `http_proxy` integration returns the
+ * target's response as it is, so on AWS the Allow-Origin of a proxied response is the service's own.
  */
 
 /** Name of the security scheme that requires `x-api-key` on every operation when the catalog asks for keys. */
@@ -48,13 +57,19 @@ export interface ApiGatewayImportOptions {
   targetUrl: string;
   /** Require `x-api-key` on every operation (the catalog's `interop.apiKeyRequired`). */
   apiKeyRequired: boolean;
+  /** The catalog's `interop.basePath`. @default 'prepend' */
+  basePathMode?: BasePathMode;
+  /** The catalog's `interop.cors`; absent: no preflight, no CORS headers. */
+  cors?: CorsConfig;
 }
 
 export interface ApiGatewayImport {
   /** The OpenAPI 3.0 document to send as the PutRestApi body. */
   document: Record<string, unknown>;
-  /** Every published operation, in document order: what `routeCount` counts. */
+  /** Every published operation, in document order: what `routeCount` counts (preflights are not counted). */
   routes: ApiRoute[];
+  /** PutRestApi's `basepath` parameter. */
+  basePathMode: BasePathMode;
 }
 
 type Json = Record<string, unknown>;
@@ -69,6 +84,14 @@ export function toApiGatewayOpenApi(spec: Record<string, unknown>, options: ApiG
   const version = specVersion(spec);
   const target = parseTarget(options.targetUrl);
   const resolve = resolverFor(spec);
+  const basePathMode = options.basePathMode ?? 'prepend';
+  const basePath = basePathOf(spec, 'spec');
+  const prefix = routePrefix(basePath, basePathMode);
+  for (const part of prefix.split('/').slice(1)) {
+    if (!LITERAL_SEGMENT.test(part)) {
+      throw invalid(basePathField(spec), `the base path "${basePath}" has a segment "${part}" API Gateway does not allow in a path`);
+    }
+  }
   const paths = spec.paths;
   if (!isObject(paths)) throw invalid('paths', 'expected an object of path items');
 
@@ -100,11 +123,19 @@ export function toApiGatewayOpenApi(spec: Record<string, unknown>, options: ApiG
         segments,
         params: [...pathParams, ...asArray(op.parameters)],
         target,
+        prefix,
         version,
         resolve,
         apiKeyRequired: options.apiKeyRequired,
       });
       routes.push({ method: upper, path: template });
+    }
+    const methods = Object.keys(outItem).map((m) => m.toUpperCase());
+    if (options.cors && methods.length > 0 && !outItem.options) {
+      const pathParams = segments.flatMap((s) =>
+        s.kind === 'param' ? [{ name: s.name, in: 'path', required: true, schema: { type: 'string' } }] : [],
+      );
+      outItem.options = preflightOperation(options.cors, methods, pathParams);
     }
     if (Object.keys(outItem).length > 0) outPaths[template] = outItem;
   }
@@ -119,6 +150,7 @@ export function toApiGatewayOpenApi(spec: Record<string, unknown>, options: ApiG
       version: String(info.version ?? '0'),
       description: `${title}: partner-facing contract published by Launchway. Routes proxy to the service's production target.`,
     },
+    ...(basePath ? { servers: [{ url: '/{basePath}', variables: { basePath: { default: basePath.slice(1) } } }] } : {}),
     paths: outPaths,
     // The gateway only proxies: treat every payload as binary so API Gateway passes bytes through untouched in
     // both directions instead of re-encoding them as text, as the embedded gateway does.
@@ -128,7 +160,9 @@ export function toApiGatewayOpenApi(spec: Record<string, unknown>, options: ApiG
     document.components = { securitySchemes: { [API_KEY_SCHEME]: { type: 'apiKey', name: 'x-api-key', in: 'header' } } };
     document['x-amazon-apigateway-api-key-source'] = 'HEADER';
   }
-  return { document, routes };
+  const gatewayResponses = options.cors && corsGatewayResponses(options.cors);
+  if (gatewayResponses) document['x-amazon-apigateway-gateway-responses'] = gatewayResponses;
+  return { document, routes, basePathMode };
 }
 
 type SpecVersion = '2.0' | '3.0' | '3.1';
@@ -145,37 +179,6 @@ function specVersion(spec: Json): SpecVersion {
     'openapi',
     `OpenAPI ${String(v)} is not supported; Launchway publishes OpenAPI 3.0 and 3.1 (converted to 3.0) and Swagger 2.0`,
   );
-}
-
-interface Target {
-  /** Origin plus base path, without a trailing slash. */
-  base: string;
-}
-
-function parseTarget(targetUrl: string): Target {
-  let url: URL;
-  try {
-    url = new URL(targetUrl);
-  } catch {
-    throw new ValidationError(`targetUrl "${targetUrl}" is not a URL`, { targetUrl: 'expected an absolute http(s) URL' });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ValidationError(`targetUrl "${targetUrl}" is not http(s)`, { targetUrl: `expected an http(s) URL, got ${url.protocol}` });
-  }
-  if (url.search || url.hash) {
-    // Integration URIs append the operation path; a query or fragment on the base would end up in the middle.
-    throw new ValidationError(`targetUrl "${targetUrl}" has a query or fragment`, {
-      targetUrl: 'expected a base URL without ?query or #fragment',
-    });
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '0.0.0.0') {
-    // API Gateway calls the target from AWS; a loopback target only exists on the machine that deployed it.
-    throw new ValidationError(`targetUrl "${targetUrl}" is a loopback address API Gateway cannot reach`, {
-      targetUrl: 'expected a production endpoint reachable from API Gateway (local-process targets are for embedded mode)',
-    });
-  }
-  return { base: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
 }
 
 type Segment = { kind: 'literal'; value: string } | { kind: 'param'; name: string; greedy: boolean };
@@ -249,6 +252,8 @@ interface OperationContext {
   segments: Segment[];
   params: unknown[];
   target: Target;
+  /** What partners keep of the base path, sent on to the target too. */
+  prefix: string;
   version: SpecVersion;
   resolve: Resolver;
   apiKeyRequired: boolean;
@@ -293,11 +298,12 @@ function operation(op: Json, ctx: OperationContext): Json {
   if (ctx.apiKeyRequired) out.security = [{ [API_KEY_SCHEME]: [] }];
 
   // A greedy {name+} is a plain {name} in the integration URI and in the mapping expressions.
-  const path = ctx.segments.map((s) => (s.kind === 'literal' ? s.value : `{${s.name}}`)).join('/');
+  const path = ctx.segments.map((s) => (s.kind === 'literal' ? `/${s.value}` : `/{${s.name}}`)).join('');
   out['x-amazon-apigateway-integration'] = {
     type: 'http_proxy',
     httpMethod: ctx.method,
-    uri: `${ctx.target.base}/${path}`,
+    // The root under a prefix is the prefix itself (`/api`), as the local gateway sends it.
+    uri: `${ctx.target.base}${ctx.prefix}${path || (ctx.prefix ? '' : '/')}`,
     ...(pathParams.length > 0
       ? { requestParameters: Object.fromEntries(pathParams.map((n) => [`integration.request.path.${n}`, `method.request.path.${n}`])) }
       : {}),
@@ -360,6 +366,10 @@ function resolverFor(spec: Json): Resolver {
     if (!isObject(current)) throw invalid(where, 'expected an object');
     return current;
   };
+}
+
+function basePathField(spec: Json): string {
+  return 'swagger' in spec ? 'basePath' : 'servers[0].url';
 }
 
 function isObject(v: unknown): v is Json {

@@ -20,7 +20,8 @@ export async function checkContract(
   service: Pick<ServiceConfig, 'approvers' | 'interop'>,
   specText: string,
 ): Promise<ReleaseApiChanges> {
-  return applyPolicy(await diffAgainstLive(deps, release.service, specText), release.version, service);
+  const summary = await diffAgainstLive(deps, release.service, specText, { basePathMode: service.interop.basePath });
+  return applyPolicy(summary, release.version, service);
 }
 
 /**
