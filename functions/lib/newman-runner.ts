@@ -10,7 +10,7 @@ import { ConformanceLog, type ConformanceMode, type ContractConformance, describ
 import { logger } from './logger.js';
 import { junitFromResult, maskDeep, maskJsonReport, maskText, withApiKeyHeader, withContractSuite } from './newman-reports.js';
 import { MAX_LISTED_FAILURES, type NewmanRunLike, type SmokeResult, summarize } from './newman-summary.js';
-import { parseOpenApi } from './openapi.js';
+import { type BasePathMode, parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
 
 export { MAX_LISTED_FAILURES, type NewmanRunLike, type SmokeFailure, type SmokeResult, summarize } from './newman-summary.js';
@@ -47,7 +47,7 @@ export interface RunSmokeTestsOptions {
    * Check every response against this contract (S3 key of the OpenAPI file): in `fail` mode each violation is a
    * failed check, in `warn` mode it is only reported in `contract`. Absent: no check.
    */
-  contract?: { openapiKey: string; mode: ConformanceMode };
+  contract?: { openapiKey: string; mode: ConformanceMode; basePathMode?: BasePathMode };
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -187,7 +187,7 @@ async function contractCheck(
   secrets: string[],
 ) {
   const { document } = await parseOpenApi(await artifacts.getText(contract.openapiKey), 'artifacts.openapi');
-  const checker = await ContractChecker.create(document);
+  const checker = await ContractChecker.create(document, 'artifacts.openapi', { basePathMode: contract.basePathMode });
   const log = new ConformanceLog(contract.mode);
   const onRequest = ({ item, request, response }: NewmanRequestArgs) => {
     if (!response) return;

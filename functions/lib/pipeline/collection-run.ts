@@ -24,11 +24,14 @@ export const failedRun = (r: SmokeResult) => r.failed > 0 || r.total === 0;
  * when it is `off`. A release prepared before the field existed has no `tests` in its snapshot: it gets the default.
  */
 export function contractCheckOf(
-  catalog: Pick<ServiceConfig, 'tests'>,
+  catalog: Pick<ServiceConfig, 'tests'> & { interop?: Pick<ServiceConfig['interop'], 'basePath'> },
   request: { artifacts: { openapi: string } },
 ): RunSmokeTestsOptions['contract'] {
   const mode = catalog.tests?.contractConformance ?? 'fail';
-  return mode === 'off' ? undefined : { openapiKey: request.artifacts.openapi, mode };
+  if (mode === 'off') return undefined;
+  // Where partners and the service see the spec's paths; a release prepared before the field existed has none.
+  const basePathMode = catalog.interop?.basePath;
+  return { openapiKey: request.artifacts.openapi, mode, ...(basePathMode ? { basePathMode } : {}) };
 }
 
 /** What a stage's run needs to know about its release. */
