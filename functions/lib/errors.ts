@@ -39,6 +39,11 @@ export class LockTimeoutError extends LaunchwayError {
   override readonly name = 'LockTimeout';
 }
 
+/** An artifact's bytes do not match the sha256 recorded for it, or its archive holds an entry that leaves its directory. */
+export class ArtifactIntegrityError extends LaunchwayError {
+  override readonly name = 'ArtifactIntegrity';
+}
+
 /** A deployment started but the new version never became healthy, or the provider reported failure. */
 export class DeploymentFailedError extends LaunchwayError {
   override readonly name = 'DeploymentFailed';
