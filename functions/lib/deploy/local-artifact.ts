@@ -79,7 +79,7 @@ async function ensureSingleFile(args: PrepareVersionArgs): Promise<void> {
   const file = path.join(args.versionDir, SINGLE_FILE);
   // The file is renamed into place whole, so one that exists is complete; only its digest may disagree.
   const existing = await readFile(file).catch(() => undefined);
-  if (existing && (!args.artifactSha256 || sha256(existing) === args.artifactSha256)) return;
+  if (existing && (!args.artifactSha256 || sha256(existing) === args.artifactSha256.toLowerCase())) return;
   const bytes = await download(args);
   await mkdir(args.versionDir, { recursive: true });
   await writeFile(`${file}.partial`, bytes);
@@ -89,7 +89,7 @@ async function ensureSingleFile(args: PrepareVersionArgs): Promise<void> {
 async function ensureUnpacked(args: PrepareVersionArgs, root: string): Promise<void> {
   const marker = path.join(args.versionDir, UNPACKED_MARKER);
   const done = await readFile(marker, 'utf8').catch(() => undefined);
-  if (done !== undefined && (!args.artifactSha256 || done.trim() === args.artifactSha256)) return;
+  if (done !== undefined && (!args.artifactSha256 || done.trim() === args.artifactSha256.toLowerCase())) return;
 
   const bytes = await download(args);
   await rm(marker, { force: true });
@@ -118,9 +118,12 @@ function noteUnsafe(entry: tar.ReadEntry, unsafe: string[]): void {
   const name = entry.path;
   if (!SAFE_ENTRY_TYPES.has(entry.type)) unsafe.push(`${name} (a ${entry.type})`);
   else if (leaves(name)) unsafe.push(name);
-  else if (entry.type === 'SymbolicLink' && (!entry.linkpath || leaves(path.posix.join(path.posix.dirname(name), entry.linkpath))))
-    unsafe.push(`${name} -> ${entry.linkpath}`);
-  else if (entry.type === 'Link' && (!entry.linkpath || leaves(entry.linkpath))) unsafe.push(`${name} => ${entry.linkpath}`);
+  else if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
+    const link = entry.linkpath ?? '';
+    // A symbolic link resolves from its own folder; a hard link names another entry of the archive.
+    const resolved = entry.type === 'SymbolicLink' ? path.posix.join(path.posix.dirname(name), link) : link;
+    if (!link || path.posix.isAbsolute(link) || path.win32.isAbsolute(link) || leaves(resolved)) unsafe.push(`${name} -> ${link}`);
+  }
   entry.resume();
 }
 
