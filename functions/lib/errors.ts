@@ -45,8 +45,9 @@ export class DeploymentFailedError extends LaunchwayError {
 }
 
 /**
- * The artifact in S3 is not the one the release recorded at Prepare (its sha256 differs): it was replaced or damaged.
- * Nothing is started from it; the deploy fails as any other would (FAILED before production, a rollback after).
+ * The artifact in S3 is not the one the release recorded at Prepare (its sha256 differs): it was replaced or damaged,
+ * or its archive holds an entry that would leave its directory. Nothing is started from it; the deploy fails as any
+ * other would (FAILED before production, a rollback after).
  */
 export class ArtifactIntegrityError extends LaunchwayError {
   override readonly name = 'ArtifactIntegrity';

@@ -407,7 +407,7 @@ export class FaultSuite {
     // A process of this release still running in production must be the live one.
     const strays = supervisor
       .running()
-      .filter((p) => p.file.includes(`/${svc}/production/${releaseId}/`) && p.pid !== current?.handle.pid)
+      .filter((p) => p.logFile.includes(`/${svc}/production/${releaseId}/`) && p.pid !== current?.handle.pid)
       .map((p) => `pid ${p.pid} on port ${p.port}`);
     expect.soft(strays, at('no process of the release runs in production beside the live one')).toEqual([]);
   }

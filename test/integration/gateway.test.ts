@@ -54,7 +54,13 @@ const request = (
 /** Starts a fixture service through the supervisor and waits (bounded) until it answers. */
 async function startService(name: string, version: string): Promise<string> {
   const port = await freeLoopbackPort();
-  await supervisor.start({ file: here(`../fixtures/services/${name}`), port, version, logFile: path.join(dir, name, 'process.log') });
+  await supervisor.start({
+    command: ['node', here(`../fixtures/services/${name}`)],
+    cwd: dir,
+    port,
+    version,
+    logFile: path.join(dir, name, 'process.log'),
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,14 +56,19 @@ async function healthy(port: number): Promise<boolean> {
 }
 
 /** Runs the supervisor-parent fixture in its own Node process and returns it with the pid of the child it started. */
-async function parentWithChild(mode: 'wait' | 'exit'): Promise<{ parent: ChildProcess; childPid: number; port: number }> {
+async function parentWithChild(
+  mode: 'wait' | 'exit',
+  service = 'greeter-v1.mjs',
+  grandchildPort = '',
+): Promise<{ parent: ChildProcess; childPid: number; port: number; grandchild?: number }> {
   const port = await freeLoopbackPort();
-  const parent = spawn(process.execPath, ['--import', 'tsx', fixture('supervisor-parent.ts'), mode, dir, String(port)], {
+  const args = [fixture('supervisor-parent.ts'), mode, dir, String(port), service, grandchildPort];
+  const parent = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   parents.push(parent);
-  const childPid = await new Promise<number>((resolve, reject) => {
+  const printed = await new Promise<{ pid: number; grandchild?: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('supervisor-parent printed no pid within 15 s')), 15_000);
     let out = '';
     parent.stdout!.on('data', (chunk: Buffer) => {
@@ -70,15 +76,16 @@ async function parentWithChild(mode: 'wait' | 'exit'): Promise<{ parent: ChildPr
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line) {
         clearTimeout(timer);
-        resolve((JSON.parse(line) as { pid: number }).pid);
+        resolve(JSON.parse(line) as { pid: number; grandchild?: number });
       }
     });
     parent.once('exit', (code) => {
       if (!out.includes('{')) reject(new Error(`supervisor-parent exited with ${code} before printing a pid`));
     });
   });
-  orphans.push(childPid);
-  return { parent, childPid, port };
+  orphans.push(printed.pid);
+  if (printed.grandchild) orphans.push(printed.grandchild);
+  return { parent, childPid: printed.pid, port, grandchild: printed.grandchild };
 }
 
 describe('process supervisor', () => {
@@ -86,7 +93,8 @@ describe('process supervisor', () => {
     const port = await freeLoopbackPort();
     const logFile = path.join(dir, 'env', 'process.log');
     const proc = await supervisor.start({
-      file: fixture('greeter-v1.mjs'),
+      command: ['node', fixture('greeter-v1.mjs')],
+      cwd: dir,
       port,
       version: '3.1.4',
       env: { GREETING_STYLE: 'casual', PORT: '1' },
@@ -104,7 +112,8 @@ describe('process supervisor', () => {
 
   it('records the exit code of a child that ends by itself', async () => {
     const proc = await supervisor.start({
-      file: fixture('crashes-on-start.mjs'),
+      command: ['node', fixture('crashes-on-start.mjs')],
+      cwd: dir,
       port: 1,
       version: '1.0.0',
       logFile: path.join(dir, 'crash', 'process.log'),
@@ -118,7 +127,8 @@ describe('process supervisor', () => {
   it('kills a child that ignores SIGTERM once the grace period is over', async () => {
     const port = await freeLoopbackPort();
     const proc = await supervisor.start({
-      file: fixture('ignores-sigterm.mjs'),
+      command: ['node', fixture('ignores-sigterm.mjs')],
+      cwd: dir,
       port,
       version: '1.0.0',
       logFile: path.join(dir, 'stubborn', 'process.log'),
@@ -139,7 +149,13 @@ describe('process supervisor', () => {
     const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
     const procs = await Promise.all(
       ports.map((port, i) =>
-        supervisor.start({ file: fixture('greeter-v1.mjs'), port, version: '1.0.0', logFile: path.join(dir, `all-${i}`, 'process.log') }),
+        supervisor.start({
+          command: ['node', fixture('greeter-v1.mjs')],
+          cwd: dir,
+          port,
+          version: '1.0.0',
+          logFile: path.join(dir, `all-${i}`, 'process.log'),
+        }),
       ),
     );
     await waitUntil('both children answer', async () => (await healthy(ports[0])) && (await healthy(ports[1])));
@@ -160,4 +176,62 @@ describe('process supervisor', () => {
     parent.kill('SIGKILL');
     await waitUntil(`child ${childPid} is gone`, () => !alive(childPid), 5_000);
   });
+
+  it('stop ends everything the version spawned: the grandchild is gone and its port is free', async () => {
+    const [port, grandchildPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const proc = await supervisor.start({
+      command: ['node', fixture('spawns-grandchild.mjs')],
+      cwd: dir,
+      port,
+      version: '1.0.0',
+      env: { GRANDCHILD_PORT: String(grandchildPort) },
+      logFile: path.join(dir, 'grandchild', 'process.log'),
+    });
+    await waitUntil('the service and its grandchild answer', async () => (await healthy(port)) && (await answers(grandchildPort)));
+    const grandchild = Number((await logTail(proc.logFile)).match(/grandchild pid (\d+)/)?.[1]);
+    orphans.push(grandchild);
+    expect(alive(grandchild)).toBe(true);
+    // The grandchild ignores SIGTERM: only the group's SIGKILL after the grace ends it.
+    await supervisor.stop(proc.pid, 500);
+    await waitUntil(`grandchild ${grandchild} is gone`, () => !alive(grandchild), 5_000);
+    expect(await portFree(grandchildPort)).toBe(true);
+    expect(await portFree(port)).toBe(true);
+  });
+
+  it('reports a command that cannot be run in the log, with exit code 127', async () => {
+    const logFile = path.join(dir, 'missing', 'process.log');
+    const proc = await supervisor.start({ command: ['no-such-program-here'], cwd: dir, port: 1, version: '1.0.0', logFile });
+    await waitUntil('the runner exits', () => supervisor.get(proc.pid)?.exit !== undefined);
+    expect(supervisor.get(proc.pid)?.exit?.code).toBe(127);
+    expect(await logTail(logFile)).toContain('cannot run "no-such-program-here": ENOENT');
+  });
+
+  it('takes the grandchildren down when the runtime is killed with SIGKILL', async () => {
+    const grandchildPort = await freeLoopbackPort();
+    const { parent, childPid, grandchild } = await parentWithChild('wait', 'spawns-grandchild.mjs', String(grandchildPort));
+    expect(grandchild).toBeGreaterThan(0);
+    await waitUntil('the grandchild answers', () => answers(grandchildPort));
+    parent.kill('SIGKILL');
+    await waitUntil(`runner ${childPid} is gone`, () => !alive(childPid), 10_000);
+    await waitUntil(`grandchild ${grandchild} is gone`, () => !alive(grandchild!), 10_000);
+    expect(await portFree(grandchildPort)).toBe(true);
+  });
 });
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the port can be bound again on 127.0.0.1. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

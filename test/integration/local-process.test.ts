@@ -87,6 +87,14 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
+async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** True when nothing with this pid exists any more (signal 0 only checks). */
 function gone(pid: number): boolean {
   try {
@@ -98,7 +106,7 @@ function gone(pid: number): boolean {
 }
 
 describe('local-process provider', () => {
-  it('deploys v1, then v2 replaces it and v1 is stopped', async () => {
+  it('deploys v1, then v2 replaces it; production keeps v1 running until it is retired', async () => {
     const v1Req = request('greeter', 'greeter-1.0.0-aaa', 'greeter-v1.mjs', '1.0.0', {
       target: target({ env: { GREETING_STYLE: 'formal' } }),
     });
@@ -115,11 +123,48 @@ describe('local-process provider', () => {
     expect(v2.state).toBe('SUCCEEDED');
     expect(v2.endpoint).not.toBe(v1.endpoint);
     expect(await getJson(`${v2.endpoint}/greetings/ada`)).toMatchObject({ version: '2', release: '2.0.0' });
+    // The gateway still points at v1 until the release moves it: v1 must keep answering.
+    expect(await getJson(`${v1.endpoint}/greetings/ada`)).toMatchObject({ version: '1' });
 
     const v1Pid = v1.handle.pid as number;
+    const retire = { service: 'greeter', environment: 'production' as const, target: target(), deployment: live(v1Req, v1) };
+    expect(await provider.retire({ ...retire, drainSeconds: 0, live: live(v1Req, v1) })).toContain('is the live version');
+    expect(supervisor.isRunning(v1Pid)).toBe(true);
+    expect(await provider.retire({ ...retire, drainSeconds: 0, live: live(v2Req, v2) })).toContain(`stopped pid ${v1Pid}`);
     expect(supervisor.isRunning(v1Pid)).toBe(false);
     expect(gone(v1Pid)).toBe(true);
     await expect(fetch(`${v1.endpoint}/health`)).rejects.toThrow();
+    expect(await provider.retire({ ...retire, drainSeconds: 0 })).toContain('is not running');
+  });
+
+  it('stops the replaced staging version as soon as the new one is healthy', async () => {
+    const v1Req = request('stager', 'stager-1.0.0-aaa', 'greeter-v1.mjs', '1.0.0', { environment: 'staging' });
+    const v1 = await deploy(v1Req);
+    const v2 = await deploy(
+      request('stager', 'stager-2.0.0-bbb', 'greeter-v2.mjs', '2.0.0', { environment: 'staging', current: live(v1Req, v1) }),
+    );
+    expect(v2.state).toBe('SUCCEEDED');
+    expect(supervisor.isRunning(v1.handle.pid as number)).toBe(false);
+  });
+
+  it('retires after the drain, on a timer, and keeps a version wanted again before the drain ends', async () => {
+    const v1Req = request('drainer', 'drainer-1.0.0-aaa', 'greeter-v1.mjs', '1.0.0');
+    const v1 = await deploy(v1Req);
+    const retire = { service: 'drainer', environment: 'production' as const, target: target(), deployment: live(v1Req, v1) };
+    const started = Date.now();
+    expect(await provider.retire({ ...retire, drainSeconds: 1 })).toContain('stops after a 1s drain');
+    expect(await provider.retire({ ...retire, drainSeconds: 1 })).toContain('already retiring');
+    expect(supervisor.isRunning(v1.handle.pid as number)).toBe(true);
+    await waitFor('v1 is stopped', () => !supervisor.isRunning(v1.handle.pid as number));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+
+    const again = await deploy(request('drainer', 'drainer-1.0.0-bbb', 'greeter-v1.mjs', '1.0.0'));
+    const againLive = { ...retire, deployment: { ...live(v1Req, again), releaseId: 'drainer-1.0.0-bbb' } };
+    await provider.retire({ ...againLive, drainSeconds: 1 });
+    // A rollback to it within the drain: ensureRunning finds it healthy and cancels the retirement.
+    expect(await provider.ensureRunning({ ...againLive })).toMatchObject({ state: 'SUCCEEDED', handle: { pid: again.handle.pid } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(supervisor.isRunning(again.handle.pid as number)).toBe(true);
   });
 
   it('fails a version that crashes on start, quoting its exit code and log', async () => {
@@ -138,12 +183,13 @@ describe('local-process provider', () => {
     expect(supervisor.isRunning(status.handle.pid as number)).toBe(false);
   });
 
-  it('rolls back from v2 to v1 by restarting v1 on its old port', async () => {
+  it('rolls back from v2 to v1 by restarting v1 on its old port, leaving v2 for the caller to retire', async () => {
     const v1Req = request('roller', 'roller-1.0.0-eee', 'greeter-v1.mjs', '1.0.0');
     const v1 = await deploy(v1Req);
     const v2Req = request('roller', 'roller-2.0.0-fff', 'greeter-v2.mjs', '2.0.0', { current: live(v1Req, v1) });
     const v2 = await deploy(v2Req);
     expect(v2.state).toBe('SUCCEEDED');
+    await provider.retire({ service: 'roller', environment: 'production', target: target(), deployment: live(v1Req, v1), drainSeconds: 0 });
     expect(supervisor.isRunning(v1.handle.pid as number)).toBe(false);
 
     const restored = await provider.rollback({
@@ -158,6 +204,9 @@ describe('local-process provider', () => {
     expect(restored?.endpoint).toBe(v1.endpoint);
     expect(restored?.handle.pid).not.toBe(v1.handle.pid);
     expect(await getJson(`${v1.endpoint}/greetings/bob`)).toMatchObject({ version: '1', release: '1.0.0' });
+    expect(supervisor.isRunning(v2.handle.pid as number)).toBe(true);
+    const retired = { service: 'roller', environment: 'production' as const, target: target(), deployment: live(v2Req, v2) };
+    await provider.retire({ ...retired, drainSeconds: 0, live: { ...live(v1Req, v1), handle: restored!.handle } });
     expect(supervisor.isRunning(v2.handle.pid as number)).toBe(false);
   });
 
@@ -175,10 +224,9 @@ describe('local-process provider', () => {
       previous: live(v1Req, v1),
     });
     expect(restored).toMatchObject({ state: 'SUCCEEDED', handle: { pid: v1.handle.pid, port: v1.handle.port } });
-    expect(supervisor.isRunning(v2.handle.pid as number)).toBe(false);
   });
 
-  it('only retires a first release on rollback when there is no previous version', async () => {
+  it('restores nothing on rollback when there is no previous version', async () => {
     const req = request('firstling', 'firstling-1.0.0-iii', 'greeter-v1.mjs', '1.0.0');
     const status = await deploy(req);
     const result = await provider.rollback({
@@ -188,7 +236,7 @@ describe('local-process provider', () => {
       failed: live(req, status),
     });
     expect(result).toBeUndefined();
-    expect(supervisor.isRunning(status.handle.pid as number)).toBe(false);
+    expect(supervisor.isRunning(status.handle.pid as number)).toBe(true);
   });
 
   it('ignores a stale pid in the current handle that this runtime did not start', async () => {

@@ -69,7 +69,7 @@ describe('fencing: nothing outlives its step', () => {
     supervisor.start = async (opts) => {
       const proc = await realStart(opts);
       const hold = holdSpawn;
-      if (hold && opts.file.includes(`${path.sep}production${path.sep}${hold.releaseId}${path.sep}`)) {
+      if (hold && opts.logFile.includes(`${path.sep}production${path.sep}${hold.releaseId}${path.sep}`)) {
         holdSpawn = undefined;
         hold.spawned(proc);
         await untilEnded(hold.releaseId);

@@ -12,7 +12,10 @@ export interface DeployRequest {
   /** Its sha256 (hex) as recorded at Prepare; a provider that downloads the artifact checks the bytes against it. */
   artifactSha256?: string;
   target: DeployTarget;
-  /** What is live now, if anything; the provider retires it once the new version is healthy. */
+  /**
+   * What is live now, if anything; the provider retires it once the new version is healthy, or (a provider with
+   * `retire`, in production) leaves it to the caller to retire once the release is done with it.
+   */
   current?: LiveDeployment;
 }
 
@@ -52,6 +55,18 @@ export interface RollbackRequest {
   previous?: LiveDeployment;
 }
 
+/** What a retirement is given: the deployment traffic has left, and how long requests already on it may take. */
+export interface RetireRequest {
+  service: string;
+  environment: Environment;
+  target: DeployTarget;
+  deployment: LiveDeployment;
+  /** How long the deployment keeps running first, so requests in flight finish. */
+  drainSeconds: number;
+  /** What serves now: never retired, whatever `deployment` names. */
+  live?: LiveDeployment;
+}
+
 /**
  * A way of putting an artifact live in one environment. The state machine calls `start` once, then `status` in a
  * Wait loop until it leaves IN_PROGRESS, so no call blocks for the whole deploy. The waits start at the provider's
@@ -63,7 +78,8 @@ export interface DeployProvider {
   status(req: DeployRequest, handle: Record<string, unknown>): Promise<DeployStatus>;
   /**
    * Puts `previous` back live and retires `failed` (the deployment being rolled back, if it got that far).
-   * Without `previous` (a first release) it only retires `failed`.
+   * Without `previous` (a first release) it only retires `failed`. A provider with {@link retire} leaves `failed`
+   * running instead: the gateway may still send it traffic, so the caller retires it once the gateway moved back.
    */
   rollback(args: RollbackRequest): Promise<DeployStatus | undefined>;
   /**
@@ -73,4 +89,11 @@ export interface DeployProvider {
    * Returns what was done, for the log.
    */
   discard(req: DeployRequest, handle: Record<string, unknown>): Promise<string>;
+  /**
+   * Stops a replaced deployment once nothing routes to it any more, after `drainSeconds`, without blocking the
+   * caller for that long. Providers whose versions share one endpoint (an alias, a service) retire the old one
+   * themselves when traffic moves and have no such method; the local-process provider keeps a production version
+   * running until the release is done with it (zero-downtime switch). Idempotent. Returns what was done, for the log.
+   */
+  retire?(args: RetireRequest): Promise<string>;
 }

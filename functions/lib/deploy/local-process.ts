@@ -1,26 +1,29 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import * as z from 'zod';
 import { ArtifactStore } from '../artifact-store.js';
 import { s3Client } from '../clients.js';
 import { getConfig, requireConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
+import { SecretUnavailableError, ValidationError } from '../errors.js';
+import { logger } from '../logger.js';
+import { resolveSecrets, type SecretSource } from '../secrets.js';
 import type { Environment } from '../store/records.js';
-import { logTail, supervisor as defaultSupervisor, type ProcessSupervisor } from './process-supervisor.js';
-import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RollbackRequest } from './deploy-provider.js';
+import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RetireRequest, RollbackRequest } from './deploy-provider.js';
+import { isRefusal, prepareVersion } from './local-artifact.js';
+import {
+  describeExit,
+  failureMessage,
+  freeLoopbackPort,
+  handleOf,
+  LOG_FILE,
+  type LocalProcessHandle,
+  LocalProcessHandleSchema,
+  parseHandle,
+  probeHealth,
+  sleep,
+} from './local-process-support.js';
+import { supervisor as defaultSupervisor, type ProcessSupervisor, type SupervisedProcess } from './process-supervisor.js';
 import type { DeployTarget, LocalProcessTarget } from './targets.js';
 
-/** What the provider keeps about one running version; stored as the live deployment's handle (JSON). */
-export const LocalProcessHandleSchema = z.object({
-  pid: z.number().int().positive(),
-  port: z.number().int().min(1).max(65535),
-  url: z.string().min(1),
-  /** Directory holding `main.mjs` and `process.log`. */
-  dir: z.string().min(1),
-  startedAt: z.string().min(1),
-});
-export type LocalProcessHandle = z.infer<typeof LocalProcessHandleSchema>;
+export { freeLoopbackPort, type LocalProcessHandle, LocalProcessHandleSchema } from './local-process-support.js';
 
 export interface LocalProcessProviderOptions {
   /** Where artifacts are read from. @default an ArtifactStore on `ARTIFACTS_BUCKET` with the shared S3 client */
@@ -29,27 +32,35 @@ export interface LocalProcessProviderOptions {
   targetsDir?: string;
   /** @default the process-wide supervisor, so the runtime's `stopAll()` reaches every child */
   supervisor?: ProcessSupervisor;
-  /** How often `rollback` probes a restarted version. @default 100 */
+  /** How often `ensureRunning` probes a restarted version. @default 100 */
   pollIntervalMs?: number;
+  /** Where `secretEnv` is read from. @default the configured source (`SECRETS_FILE` in embedded mode) */
+  secrets?: SecretSource;
 }
 
-const ARTIFACT_FILE = 'main.mjs';
-const LOG_FILE = 'process.log';
-/** A health probe that takes longer than this counts as "not healthy yet". */
-const PROBE_TIMEOUT_MS = 2_000;
-/** Lines of the process log quoted in a failure message. */
-const LOG_TAIL_LINES = 20;
+/** What one version needs to run. */
+interface LaunchArgs {
+  target: LocalProcessTarget;
+  dir: string;
+  artifactKey: string;
+  artifactSha256?: string;
+  version: string;
+  port: number;
+}
 
 /**
- * Runs an artifact, one self-contained Node ESM file (an esbuild bundle, or a single .mjs using only node
- * builtins), as a child process on a free loopback port. This is the embedded stand-in for a Lambda alias or an
- * ECS service: the state machine calls `start`, then `status` until the new version answers its health path.
+ * Runs an artifact, one Node ESM file or a packed directory (`.tar.gz`, unpacked per version), as a process group on
+ * a loopback port. This is the embedded stand-in for a Lambda alias or an ECS service: the state machine calls
+ * `start`, then `status` until the new version answers its health path. In production the version it replaces
+ * keeps running until the release retires it (`retire`, after the gateway moved and a drain), so no request fails.
  */
 export class LocalProcessProvider implements DeployProvider {
   readonly type = 'local-process' as const;
   private readonly supervisor: ProcessSupervisor;
   private readonly pollIntervalMs: number;
   private artifactStore?: ArtifactStore;
+  /** Retirements waiting out their drain, by pid; cancelled when the version is wanted again. */
+  private readonly retiring = new Map<number, NodeJS.Timeout>();
 
   constructor(private readonly options: LocalProcessProviderOptions = {}) {
     this.supervisor = options.supervisor ?? defaultSupervisor;
@@ -57,27 +68,35 @@ export class LocalProcessProvider implements DeployProvider {
     this.artifactStore = options.artifacts;
   }
 
-  /** Downloads the artifact and spawns it; the new version is IN_PROGRESS until `status` sees it healthy. */
+  /** Lays out the version and spawns it; it is IN_PROGRESS until `status` sees it healthy. */
   async start(req: DeployRequest): Promise<DeployStatus> {
     const target = localTarget(req.target);
     const dir = this.versionDir(req.service, req.environment, req.releaseId);
-    const file = path.join(dir, ARTIFACT_FILE);
     // A retried start (Lambda retry, engine replay) must not launch a second copy of the same release.
-    const already = this.supervisor.findRunning(file);
+    const already = this.supervisor.findRunning(dir);
     if (already) {
+      this.keep(already.pid);
       const handle = handleOf(already.pid, already.port, dir, already.startedAt);
       return { state: 'IN_PROGRESS', endpoint: handle.url, handle, message: `pid ${already.pid} already starting on port ${already.port}` };
     }
-    await this.download(req.artifactKey, file);
     const port = await freeLoopbackPort();
-    const proc = await this.supervisor.start({ file, port, version: req.version, env: target.env, logFile: path.join(dir, LOG_FILE) });
-    const handle = handleOf(proc.pid, port, dir, proc.startedAt);
+    const launched = await this.launch({
+      target,
+      dir,
+      artifactKey: req.artifactKey,
+      artifactSha256: req.artifactSha256,
+      version: req.version,
+      port,
+    });
+    if (isRefusal(launched)) return { state: 'FAILED', handle: {}, message: launched.reason };
+    const { handle, proc } = launched;
     return { state: 'IN_PROGRESS', endpoint: handle.url, handle, message: `started pid ${proc.pid} on port ${port}` };
   }
 
   /**
-   * SUCCEEDED once the version answers 200 on its health path (and the version it replaces is stopped); FAILED if
-   * it exited or stayed unhealthy past `startTimeoutSeconds` (it is then stopped); otherwise IN_PROGRESS.
+   * SUCCEEDED once the version answers 200 on its health path; FAILED if it exited or stayed unhealthy past
+   * `startTimeoutSeconds` (it is then stopped); otherwise IN_PROGRESS. The version it replaces is stopped here only
+   * in staging: in production, partners reach it through the gateway until the release moved the gateway on.
    */
   async status(req: DeployRequest, rawHandle: Record<string, unknown>): Promise<DeployStatus> {
     const target = localTarget(req.target);
@@ -91,40 +110,67 @@ export class LocalProcessProvider implements DeployProvider {
         message: `pid ${handle.pid} was not started by this runtime (was the dev server restarted during the deploy?)`,
       };
     }
-    if (proc.exit) return { ...out, state: 'FAILED', message: await exitMessage(proc.exit, handle) };
+    const secrets = this.supervisor.secretValuesOf(handle.pid);
+    if (proc.exit) {
+      const what = `process ${handle.pid} exited with ${describeExit(proc.exit)} before it was healthy at ${target.healthPath}`;
+      return { ...out, state: 'FAILED', message: await failureMessage(handle, what, secrets) };
+    }
 
     const probe = await probeHealth(handle.url + target.healthPath);
     if (probe.healthy) {
       const old = req.current?.handle.pid;
       // Only a process this runtime started is ours to stop: a pid from an earlier run may be anyone's now.
-      if (typeof old === 'number' && old !== handle.pid && this.supervisor.isRunning(old)) await this.supervisor.stop(old);
+      if (req.environment === 'staging' && typeof old === 'number' && old !== handle.pid && this.supervisor.isRunning(old)) {
+        await this.supervisor.stop(old);
+      }
       return { ...out, state: 'SUCCEEDED', message: `${req.version} healthy at ${handle.url}${target.healthPath}` };
     }
 
     const elapsedMs = Date.now() - Date.parse(handle.startedAt);
     if (elapsedMs > target.startTimeoutSeconds * 1000) {
       await this.supervisor.stop(handle.pid);
-      return {
-        ...out,
-        state: 'FAILED',
-        message: `not healthy at ${target.healthPath} within ${target.startTimeoutSeconds}s (${probe.detail}); stopped pid ${handle.pid}${await tailSuffix(handle)}`,
-      };
+      const what = `not healthy at ${target.healthPath} within ${target.startTimeoutSeconds}s (${probe.detail}); stopped pid ${handle.pid}`;
+      return { ...out, state: 'FAILED', message: await failureMessage(handle, what, secrets) };
     }
     return { ...out, state: 'IN_PROGRESS', message: `waiting for ${target.healthPath} (${probe.detail})` };
   }
 
   /**
-   * Stops the failed version and puts `previous` back on the port it had, so every URL that pointed at it (the
-   * gateway's previous route table, the current record) works again. Waits, within `startTimeoutSeconds`, until it
-   * is healthy. Returns undefined when there is no previous version to restore.
+   * Puts `previous` back on the port it had, so every URL that pointed at it (the gateway's previous route table,
+   * the current record) works again: at once when it still runs healthy, else restarted and waited for. `failed`
+   * is left running, since the gateway may still route to it: the caller retires it once the gateway moved back.
+   * Returns undefined when there is no previous version to restore.
    */
   async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     localTarget(args.target);
-    const previousPid = args.previous ? parseHandle(args.previous.handle, 'previous.handle').pid : undefined;
-    const failedPid = args.failed?.handle.pid;
-    if (typeof failedPid === 'number' && failedPid !== previousPid) await this.supervisor.stop(failedPid);
     if (!args.previous) return undefined;
     return this.ensureRunning({ service: args.service, environment: args.environment, target: args.target, deployment: args.previous });
+  }
+
+  /**
+   * Stops `deployment` after `drainSeconds`, on a timer in this (long-running) process, so the caller does not wait
+   * out the drain. The live deployment, a pid this runtime did not start, and one already retiring are left alone;
+   * a version wanted again before its drain ends (`ensureRunning`) is kept.
+   */
+  async retire(args: RetireRequest): Promise<string> {
+    localTarget(args.target);
+    const pid = LocalProcessHandleSchema.partial().safeParse(args.deployment.handle).data?.pid;
+    if (pid === undefined) return 'no process to retire';
+    if (pid === args.live?.handle.pid) return `pid ${pid} is the live version; left running`;
+    if (!this.supervisor.isRunning(pid)) return `pid ${pid} is not running`;
+    if (this.retiring.has(pid)) return `pid ${pid} is already retiring`;
+    if (args.drainSeconds <= 0) {
+      await this.supervisor.stop(pid);
+      return `stopped pid ${pid} (${args.deployment.version})`;
+    }
+    const timer = setTimeout(() => {
+      this.retiring.delete(pid);
+      this.supervisor.stop(pid).catch((err: unknown) => logger.warn('could not retire a local process', { pid, error: err as Error }));
+    }, args.drainSeconds * 1000);
+    // The drain never keeps the runtime alive; on shutdown every process is stopped anyway.
+    timer.unref();
+    this.retiring.set(pid, timer);
+    return `pid ${pid} (${args.deployment.version}) stops after a ${args.drainSeconds}s drain`;
   }
 
   /**
@@ -144,8 +190,9 @@ export class LocalProcessProvider implements DeployProvider {
 
   /**
    * Makes sure a deployment this provider made earlier runs and is healthy on the port recorded in its handle:
-   * left alone if it already is, otherwise restarted from its artifact. The rollback uses it; the embedded runtime
-   * can use it to bring live versions back after a restart.
+   * left alone if it already is (and kept, should it be retiring), otherwise restarted from its artifact, with its
+   * command and freshly resolved secrets. The rollback uses it; the embedded runtime uses it to bring live versions
+   * back after a restart.
    */
   async ensureRunning(args: {
     service: string;
@@ -157,27 +204,26 @@ export class LocalProcessProvider implements DeployProvider {
     const previous = parseHandle(args.deployment.handle, 'deployment.handle');
     if (this.supervisor.isRunning(previous.pid)) {
       const probe = await probeHealth(previous.url + target.healthPath);
-      if (probe.healthy)
-        return {
-          state: 'SUCCEEDED',
-          endpoint: previous.url,
-          handle: { ...previous },
-          message: `${args.deployment.version} was still healthy`,
-        };
+      if (probe.healthy) {
+        this.keep(previous.pid);
+        const message = `${args.deployment.version} was still healthy`;
+        return { state: 'SUCCEEDED', endpoint: previous.url, handle: { ...previous }, message };
+      }
+      this.keep(previous.pid);
       await this.supervisor.stop(previous.pid);
     }
 
     const dir = this.versionDir(args.service, args.environment, args.deployment.releaseId);
-    const file = path.join(dir, ARTIFACT_FILE);
-    if (!(await exists(file))) await this.download(args.deployment.artifactKey, file);
-    const proc = await this.supervisor.start({
-      file,
-      port: previous.port,
+    const launched = await this.launch({
+      target,
+      dir,
+      artifactKey: args.deployment.artifactKey,
+      artifactSha256: args.deployment.artifactSha256,
       version: args.deployment.version,
-      env: target.env,
-      logFile: path.join(dir, LOG_FILE),
+      port: previous.port,
     });
-    const handle = handleOf(proc.pid, previous.port, dir, proc.startedAt);
+    if (isRefusal(launched)) return { state: 'FAILED', endpoint: previous.url, handle: { ...previous }, message: launched.reason };
+    const { handle, proc } = launched;
     const deadline = Date.now() + target.startTimeoutSeconds * 1000;
     let probe = await probeHealth(handle.url + target.healthPath);
     while (!probe.healthy && !proc.exit && Date.now() < deadline) {
@@ -185,15 +231,62 @@ export class LocalProcessProvider implements DeployProvider {
       probe = await probeHealth(handle.url + target.healthPath);
     }
     const out = { endpoint: handle.url, handle: { ...handle } };
-    if (probe.healthy)
-      return { ...out, state: 'SUCCEEDED', message: `restarted ${args.deployment.version} as pid ${proc.pid} on port ${previous.port}` };
-    if (proc.exit) return { ...out, state: 'FAILED', message: await exitMessage(proc.exit, handle) };
+    const restarted = `restarted ${args.deployment.version} as pid ${proc.pid} on port ${previous.port}`;
+    if (probe.healthy) return { ...out, state: 'SUCCEEDED', message: restarted };
+    const secrets = this.supervisor.secretValuesOf(proc.pid);
+    if (proc.exit) {
+      const what = `${restarted}; it exited with ${describeExit(proc.exit)} before it was healthy at ${target.healthPath}`;
+      return { ...out, state: 'FAILED', message: await failureMessage(handle, what, secrets) };
+    }
     await this.supervisor.stop(proc.pid);
-    return {
-      ...out,
-      state: 'FAILED',
-      message: `restarted ${args.deployment.version} was not healthy within ${target.startTimeoutSeconds}s (${probe.detail})${await tailSuffix(handle)}`,
-    };
+    const what = `${restarted}; it was not healthy within ${target.startTimeoutSeconds}s (${probe.detail})`;
+    return { ...out, state: 'FAILED', message: await failureMessage(handle, what, secrets) };
+  }
+
+  /**
+   * Lays out the version (download, checksum, unpack), resolves its secrets and spawns it. A refusal (a missing
+   * working directory or entry, an unavailable secret) is the deploy's FAILED message; it names, never quotes, secrets.
+   */
+  private async launch(args: LaunchArgs): Promise<{ handle: LocalProcessHandle; proc: SupervisedProcess } | { reason: string }> {
+    const plan = await prepareVersion({
+      artifacts: this.artifacts(),
+      versionDir: args.dir,
+      artifactKey: args.artifactKey,
+      artifactSha256: args.artifactSha256,
+      target: args.target,
+    });
+    if (isRefusal(plan)) return plan;
+    let secrets: Record<string, string>;
+    try {
+      secrets = await resolveSecrets(args.target.secretEnv, this.options.secrets);
+    } catch (err) {
+      if (err instanceof SecretUnavailableError) return { reason: `secretEnv ${err.message}` };
+      throw err;
+    }
+    const proc = await this.supervisor.start({
+      command: plan.command,
+      cwd: plan.cwd,
+      port: args.port,
+      version: args.version,
+      env: { ...args.target.env, ...secrets },
+      portEnv: args.target.portEnv,
+      hostEnv: args.target.hostEnv,
+      logFile: path.join(args.dir, LOG_FILE),
+      key: args.dir,
+      secretValues: Object.values(secrets),
+    });
+    return { proc, handle: handleOf(proc.pid, args.port, args.dir, proc.startedAt) };
+  }
+
+  /** Cancels a pending retirement of `pid`: the version is wanted again. */
+  private keep(pid: number): void {
+    clearTimeout(this.retiring.get(pid));
+    this.retiring.delete(pid);
+  }
+
+  private artifacts(): ArtifactStore {
+    this.artifactStore ??= new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
+    return this.artifactStore;
   }
 
   private versionDir(service: string, environment: Environment, releaseId: string): string {
@@ -208,74 +301,9 @@ export class LocalProcessProvider implements DeployProvider {
     }
     return path.resolve(root, service, environment, releaseId);
   }
-
-  private async download(key: string, file: string): Promise<void> {
-    this.artifactStore ??= new ArtifactStore(s3Client(), getConfig().ARTIFACTS_BUCKET);
-    const bytes = await this.artifactStore.getBytes(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-  }
 }
 
 function localTarget(target: DeployTarget): LocalProcessTarget {
   if (target.type !== 'local-process') throw new Error(`LocalProcessProvider cannot deploy a ${(target as { type: string }).type} target`);
   return target;
 }
-
-function parseHandle(raw: Record<string, unknown>, what: string): LocalProcessHandle {
-  const parsed = LocalProcessHandleSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ValidationError(`${what} is not a local-process handle: ${problems}`, { [what]: problems });
-  }
-  return parsed.data;
-}
-
-function handleOf(pid: number, port: number, dir: string, startedAt: string): LocalProcessHandle {
-  return { pid, port, url: `http://127.0.0.1:${port}`, dir, startedAt };
-}
-
-async function exitMessage(exit: { code: number | null; signal: NodeJS.Signals | null }, handle: LocalProcessHandle): Promise<string> {
-  const how = exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`;
-  return `process ${handle.pid} exited with ${how} before it was healthy${await tailSuffix(handle)}`;
-}
-
-async function tailSuffix(handle: LocalProcessHandle): Promise<string> {
-  const tail = await logTail(path.join(handle.dir, LOG_FILE), LOG_TAIL_LINES);
-  return tail ? `; last lines of ${path.join(handle.dir, LOG_FILE)}:\n${tail}` : '';
-}
-
-/** One GET of the health URL: healthy only on 200. */
-async function probeHealth(url: string): Promise<{ healthy: boolean; detail: string }> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    await res.body?.cancel();
-    return { healthy: res.status === 200, detail: `last answer ${res.status}` };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    return { healthy: false, detail: `not answering: ${cause}` };
-  }
-}
-
-/** Asks the OS for a free port on 127.0.0.1. Another process could take it before the child binds; the child then fails fast and the deploy reports it. */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The child processes the local-process deploy provider started, kept in one registry per Node process so the
@@ -9,42 +10,47 @@ import path from 'node:path';
  * recorded by an earlier run of the dev server.
  */
 
-/** What to run: one self-contained Node ESM file, told its port and version through the environment. */
+/** What to run, and how the service is told its port, address and version. */
 export interface StartProcessOptions {
-  /** Absolute path of the `.mjs` file to run with `node`. */
-  file: string;
+  /** The program and its arguments (no shell); a first element `node` means the runtime's own Node binary. */
+  command: string[];
+  /** Where the command runs; must exist. */
+  cwd: string;
   port: number;
   /** Passed as `SERVICE_VERSION`. */
   version: string;
-  /** Extra variables from the deploy target; `PORT`, `HOST` and `SERVICE_VERSION` always win over them. */
+  /** Extra variables (the target's `env`, then its resolved `secretEnv`); the port, host and version win over them. */
   env?: Record<string, string>;
+  /** The variable the port is passed in. @default 'PORT' */
+  portEnv?: string;
+  /** The variable the listen address (127.0.0.1) is passed in. @default 'HOST' */
+  hostEnv?: string;
   /** stdout and stderr are appended here (by the child itself, so the log survives the supervisor). */
   logFile: string;
+  /** What identifies the version for {@link ProcessSupervisor.findRunning}. @default logFile */
+  key?: string;
+  /** Values to mask in any text quoted from this process's log; kept in memory only. */
+  secretValues?: string[];
 }
 
-/** A process the supervisor started, as it knows it now. */
+/** A process the supervisor started, as it knows it now. Its pid is also its process group's id. */
 export interface SupervisedProcess {
   readonly pid: number;
-  readonly file: string;
+  readonly key: string;
   readonly port: number;
   readonly logFile: string;
   readonly startedAt: string;
-  /** Set once the process has exited. */
+  /** Set once the process has exited: the command's own exit as the runner reported it, else the runner's. */
   readonly exit?: { code: number | null; signal: NodeJS.Signals | null; at: string };
 }
 
-/** How long `stop` waits after SIGTERM before it sends SIGKILL. */
+/** How long `stop` waits after SIGTERM before it sends SIGKILL to the group. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 /** How long `stop` waits for the exit after SIGKILL; a process that outlives it is reported, not waited on forever. */
 const KILL_WAIT_MS = 2_000;
 
-/**
- * Preloaded into every child (`node --import`): when the IPC channel to the supervisor closes, which happens when
- * the parent dies for any reason including SIGKILL, the child exits. The parent's 'exit' handler cannot run on
- * SIGKILL or an uncaught signal, and an orphan would keep holding its port. The channel is unref'd so it never
- * keeps a finished program alive.
- */
-const PARENT_WATCHDOG = "if (process.channel) { process.on('disconnect', () => process.exit(129)); process.channel.unref(); }";
+/** Leads each version's process group and ends the whole group when told to or when the runtime dies. */
+const RUNNER = fileURLToPath(new URL('./process-runner.mjs', import.meta.url));
 
 /**
  * Variables a child inherits from the runtime. Everything else stays out on purpose: the dev server's environment
@@ -56,14 +62,25 @@ interface Entry {
   info: SupervisedProcess;
   child: ChildProcess;
   exited: Promise<void>;
+  secretValues: string[];
 }
 
 const supervisors = new Set<ProcessSupervisor>();
 let exitHookInstalled = false;
 
-/** Kills every running child synchronously; 'exit' handlers cannot wait for anything. */
+/** Kills every running group synchronously; 'exit' handlers cannot wait for anything. */
 function killAllOnExit(): void {
   for (const s of supervisors) s.killAllNow();
+}
+
+/** Signals a whole process group; false when it no longer exists. */
+function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Registry and lifecycle of the child processes one runtime started. */
@@ -79,8 +96,9 @@ export class ProcessSupervisor {
   }
 
   /**
-   * Spawns `node <file>` with `PORT`, `HOST=127.0.0.1` and `SERVICE_VERSION` set, output appended to `logFile`.
-   * Resolves once the process exists (not once it is healthy: that is the provider's job).
+   * Spawns the runner (process-runner.mjs) as the leader of a new process group, which runs `command` in it with
+   * the port, `127.0.0.1` and `SERVICE_VERSION` set, output appended to `logFile`. Resolves once the process
+   * exists (not once it is healthy: that is the provider's job).
    */
   async start(opts: StartProcessOptions): Promise<SupervisedProcess> {
     await mkdir(path.dirname(opts.logFile), { recursive: true });
@@ -89,22 +107,29 @@ export class ProcessSupervisor {
       const value = process.env[name];
       if (value !== undefined) env[name] = value;
     }
-    Object.assign(env, opts.env ?? {}, { PORT: String(opts.port), HOST: '127.0.0.1', SERVICE_VERSION: opts.version });
+    Object.assign(env, opts.env ?? {}, {
+      [opts.portEnv ?? 'PORT']: String(opts.port),
+      [opts.hostEnv ?? 'HOST']: '127.0.0.1',
+      SERVICE_VERSION: opts.version,
+    });
+    const command = opts.command[0] === 'node' ? [process.execPath, ...opts.command.slice(1)] : opts.command;
+    const config = JSON.stringify({ command, cwd: opts.cwd, graceMs: DEFAULT_STOP_GRACE_MS });
 
     const log = openSync(opts.logFile, 'a');
     let child: ChildProcess;
     let exit: SupervisedProcess['exit'];
+    let reported: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let exited!: Promise<void>;
     try {
-      child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(PARENT_WATCHDOG)}`, opts.file], {
-        cwd: path.dirname(opts.file),
-        env,
-        stdio: ['ignore', log, log, 'ipc'],
+      child = spawn(process.execPath, [RUNNER, config], { cwd: opts.cwd, env, detached: true, stdio: ['ignore', log, log, 'ipc'] });
+      child.on('message', (msg: { exit?: typeof reported }) => {
+        if (msg?.exit) reported = msg.exit;
       });
-      // Listen before anything can await, so even an instant crash is recorded.
+      // Listen before anything can await, so even an instant crash is recorded. 'close' comes after the channel
+      // closed, so the runner's report of the command's exit has been read by then.
       exited = new Promise<void>((resolve) => {
-        child.once('exit', (code, signal) => {
-          exit = { code, signal, at: new Date().toISOString() };
+        child.once('close', (code, signal) => {
+          exit = { ...(reported ?? { code, signal }), at: new Date().toISOString() };
           resolve();
         });
       });
@@ -119,21 +144,20 @@ export class ProcessSupervisor {
     // A later 'error' (a failed kill, a closed channel) must not crash the runtime; the exit is what counts.
     child.on('error', () => undefined);
     const pid = child.pid!;
-    const startedAt = new Date().toISOString();
     const info: SupervisedProcess = {
       pid,
-      file: opts.file,
+      key: opts.key ?? opts.logFile,
       port: opts.port,
       logFile: opts.logFile,
-      startedAt,
+      startedAt: new Date().toISOString(),
       get exit() {
         return exit;
       },
     };
-    // The supervisor never keeps the runtime alive by itself; the 'exit' hook and the watchdog end the children.
+    // The supervisor never keeps the runtime alive by itself; the 'exit' hook and the runner end the groups.
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
-    this.entries.set(pid, { info, child, exited });
+    this.entries.set(pid, { info, child, exited, secretValues: [...(opts.secretValues ?? [])] });
     return info;
   }
 
@@ -148,12 +172,17 @@ export class ProcessSupervisor {
     return entry !== undefined && entry.info.exit === undefined;
   }
 
-  /** The running process started from `file`, if any (lets a retried deploy reuse the process it started). */
-  findRunning(file: string): SupervisedProcess | undefined {
+  /** The running process started with this `key`, if any (lets a retried deploy reuse the process it started). */
+  findRunning(key: string): SupervisedProcess | undefined {
     for (const entry of this.entries.values()) {
-      if (entry.info.file === file && entry.info.exit === undefined) return entry.info;
+      if (entry.info.key === key && entry.info.exit === undefined) return entry.info;
     }
     return undefined;
+  }
+
+  /** The secret values given at start, to mask in text quoted from the process's log; [] for an unknown pid. */
+  secretValuesOf(pid: number): string[] {
+    return this.entries.get(pid)?.secretValues ?? [];
   }
 
   /** Every process this supervisor started that is still running. */
@@ -162,17 +191,18 @@ export class ProcessSupervisor {
   }
 
   /**
-   * Stops a process this supervisor started: SIGTERM, then SIGKILL after `graceMs`. Unknown or exited pids are
-   * left alone, because a pid recorded by an earlier run may now belong to an unrelated process.
+   * Stops a version this supervisor started and everything it spawned: SIGTERM (the runner passes it to its whole
+   * group, once), then SIGKILL to the group after `graceMs`. Unknown or exited pids are left alone, because a pid
+   * recorded by an earlier run may now belong to an unrelated process.
    */
   async stop(pid: number, graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
     const entry = this.entries.get(pid);
     if (!entry || entry.info.exit) return;
     entry.child.kill('SIGTERM');
     if (await settlesWithin(entry.exited, graceMs)) return;
-    entry.child.kill('SIGKILL');
+    signalGroup(pid, 'SIGKILL');
     if (!(await settlesWithin(entry.exited, KILL_WAIT_MS))) {
-      throw new Error(`process ${pid} (${entry.info.file}) did not exit ${KILL_WAIT_MS} ms after SIGKILL`);
+      throw new Error(`process ${pid} (${entry.info.key}) did not exit ${KILL_WAIT_MS} ms after SIGKILL`);
     }
   }
 
@@ -181,10 +211,10 @@ export class ProcessSupervisor {
     await Promise.all(this.running().map((p) => this.stop(p.pid, graceMs)));
   }
 
-  /** @internal Synchronous SIGKILL of every running child, for the process 'exit' hook. */
+  /** @internal Synchronous SIGKILL of every running group, for the process 'exit' hook. */
   killAllNow(): void {
     for (const entry of this.entries.values()) {
-      if (entry.info.exit === undefined) entry.child.kill('SIGKILL');
+      if (entry.info.exit === undefined) signalGroup(entry.info.pid, 'SIGKILL');
     }
   }
 }

@@ -5,6 +5,7 @@ import type { InteropProvisioner } from '../interop/interop-provisioner.js';
 import { logger } from '../logger.js';
 import { notifyOutcome } from '../pipeline/finish-release.js';
 import { gatewayTarget } from '../pipeline/rollback.js';
+import { retireReplaced } from '../pipeline/retire.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
 import { findStep, type CurrentRecord, type PreparedRelease, type ReleaseRecord, type RolledBackBy } from '../store/records.js';
 import type { ReleaseStore } from '../store/release-store.js';
@@ -37,7 +38,8 @@ const UNDOABLE = ['SUCCEEDED', 'ROLLBACK_FAILED'];
  * `launchway rollback <service>`: puts production back on the release before the one it serves. With the service
  * lock held (refused while a release holds it), finds the release to undo (the newest SUCCEEDED or ROLLBACK_FAILED
  * one whose version may be live), restores its DeployProduction step's previous deployment and its ProvisionInterop
- * step's previous gateway deployment, points CURRENT#production at the restored release, marks the undone one
+ * step's previous gateway deployment (in that order), points CURRENT#production at the restored release, retires the
+ * undone version once the gateway left it, marks the undone one
  * ROLLED_BACK with who and why, and emails its people. A service's first release has nothing to go back to and is
  * refused: retiring production altogether is not a rollback.
  */
@@ -88,6 +90,11 @@ export async function rollbackService(
       handle: restored.handle,
     });
     const gatewayDeployment = await restoreGateway(store, deps.provisioner, release);
+    // The undone version stops only once the gateway left it, after its drain (providers that keep it until then).
+    if (failed) {
+      const live = { ...previous, handle: restored.handle };
+      await retireReplaced(deps, { service, environment: 'production', target: release.catalog.production, deployment: failed, live });
+    }
     const rolledBackBy: RolledBackBy = { by, reason, at, restoredVersion: previous.version, restoredReleaseId: previous.releaseId };
     const marked = await store.operator.markRolledBack(release.releaseId, rolledBackBy);
     if (!marked) throw new ConflictError(`${release.releaseId} changed while it was rolled back; production serves ${previous.version}`);

@@ -4,14 +4,17 @@ import { logger } from '../logger.js';
 import { emitReleaseOutcome } from '../metrics.js';
 import { buildOutcomeEmail } from '../notify/outcome-email.js';
 import {
+  findStep,
   isTerminal,
   type ReleaseError,
   type ReleaseRecord,
   type ReleaseStatus,
   type ReleaseWarning,
+  type StepRecord,
   type TerminalStatus,
 } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
+import { retireReplaced } from './retire.js';
 
 /** A Task state that failed, and the error it failed with. */
 export interface FailedState {
@@ -90,12 +93,33 @@ export async function finishRelease(deps: PipelineDeps, ending: ReleaseEnding): 
     await store.releaseLock(release.service, release.releaseId);
     return { status: (await store.requireRelease(ending.releaseId)).status, ended: false };
   }
+  // Before the lock goes: an operator's rollback, which needs the lock, then finds the version retiring and keeps it.
+  if (ending.status === 'SUCCEEDED') await retireReplacedProduction(deps, release, steps);
   await store.releaseLock(release.service, release.releaseId);
   // An approval still open would keep working links to a release that can no longer be approved.
   if (ending.status !== 'EXPIRED') await store.approvals().cancelPending(release.releaseId, now.toISOString());
   emitReleaseOutcome(release.service, ending.status, durationMs);
   await notifyOutcome(deps, { ...release, status: ending.status, warnings: ending.warnings }, ending.error?.cause);
   return { status: ending.status, ended: true };
+}
+
+/**
+ * A SUCCEEDED release is done with the production version it replaced: the gateway moved and validation passed.
+ * Providers that kept it running for the switch (local-process) stop it after its drain.
+ */
+async function retireReplacedProduction(deps: PipelineDeps, release: ReleaseRecord, steps: readonly StepRecord[]): Promise<void> {
+  const previous = findStep(steps, 'DeployProduction')?.details?.previous;
+  if (!previous || !release.catalog) return;
+  const current = await deps.store.getCurrent(release.service, 'production');
+  await retireReplaced(deps, {
+    service: release.service,
+    environment: 'production',
+    target: release.catalog.production,
+    deployment: previous,
+    live: current
+      ? { version: current.version, artifactKey: current.artifactKey, releaseId: current.releaseId, handle: current.handle }
+      : undefined,
+  });
 }
 
 /** A record for a release Prepare never wrote (it crashed first), from the execution input, so the attempt is kept. */

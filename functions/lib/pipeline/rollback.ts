@@ -6,6 +6,7 @@ import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { claimFence, fencedOut, type Fence } from './fence.js';
 import { recordStep } from './record-step.js';
+import { retireReplaced } from './retire.js';
 
 export const RollbackEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -16,7 +17,8 @@ export type RollbackEvent = z.infer<typeof RollbackEventSchema>;
 
 /**
  * Puts production back as it was before this release: the previous version live again (or nothing, for a first
- * release) and the gateway's previous deployment on the stage. It claims the release's fence first, so a forward
+ * release), then the gateway's previous deployment on the stage, then the failed version retired (after its drain),
+ * in that order so a partner's request always finds a version answering. It claims the release's fence first, so a forward
  * step still running (timed out, not yet returned) can no longer record anything; a rollback whose release no
  * longer holds the lock (it ended, maybe the next release runs) changes nothing and throws FencedOut.
  */
@@ -66,12 +68,23 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
       gateway = stageBefore ?? '(removed)';
     }
     await keepFence(deps, fence);
+    // Only now that the gateway left the failed version may it stop (after the drain): until then partners reach it.
+    const retired = failed
+      ? await retireReplaced(deps, {
+          service: release.service,
+          environment: 'production',
+          target: service.production,
+          deployment: failed,
+          live: previous && restored ? { ...previous, handle: restored.handle } : undefined,
+        })
+      : undefined;
     return {
       result: { restoredVersion: previous?.version ?? null },
       details: {
         restoredVersion: previous?.version ?? null,
         restoredEndpoint: restored?.endpoint ?? null,
         gatewayDeployment: gateway,
+        ...(retired ? { retired } : {}),
         reason: event.error
           ? describeError(Object.assign(new Error(event.error.Cause ?? ''), { name: event.error.Error ?? 'Error' }))
           : null,

@@ -83,6 +83,8 @@ export type RollbackDetails = {
   restoredEndpoint: string | null;
   /** The gateway deployment put back, `(removed)` after a first release, or null when interop was not published. */
   gatewayDeployment: string | null;
+  /** What became of the failed version, from providers that retire it once the gateway left it. */
+  retired?: string;
   reason: { error: string; cause: string } | null;
 };
 

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tar from 'tar';
+import type { ArtifactStore } from '../artifact-store.js';
+import { ArtifactIntegrityError } from '../errors.js';
+import type { LocalProcessTarget } from './targets.js';
+
+/**
+ * Lays out one version of a local-process service in its directory: the artifact downloaded and checked against its
+ * sha256, a packed directory (`.tar.gz`) unpacked under `artifact/`, and the command and working directory it runs
+ * with. A redeploy of the same release reuses what an earlier one laid out only if it finished.
+ */
+
+/** A single-file artifact is kept under this name (ESM, as the bundles it stands for). */
+export const SINGLE_FILE = 'main.mjs';
+/** Where a packed directory is unpacked inside the version directory. */
+export const UNPACKED_DIR = 'artifact';
+/** Written last, holding the archive's sha256: an unpacked directory without it is incomplete. */
+const UNPACKED_MARKER = '.unpacked';
+const ARCHIVE_SUFFIX = '.tar.gz';
+const SAFE_ENTRY_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+/** How the version runs: the argv (no shell) and where. */
+export interface LaunchPlan {
+  command: string[];
+  cwd: string;
+}
+
+/** A version that cannot be run as the target describes it; `reason` is the deploy's FAILED message. */
+export interface LaunchRefusal {
+  reason: string;
+}
+
+export interface PrepareVersionArgs {
+  artifacts: ArtifactStore;
+  /** `<targetsDir>/<service>/<environment>/<releaseId>`. */
+  versionDir: string;
+  artifactKey: string;
+  /** The sha256 (hex) the release recorded, when it did. */
+  artifactSha256?: string;
+  target: LocalProcessTarget;
+}
+
+/**
+ * Makes the version directory ready to run and says how to run it. Throws ArtifactIntegrityError when the bytes do
+ * not match `artifactSha256` or the archive holds an entry leaving the directory; returns a refusal when the target's
+ * `workingDirectory` or default entry is missing.
+ */
+export async function prepareVersion(args: PrepareVersionArgs): Promise<LaunchPlan | LaunchRefusal> {
+  const archive = args.artifactKey.endsWith(ARCHIVE_SUFFIX);
+  const root = archive ? path.join(args.versionDir, UNPACKED_DIR) : args.versionDir;
+  if (archive) await ensureUnpacked(args, root);
+  else await ensureSingleFile(args);
+
+  const cwd = path.resolve(root, args.target.workingDirectory ?? '.');
+  if (!(await isDirectory(cwd))) {
+    return { reason: `workingDirectory "${args.target.workingDirectory}" is not a directory in the artifact (${root})` };
+  }
+  if (args.target.command) return { command: [...args.target.command], cwd };
+  if (!archive) return { command: ['node', path.join(root, SINGLE_FILE)], cwd };
+  const main = await packageMain(root);
+  if (!main) {
+    return {
+      reason:
+        `the artifact's package.json has no "main", so there is no default command: set "command" on the ` +
+        `local-process target, e.g. ["node", "server.js"]`,
+    };
+  }
+  return { command: ['node', path.resolve(root, main)], cwd };
+}
+
+/** True for a refusal, whichever step gave it. */
+export function isRefusal<T extends object>(outcome: T | LaunchRefusal): outcome is LaunchRefusal {
+  return 'reason' in outcome;
+}
+
+async function ensureSingleFile(args: PrepareVersionArgs): Promise<void> {
+  const file = path.join(args.versionDir, SINGLE_FILE);
+  // The file is renamed into place whole, so one that exists is complete; only its digest may disagree.
+  const existing = await readFile(file).catch(() => undefined);
+  if (existing && (!args.artifactSha256 || sha256(existing) === args.artifactSha256.toLowerCase())) return;
+  const bytes = await download(args);
+  await mkdir(args.versionDir, { recursive: true });
+  await writeFile(`${file}.partial`, bytes);
+  await rename(`${file}.partial`, file);
+}
+
+async function ensureUnpacked(args: PrepareVersionArgs, root: string): Promise<void> {
+  const marker = path.join(args.versionDir, UNPACKED_MARKER);
+  const done = await readFile(marker, 'utf8').catch(() => undefined);
+  if (done !== undefined && (!args.artifactSha256 || done.trim() === args.artifactSha256.toLowerCase())) return;
+
+  const bytes = await download(args);
+  await rm(marker, { force: true });
+  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  const file = path.join(args.versionDir, 'artifact.tar.gz');
+  await writeFile(file, bytes);
+  try {
+    // Every entry is checked before the first is written, so a hostile archive leaves nothing behind.
+    const unsafe: string[] = [];
+    await tar.t({ file, onReadEntry: (entry) => void noteUnsafe(entry, unsafe) });
+    if (unsafe.length > 0) {
+      throw new ArtifactIntegrityError(
+        `${args.artifactKey} holds entries that leave its directory, refused: ${unsafe.slice(0, 5).join('; ')}`,
+      );
+    }
+    await tar.x({ file, cwd: root, strict: true, preserveOwner: false });
+  } finally {
+    await rm(file, { force: true });
+  }
+  await writeFile(marker, sha256(bytes));
+}
+
+/** Records why an entry is unsafe: an absolute path, a `..` segment, a link resolving outside, a device. */
+function noteUnsafe(entry: tar.ReadEntry, unsafe: string[]): void {
+  const name = entry.path;
+  if (!SAFE_ENTRY_TYPES.has(entry.type)) unsafe.push(`${name} (a ${entry.type})`);
+  else if (leaves(name)) unsafe.push(name);
+  else if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
+    const link = entry.linkpath ?? '';
+    // A symbolic link resolves from its own folder; a hard link names another entry of the archive.
+    const resolved = entry.type === 'SymbolicLink' ? path.posix.join(path.posix.dirname(name), link) : link;
+    if (!link || path.posix.isAbsolute(link) || path.win32.isAbsolute(link) || leaves(resolved)) unsafe.push(`${name} -> ${link}`);
+  }
+  entry.resume();
+}
+
+/** True when a path inside the archive is absolute or climbs above its root. */
+function leaves(name: string): boolean {
+  if (path.posix.isAbsolute(name) || path.win32.isAbsolute(name)) return true;
+  const normal = path.posix.normalize(name.replaceAll('\\', '/'));
+  return normal === '..' || normal.startsWith('../') || name.split(/[\\/]/).includes('..');
+}
+
+async function download(args: PrepareVersionArgs): Promise<Buffer> {
+  const bytes = Buffer.from(await args.artifacts.getBytes(args.artifactKey));
+  if (args.artifactSha256) {
+    const actual = sha256(bytes);
+    if (actual !== args.artifactSha256.toLowerCase()) {
+      throw new ArtifactIntegrityError(
+        `${args.artifactKey} has sha256 ${actual}, but the release recorded ${args.artifactSha256}: it changed after the release was made`,
+      );
+    }
+  }
+  return bytes;
+}
+
+async function packageMain(root: string): Promise<string | undefined> {
+  try {
+    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { main?: unknown };
+    return typeof pkg.main === 'string' && pkg.main.length > 0 ? pkg.main : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  return (await stat(dir).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
