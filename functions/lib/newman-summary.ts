@@ -15,6 +15,16 @@ export interface SmokeFailure {
   status?: number;
 }
 
+/**
+ * What a failed check was sent and got, ` (POST /api/notes → 404)`, or '' when nothing is known: a failure line
+ * names the request, the method, the URL path and the HTTP status (or "no response").
+ */
+export function exchangeText(f: Pick<SmokeFailure, 'method' | 'path' | 'status'> & { test?: string }): string {
+  const got = f.status !== undefined ? String(f.status) : f.test === 'request' ? 'no response' : undefined;
+  const sent = [f.method, f.path].filter(Boolean).join(' ');
+  return sent || got ? ` (${[sent, got].filter(Boolean).join(' → ')})` : '';
+}
+
 /** The outcome of one Newman run, as kept in step details and release notes. */
 export interface SmokeResult {
   /**

@@ -1,6 +1,7 @@
 import { groupChanges, type ChangeInput, type ParsedChange } from './conventional-commits.js';
 // Type-only: the notes never load Newman, they only read the results the test steps recorded.
 import type { SmokeResult } from './newman-runner.js';
+import { exchangeText } from './newman-summary.js';
 import { STEPS } from '../steps.js';
 import { safeJson, safeLines, safeText } from './safe-text.js';
 import type { ReleaseApiChanges, StepRecord } from './store/records.js';
@@ -232,7 +233,7 @@ function testsSection(staging: SmokeResult | undefined, production: SmokeResult 
     if (!r || r.failures.length === 0) continue;
     out.push(`${label} failures:`, '');
     for (const f of r.failures.slice(0, LISTED_FAILURES)) {
-      out.push(`- ${inline(f.name)} › ${inline(f.test)}: ${inline(f.message)}`);
+      out.push(`- ${inline(f.name + exchangeText(f))} › ${inline(f.test)}: ${inline(f.message)}`);
     }
     if (r.failed > LISTED_FAILURES) out.push(`- … ${r.failed - LISTED_FAILURES} more in the reports`);
     out.push('');

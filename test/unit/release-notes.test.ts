@@ -14,6 +14,7 @@ const smoke = (stage: string, failed = 0): SmokeResult => ({
     name: `Request ${i}`,
     test: `check ${i}`,
     message: `expected ${i}`,
+    ...(i === 0 ? { method: 'POST', path: '/greeter/v1/api/notes', status: 404 } : {}),
   })),
   durationMs: 1234,
   reportKeys: { json: `reports/greeter/r1/${stage}/newman.json`, junit: `reports/greeter/r1/${stage}/junit.xml` },
@@ -111,6 +112,8 @@ describe('renderReleaseNotes: Markdown', () => {
       '| Production validation | ❌ failed | 24 | 22 | 2 | 7 | 1.2 s | `reports/greeter/r1/production/newman.json`, `reports/greeter/r1/production/junit.xml` |',
     );
     expect(rows).toContain('- Request 1 › check 1: expected 1');
+    // A failure names what was sent and what came back, so a 404 from a wrong path is visible in the notes.
+    expect(rows).toContain('- Request 0 (POST /greeter/v1/api/notes → 404) › check 0: expected 0');
     expect(rows.some((l) => l.startsWith('Staging failures'))).toBe(false);
   });
 

@@ -4,7 +4,11 @@ import type { ReleaseRecord } from '../store/records.js';
 import { safeLine, safeLines, safeText } from '../safe-text.js';
 import { escapeHtml, escapeHtmlLines, safeHref } from './html.js';
 import type { DecisionRecord } from './records.js';
-import { smokeCountsText, type SmokeSummary } from './smoke-summary.js';
+import { exchangeText } from '../newman-summary.js';
+import { smokeCountsText, type SmokeFailure, type SmokeSummary } from './smoke-summary.js';
+
+/** `Create note (POST /api/notes → 404) › status is 201`: the request, what it was sent and got, the check. */
+const failureLabel = (f: SmokeFailure) => [f.name ? f.name + exchangeText(f) : undefined, f.test].filter(Boolean).join(' › ');
 
 /** Everything one approver's email says. */
 export interface ApprovalEmailInput {
@@ -80,7 +84,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     ...(moreChanges > 0 ? [`  … and ${moreChanges} more`] : []),
     '',
     `Staging smoke tests: ${smoke ? smokeCountsText(smoke) : 'no results recorded'}`,
-    ...(smoke?.failures ?? []).slice(0, 10).map((f) => `  ✗ ${[f.name, f.test].filter(Boolean).join(' › ')}: ${f.message ?? ''}`),
+    ...(smoke?.failures ?? []).slice(0, 10).map((f) => `  ✗ ${failureLabel(f)}: ${f.message ?? ''}`),
     ...Object.entries(smoke?.reportKeys ?? {}).map(([k, v]) => `  ${k} report: ${v}`),
     '',
     ...(links.approve ? [`Approve: ${links.approve}`] : []),
@@ -119,7 +123,7 @@ export function buildApprovalEmail(input: ApprovalEmailInput): EmailMessage {
     smoke && smoke.failures.length > 0
       ? `<ul>${smoke.failures
           .slice(0, 10)
-          .map((f) => `<li>${escapeHtml([f.name, f.test].filter(Boolean).join(' › '))}: ${escapeHtml(f.message ?? '')}</li>`)
+          .map((f) => `<li>${escapeHtml(failureLabel(f))}: ${escapeHtml(f.message ?? '')}</li>`)
           .join('')}</ul>`
       : '',
     ...Object.entries(smoke?.reportKeys ?? {}).map(([k, v]) => `<p>${escapeHtml(k)} report: <code>${escapeHtml(v)}</code></p>`),

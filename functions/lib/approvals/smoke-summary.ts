@@ -6,6 +6,9 @@ export interface SmokeFailure {
   name?: string;
   test?: string;
   message?: string;
+  method?: string;
+  path?: string;
+  status?: number;
 }
 
 /**
@@ -32,7 +35,14 @@ export function smokeSummaryOf(steps: StepRecord[]): SmokeSummary | undefined {
     total: d?.total,
     passed: d?.passed,
     failed: d?.failed,
-    failures: (d?.failures ?? []).map((f) => ({ name: f.name, test: f.test, message: f.message })),
+    failures: (d?.failures ?? []).map((f) => ({
+      name: f.name,
+      test: f.test,
+      message: f.message,
+      method: f.method,
+      path: f.path,
+      status: f.status,
+    })),
     reportKeys: { ...d?.reportKeys },
   };
 }

@@ -2,6 +2,7 @@ import type { ArtifactStore } from '../artifact-store.js';
 import type { ServiceConfig } from '../catalog.js';
 import { describeViolation } from '../contract/conformance-log.js';
 import type { RunSmokeTestsOptions, SmokeFailure, SmokeResult } from '../newman-runner.js';
+import { exchangeText } from '../newman-summary.js';
 import { parsePostmanEnvironment } from '../postman-environment.js';
 import { resolveSecrets } from '../secrets.js';
 import { newmanVariables, newRunId, stageTests, type TestsCatalog, type TestStage } from '../test-variables.js';
@@ -75,10 +76,7 @@ export async function testEnvironment(
  * `Create note (POST /api/notes → 404) › status is 201: expected response to have status code 201 but got 404`.
  */
 export function describeFailure(f: SmokeFailure): string {
-  const got = f.status !== undefined ? String(f.status) : f.test === 'request' ? 'no response' : undefined;
-  const sent = [f.method, f.path].filter(Boolean).join(' ');
-  const exchange = sent || got ? ` (${[sent, got].filter(Boolean).join(' → ')})` : '';
-  return `${f.name}${exchange} › ${f.test}: ${f.message}`;
+  return `${f.name}${exchangeText(f)} › ${f.test}: ${f.message}`;
 }
 
 /** Why a run failed the step, with the first few failures. */
