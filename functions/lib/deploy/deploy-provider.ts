@@ -53,6 +53,12 @@ export interface RollbackRequest {
   target: DeployTarget;
   failed?: LiveDeployment;
   previous?: LiveDeployment;
+  /**
+   * The target `previous` was released with (its release's catalog snapshot), when known: a provider that starts the
+   * previous version again (local-process) runs it as it was released (command, ports, secrets), not as the failed
+   * release declares. Absent: `target`.
+   */
+  previousTarget?: DeployTarget;
 }
 
 /** What a retirement is given: the deployment traffic has left, and how long requests already on it may take. */

@@ -144,7 +144,8 @@ export class LocalProcessProvider implements DeployProvider {
   async rollback(args: RollbackRequest): Promise<DeployStatus | undefined> {
     localTarget(args.target);
     if (!args.previous) return undefined;
-    return this.ensureRunning({ service: args.service, environment: args.environment, target: args.target, deployment: args.previous });
+    const target = args.previousTarget?.type === 'local-process' ? args.previousTarget : args.target;
+    return this.ensureRunning({ service: args.service, environment: args.environment, target, deployment: args.previous });
   }
 
   /**

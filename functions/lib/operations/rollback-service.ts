@@ -5,7 +5,8 @@ import type { InteropProvisioner } from '../interop/interop-provisioner.js';
 import { logger } from '../logger.js';
 import { notifyOutcome } from '../pipeline/finish-release.js';
 import { gatewayTarget } from '../pipeline/rollback.js';
-import { retireReplaced } from '../pipeline/retire.js';
+import { releasedTarget, retireReplaced } from '../pipeline/retire.js';
+import type { DeployTarget } from '../catalog.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
 import { findStep, type CurrentRecord, type PreparedRelease, type ReleaseRecord, type RolledBackBy } from '../store/records.js';
 import type { ReleaseStore } from '../store/release-store.js';
@@ -79,7 +80,8 @@ export async function rollbackService(
         : undefined;
     // Before anything is touched: an artifact replaced since it was live is refused, production left as it is.
     await verifyRestore(deps.artifacts, release.catalog.production, previous);
-    const restored = await restoreProduction(deps.providerFor(release.catalog.production), release, previous, failed);
+    const previousTarget = await releasedTarget(store, previous, 'production');
+    const restored = await restoreProduction(deps.providerFor(release.catalog.production), release, previous, failed, previousTarget);
     await store.putCurrent({
       service,
       environment: 'production',
@@ -131,9 +133,22 @@ async function releaseToUndo(store: ReleaseStore, service: string, current: Curr
   });
 }
 
-async function restoreProduction(provider: DeployProvider, release: PreparedRelease, previous: LiveDeployment, failed?: LiveDeployment) {
+async function restoreProduction(
+  provider: DeployProvider,
+  release: PreparedRelease,
+  previous: LiveDeployment,
+  failed?: LiveDeployment,
+  previousTarget?: DeployTarget,
+) {
   const target = release.catalog.production;
-  const restored = await provider.rollback({ service: release.service, environment: 'production', target, failed, previous });
+  const restored = await provider.rollback({
+    service: release.service,
+    environment: 'production',
+    target,
+    failed,
+    previous,
+    ...(previousTarget ? { previousTarget } : {}),
+  });
   if (restored?.state !== 'SUCCEEDED') {
     const why = restored?.message ?? restored?.state ?? 'the provider restored nothing';
     throw new RollbackFailedError(

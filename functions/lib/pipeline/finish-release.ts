@@ -110,7 +110,14 @@ export async function finishRelease(deps: PipelineDeps, ending: ReleaseEnding): 
 async function retireReplacedProduction(deps: PipelineDeps, release: ReleaseRecord, steps: readonly StepRecord[]): Promise<void> {
   const previous = findStep(steps, 'DeployProduction')?.details?.previous;
   if (!previous || !release.catalog) return;
-  const current = await deps.store.getCurrent(release.service, 'production');
+  let current: Awaited<ReturnType<typeof deps.store.getCurrent>>;
+  try {
+    current = await deps.store.getCurrent(release.service, 'production');
+  } catch (err) {
+    // The outcome is decided; a version left running costs resources, not correctness, so the ending goes on.
+    logger.warn('could not read CURRENT to retire the replaced version', { releaseId: release.releaseId, error: err as Error });
+    return;
+  }
   await retireReplaced(deps, {
     service: release.service,
     environment: 'production',

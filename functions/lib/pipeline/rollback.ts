@@ -6,7 +6,7 @@ import type { PipelineDeps } from './deps.js';
 import { deploymentOf } from './deployments.js';
 import { claimFence, fencedOut, type Fence } from './fence.js';
 import { recordStep } from './record-step.js';
-import { retireReplaced } from './retire.js';
+import { releasedTarget, retireReplaced } from './retire.js';
 
 export const RollbackEventSchema = z.object({
   releaseId: z.string().min(1),
@@ -38,12 +38,14 @@ export async function rollbackProduction(deps: PipelineDeps, event: RollbackEven
 
     // An artifact replaced since it was live is not started again: the rollback fails (ROLLBACK_FAILED) instead.
     await verifyRestore(deps.artifacts, service.production, previous);
+    const previousTarget = await releasedTarget(store, previous, 'production');
     const restored = await deps.providerFor(service.production).rollback({
       service: release.service,
       environment: 'production',
       target: service.production,
       failed,
       previous,
+      ...(previousTarget ? { previousTarget } : {}),
     });
     if (previous && restored && restored.state !== 'SUCCEEDED') {
       throw new RollbackFailedError(`could not restore ${release.service} ${previous.version}: ${restored.message ?? restored.state}`);
