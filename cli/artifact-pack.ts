@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, readFile, readdir, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { create } from 'tar';
 import { ValidationError } from '../functions/lib/errors.js';
@@ -60,7 +60,7 @@ export async function loadArtifact(source: string, limits: PackLimits = {}): Pro
 
 /**
  * Packs a directory, `node_modules` and all, into one gzipped tar whose entries are relative to the directory's root
- * (`package.json`, `node_modules/...`). Symbolic links stay links and
+ * (`package.json`, `node_modules/...`). Symbolic links stay links (only those resolving inside the directory) and
  * modes keep their executable bits; only `.git` and `.launchway` (at any depth) are left out, and a directory holding
  * the embedded secrets file or a `launchway dev` data folder is refused, so no secret is uploaded with a release. The pack is deterministic: entries sorted, one fixed mtime, portable headers (no
  * uid, gid, user or group names, no atime or ctime, an OS-neutral gzip header), so the same tree gives the same bytes.
@@ -115,6 +115,7 @@ async function listEntries(dir: string, field: string, secretsFile: string | und
         }
         out.push(child);
       } else if (stats.isSymbolicLink()) {
+        await checkLink(dir, child, field);
         out.push(child);
       } else {
         throw invalid(field, `${dir}: ${child} is ${kindOf(stats)}, which an artifact cannot carry`);
@@ -123,6 +124,19 @@ async function listEntries(dir: string, field: string, secretsFile: string | und
   };
   await walk('');
   return out;
+}
+
+/**
+ * Refuses a link that is absolute or resolves above the directory: the deploy refuses it on unpacking (the rule of
+ * functions/lib/deploy/local-artifact.ts), so it is reported here, before anything is uploaded.
+ */
+async function checkLink(dir: string, child: string, field: string): Promise<void> {
+  const target = await readlink(path.join(dir, child));
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(child), target.replaceAll('\\', '/')));
+  const absolute = path.posix.isAbsolute(target) || path.win32.isAbsolute(target);
+  if (absolute || resolved === '..' || resolved.startsWith('../')) {
+    throw invalid(field, `${dir}: ${child} is a symbolic link to ${target}, outside the directory; copy what it points at instead`);
+  }
 }
 
 /** `dev:ino` of a file, to recognise it under any path or link; undefined when it does not exist. */

@@ -167,6 +167,23 @@ describe('packDirectory', () => {
     expect(JSON.stringify(named.fields)).not.toContain('hunter22');
   });
 
+  it('refuses a symbolic link that is absolute or leaves the directory, naming the link and its target', async () => {
+    const dir = await serviceDir();
+    await symlink('../../../outside.txt', path.join(dir, 'src', 'plugins', 'up'));
+    const up = await rejection(loadArtifact(dir));
+    expect(up.fields['artifacts.bundle']).toMatch(/svc: src\/plugins\/up is a symbolic link to \.\.\/\.\.\/\.\.\/outside\.txt, outside/);
+    await rm(path.join(dir, 'src', 'plugins', 'up'));
+
+    await symlink('/etc/passwd', path.join(dir, 'src', 'passwd'));
+    const absolute = await rejection(loadArtifact(dir));
+    expect(absolute.fields['artifacts.bundle']).toMatch(/src\/passwd is a symbolic link to \/etc\/passwd, outside/);
+    await rm(path.join(dir, 'src', 'passwd'));
+
+    // Inside, even through a parent folder, is fine.
+    await symlink('../../package.json', path.join(dir, 'src', 'plugins', 'pkg'));
+    expect(await entriesOf(await packDirectory(dir))).toContain('src/plugins/pkg');
+  });
+
   it('reads a plain file as it is, with its digest', async () => {
     const file = path.join(root, 'service.mjs');
     await writeFile(file, 'console.log(1)\n');
