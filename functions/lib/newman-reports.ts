@@ -2,7 +2,7 @@ import type { ContractConformance } from './contract/conformance-log.js';
 import { describeViolation } from './contract/conformance-log.js';
 import type { SmokeResult } from './newman-summary.js';
 import type { PostmanCollection, PostmanItem } from './postman.js';
-import { maskSecrets } from './secrets.js';
+import { maskSecrets, secretForms, xmlEscape } from './secrets.js';
 
 /**
  * What the Newman runner does to the collection before the run and to the reports after it: the gateway's API key
@@ -37,19 +37,6 @@ export function withApiKeyHeader(collection: PostmanCollection, apiKey: string):
 }
 
 /**
- * Every form a secret value takes in a report: as is, JSON-escaped, XML-escaped and percent-encoded (a value sent in
- * a URL), so masking the text catches each.
- */
-export function secretForms(values: Iterable<string>): string[] {
-  const out = new Set<string>();
-  for (const v of values) {
-    if (!v) continue;
-    for (const form of [v, jsonEscape(v), xmlEscape(v), encodeURIComponent(v)]) out.add(form);
-  }
-  return [...out];
-}
-
-/**
  * Newman's JSON report with the secrets masked. Besides text, it keeps request and response bodies as Buffer
  * objects (`{ type: 'Buffer', data: [bytes] }`), which no text search sees: those holding a secret are decoded,
  * masked and re-encoded first.
@@ -72,11 +59,6 @@ export function maskJsonReport(json: string, values: string[]): string {
   return maskSecrets(JSON.stringify(visit(parsed), null, 2), forms);
 }
 
-/** Text (the JUnit report, a message) with the secrets masked in every form they may take. */
-export function maskText(text: string, values: string[]): string {
-  return values.length === 0 ? text : maskSecrets(text, secretForms(values));
-}
-
 /** A copy of a value (a result, details) with every string in it masked. */
 export function maskDeep<T>(value: T, values: string[]): T {
   if (values.length === 0) return value;
@@ -88,15 +70,6 @@ export function maskDeep<T>(value: T, values: string[]): T {
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v)]));
   };
   return visit(value) as T;
-}
-
-function jsonEscape(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
-}
-
-/** Escapes text for an XML attribute or element. */
-export function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 /** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */

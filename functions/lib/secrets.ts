@@ -111,3 +111,31 @@ export function maskSecrets(text: string, values: Iterable<string>): string {
   for (const value of [...values].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(value).join('***');
   return out;
 }
+
+/**
+ * Every form a secret value takes in text Launchway keeps: as is, JSON-escaped (a JSON report or a JSON logger's
+ * line, also with non-ASCII as `\uXXXX`), XML-escaped (JUnit) and percent-encoded (a value sent in a URL).
+ */
+export function secretForms(values: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    if (!v) continue;
+    const json = JSON.stringify(v).slice(1, -1);
+    const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    for (const form of [v, json, ascii, ascii.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u')), xmlEscape(v)]) {
+      out.add(form);
+    }
+    out.add(encodeURIComponent(v));
+  }
+  return [...out];
+}
+
+/** Text (a report, a log, a message) with the secrets masked in every form {@link secretForms} lists. */
+export function maskText(text: string, values: string[]): string {
+  return values.length === 0 ? text : maskSecrets(text, secretForms(values));
+}
+
+/** Escapes text for an XML attribute or element. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskDeep, maskJsonReport, maskText, withApiKeyHeader } from '../../functions/lib/newman-reports.js';
+import { maskDeep, maskJsonReport, withApiKeyHeader } from '../../functions/lib/newman-reports.js';
+import { maskText } from '../../functions/lib/secrets.js';
 import { summarize } from '../../functions/lib/newman-summary.js';
 import { describeFailure, failureText } from '../../functions/lib/pipeline/collection-run.js';
 import type { PostmanCollection } from '../../functions/lib/postman.js';
