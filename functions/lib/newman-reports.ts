@@ -37,39 +37,32 @@ export function withApiKeyHeader(collection: PostmanCollection, apiKey: string):
 }
 
 /**
- * Newman's JSON report with the secrets masked. Besides text, it keeps request and response bodies as Buffer
- * objects (`{ type: 'Buffer', data: [bytes] }`), which no text search sees: those holding a secret are decoded,
- * masked and re-encoded first.
+ * Newman's JSON report with the secrets masked. Only strings and keys are masked, never the serialized text, so a
+ * secret such as `1234` or `true` leaves numbers and literals (and the JSON) intact. Request and response bodies are
+ * kept as Buffer objects (`{ type: 'Buffer', data: [bytes] }`), which no text search sees: those holding a secret
+ * are decoded, masked and re-encoded.
  */
 export function maskJsonReport(json: string, values: string[]): string {
   if (values.length === 0) return json;
-  const forms = secretForms(values);
-  const parsed = JSON.parse(json) as unknown;
-  const visit = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(visit);
-    if (node === null || typeof node !== 'object') return node;
-    const obj = node as Record<string, unknown>;
-    if (obj.type === 'Buffer' && Array.isArray(obj.data)) {
-      const text = Buffer.from(obj.data as number[]).toString('utf8');
-      const masked = maskSecrets(text, forms);
-      return masked === text ? obj : { type: 'Buffer', data: [...Buffer.from(masked, 'utf8')] };
-    }
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, visit(v)]));
-  };
-  return maskSecrets(JSON.stringify(visit(parsed), null, 2), forms);
+  return JSON.stringify(maskNode(JSON.parse(json) as unknown, secretForms(values)), null, 2);
 }
 
 /** A copy of a value (a result, details) with every string in it masked. */
 export function maskDeep<T>(value: T, values: string[]): T {
-  if (values.length === 0) return value;
-  const forms = secretForms(values);
-  const visit = (node: unknown): unknown => {
-    if (typeof node === 'string') return maskSecrets(node, forms);
-    if (Array.isArray(node)) return node.map(visit);
-    if (node === null || typeof node !== 'object') return node;
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v)]));
-  };
-  return visit(value) as T;
+  return values.length === 0 ? value : (maskNode(value, secretForms(values)) as T);
+}
+
+function maskNode(node: unknown, forms: string[]): unknown {
+  if (typeof node === 'string') return maskSecrets(node, forms);
+  if (Array.isArray(node)) return node.map((n) => maskNode(n, forms));
+  if (node === null || typeof node !== 'object') return node;
+  const obj = node as Record<string, unknown>;
+  if (obj.type === 'Buffer' && Array.isArray(obj.data)) {
+    const text = Buffer.from(obj.data as number[]).toString('utf8');
+    const masked = maskSecrets(text, forms);
+    return masked === text ? obj : { type: 'Buffer', data: [...Buffer.from(masked, 'utf8')] };
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [maskSecrets(k, forms), maskNode(v, forms)]));
 }
 
 /** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */

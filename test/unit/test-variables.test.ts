@@ -197,6 +197,12 @@ describe('masking', () => {
     expect(Buffer.from(parsed.other.stream.data).toString()).toBe('unrelated');
   });
 
+  it('masks strings and keys only, so a secret like 1234 or true leaves numbers, literals and the JSON intact', () => {
+    const json = JSON.stringify({ timings: { total: 1234, dns: 12345 }, ok: true, code: 200, body: 'pin 1234', h: { '1234': 'x' } });
+    const masked = maskJsonReport(json, ['1234', 'true']);
+    expect(JSON.parse(masked)).toEqual({ timings: { total: 1234, dns: 12345 }, ok: true, code: 200, body: 'pin ***', h: { '***': 'x' } });
+  });
+
   it('masks XML-escaped text and every string of a result', () => {
     expect(maskText('<failure message="expected \'p&quot;w&lt;&amp;&gt;d 1\'"/>', [secret])).toBe('<failure message="expected \'***\'"/>');
     expect(maskDeep({ failures: [{ message: `got ${secret}`, status: 200 }] }, [secret])).toEqual({
