@@ -44,25 +44,79 @@ export function withApiKeyHeader(collection: PostmanCollection, apiKey: string):
  */
 export function maskJsonReport(json: string, values: string[]): string {
   if (values.length === 0) return json;
-  return JSON.stringify(maskNode(JSON.parse(json) as unknown, secretForms(values)), null, 2);
+  return JSON.stringify(maskNode(JSON.parse(json) as unknown, secretForms(values), values), null, 2);
 }
 
 /** A copy of a value (a result, details) with every string in it masked. */
 export function maskDeep<T>(value: T, values: string[]): T {
-  return values.length === 0 ? value : (maskNode(value, secretForms(values)) as T);
+  return values.length === 0 ? value : (maskNode(value, secretForms(values), values) as T);
 }
 
-function maskNode(node: unknown, forms: string[]): unknown {
+function maskNode(node: unknown, forms: string[], values: string[]): unknown {
   if (typeof node === 'string') return maskSecrets(node, forms);
-  if (Array.isArray(node)) return node.map((n) => maskNode(n, forms));
+  if (Array.isArray(node)) return node.map((n) => maskNode(n, forms, values));
   if (node === null || typeof node !== 'object') return node;
   const obj = node as Record<string, unknown>;
+  if (typeof obj.key === 'string' && typeof obj.value === 'string' && CREDENTIAL_HEADERS.has(obj.key.toLowerCase())) {
+    const header = obj.key;
+    return Object.fromEntries(
+      Object.entries(obj).map(([k, v]) => [
+        k,
+        k === 'value' ? maskCredential(header, v as string, values, forms) : maskNode(v, forms, values),
+      ]),
+    );
+  }
   if (obj.type === 'Buffer' && Array.isArray(obj.data)) {
     const text = Buffer.from(obj.data as number[]).toString('utf8');
     const masked = maskSecrets(text, forms);
     return masked === text ? obj : { type: 'Buffer', data: [...Buffer.from(masked, 'utf8')] };
   }
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [maskSecrets(k, forms), maskNode(v, forms)]));
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [maskSecrets(k, forms), maskNode(v, forms, values)]));
+}
+
+/** Headers (`{ key, value }` in a report) whose value carries a credential, often encoded (Basic is base64). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/**
+ * A credential header's value with a secret masked even when encoded: an authorization value holding one, as is,
+ * percent- or base64-decoded, becomes `<scheme> ***`; a cookie holding one keeps its name, its value becomes `***`.
+ */
+function maskCredential(name: string, value: string, values: string[], forms: string[]): string {
+  if (/authorization$/i.test(name)) {
+    if (!holdsSecret(value, values)) return maskSecrets(value, forms);
+    const scheme = /^\s*([A-Za-z][\w.+-]*)\s+\S/.exec(value)?.[1];
+    return scheme ? `${scheme} ***` : '***';
+  }
+  return value
+    .split(';')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq < 0) return maskSecrets(part, forms);
+      return holdsSecret(part.slice(eq + 1), values) ? `${part.slice(0, eq + 1)}***` : maskSecrets(part, forms);
+    })
+    .join(';');
+}
+
+/** True when the text, or any of its words percent- or base64-decoded, contains a secret. */
+function holdsSecret(text: string, values: string[]): boolean {
+  const decoded = [
+    text,
+    ...text
+      .split(/[\s,".:]+/)
+      .filter(Boolean)
+      .flatMap(decodings),
+  ];
+  return decoded.some((d) => values.some((v) => v.length >= 4 && d.includes(v)));
+}
+
+function decodings(word: string): string[] {
+  const words = [word];
+  try {
+    words.push(decodeURIComponent(word));
+  } catch {
+    // Not percent-encoded: the word as it is stands.
+  }
+  return words.flatMap((w) => [w, Buffer.from(w, 'base64').toString('utf8'), Buffer.from(w, 'base64url').toString('utf8')]);
 }
 
 /** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */

@@ -203,6 +203,27 @@ describe('masking', () => {
     expect(JSON.parse(masked)).toEqual({ timings: { total: 1234, dns: 12345 }, ok: true, code: 200, body: 'pin ***', h: { '***': 'x' } });
   });
 
+  it('masks a secret inside Basic, Proxy-Authorization and cookie headers, base64 or percent-encoded', () => {
+    const pw = 'hunter2-Secret';
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const header = [
+      { key: 'Authorization', value: `Basic ${b64(`svc:${pw}`)}` },
+      { key: 'Proxy-Authorization', value: `Basic ${b64(`proxy:${pw}`)}` },
+      { key: 'Cookie', value: `theme=dark; sid=${encodeURIComponent(b64(pw))}; other=${pw}` },
+      { key: 'Authorization', value: 'Basic c3ZjOnB1YmxpYw==' },
+    ];
+    const response = { header: [{ key: 'Set-Cookie', value: `sid=${b64(`s:${pw}`)}; Path=/; HttpOnly` }] };
+    const masked = JSON.parse(maskJsonReport(JSON.stringify({ request: { header }, response }), [pw]));
+    expect(masked.request.header).toEqual([
+      { key: 'Authorization', value: 'Basic ***' },
+      { key: 'Proxy-Authorization', value: 'Basic ***' },
+      { key: 'Cookie', value: 'theme=dark; sid=***; other=***' },
+      // A credential without a secret in it is left alone.
+      { key: 'Authorization', value: 'Basic c3ZjOnB1YmxpYw==' },
+    ]);
+    expect(masked.response.header).toEqual([{ key: 'Set-Cookie', value: 'sid=***; Path=/; HttpOnly' }]);
+  });
+
   it('masks XML-escaped text and every string of a result', () => {
     expect(maskText('<failure message="expected \'p&quot;w&lt;&amp;&gt;d 1\'"/>', [secret])).toBe('<failure message="expected \'***\'"/>');
     expect(maskDeep({ failures: [{ message: `got ${secret}`, status: 200 }] }, [secret])).toEqual({
