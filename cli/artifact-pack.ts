@@ -62,8 +62,9 @@ export async function loadArtifact(source: string, limits: PackLimits = {}): Pro
  * Packs a directory, `node_modules` and all, into one gzipped tar whose entries are relative to the directory's root
  * (`package.json`, `node_modules/...`). Symbolic links stay links (only those resolving inside the directory) and
  * modes keep their executable bits; only `.git` and `.launchway` (at any depth) are left out, and a directory holding
- * the embedded secrets file or a `launchway dev` data folder is refused, so no secret is uploaded with a release. The pack is deterministic: entries sorted, one fixed mtime, portable headers (no
- * uid, gid, user or group names, no atime or ctime, an OS-neutral gzip header), so the same tree gives the same bytes.
+ * the embedded secrets file or a `launchway dev` data folder is refused, so no secret is uploaded with a release.
+ * The pack is deterministic: entries sorted, one fixed mtime, portable headers (no uid, gid, user or group names,
+ * no atime or ctime, an OS-neutral gzip header), so the same tree gives the same bytes.
  */
 export async function packDirectory(dir: string, limits: PackLimits = {}): Promise<Buffer> {
   const { field = 'artifacts.bundle', maxBytes = MAX_ARTIFACT_BYTES } = limits;
