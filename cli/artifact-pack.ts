@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, readFile, readdir, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { create } from 'tar';
 import { ValidationError } from '../functions/lib/errors.js';
@@ -18,7 +18,14 @@ const PACK_MTIME = new Date('2000-01-01T00:00:00Z');
 export interface PackLimits {
   field?: string;
   maxBytes?: number;
+  /** The embedded secrets file, never packed. @default process.env.SECRETS_FILE */
+  secretsFile?: string;
 }
+
+/** `launchway dev`'s data folder (secrets, signing secret, S3 and DynamoDB data): left out at any depth. */
+const LEFT_OUT = new Set(['.git', '.launchway']);
+/** Files that together mark a `launchway dev` data folder, whatever it is called (`--data-dir`). */
+const DATA_DIR_MARKS = ['approval-signing-secret', 'secrets.json'];
 
 /** What `launchway release` uploads as the bundle: the exact bytes, their digest, and the name its key ends with. */
 export interface LoadedArtifact {
@@ -53,14 +60,16 @@ export async function loadArtifact(source: string, limits: PackLimits = {}): Pro
 
 /**
  * Packs a directory, `node_modules` and all, into one gzipped tar whose entries are relative to the directory's root
- * (`package.json`, `node_modules/...`). Symbolic links stay links and modes keep their executable bits; only `.git`
- * (at any depth) is left out. The pack is deterministic: entries sorted, one fixed mtime, portable headers (no
- * uid, gid, user or group names, no atime or ctime, an OS-neutral gzip header), so the same tree gives the same bytes.
+ * (`package.json`, `node_modules/...`). Symbolic links stay links (only those resolving inside the directory) and
+ * modes keep their executable bits; only `.git` and `.launchway` (at any depth) are left out, and a directory holding
+ * the embedded secrets file or a `launchway dev` data folder is refused, so no secret is uploaded with a release.
+ * The pack is deterministic: entries sorted, one fixed mtime, portable headers (no uid, gid, user or group names,
+ * no atime or ctime, an OS-neutral gzip header), so the same tree gives the same bytes.
  */
 export async function packDirectory(dir: string, limits: PackLimits = {}): Promise<Buffer> {
   const { field = 'artifacts.bundle', maxBytes = MAX_ARTIFACT_BYTES } = limits;
-  const entries = await listEntries(dir, field);
-  if (entries.length === 0) throw invalid(field, `${dir} is empty (nothing to pack but .git)`);
+  const entries = await listEntries(dir, field, await fileIdentity(limits.secretsFile ?? process.env.SECRETS_FILE));
+  if (entries.length === 0) throw invalid(field, `${dir} is empty (nothing to pack but .git and .launchway)`);
   const pack = create({ cwd: dir, gzip: true, portable: true, mtime: PACK_MTIME, noDirRecurse: true, strict: true }, entries);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -80,7 +89,7 @@ export async function packDirectory(dir: string, limits: PackLimits = {}): Promi
 }
 
 /** Every path under `dir` to pack, relative and sorted, directories before their contents. */
-async function listEntries(dir: string, field: string): Promise<string[]> {
+async function listEntries(dir: string, field: string, secretsFile: string | undefined): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     const abs = path.join(dir, rel);
@@ -90,15 +99,24 @@ async function listEntries(dir: string, field: string): Promise<string[]> {
     } catch (err) {
       throw invalid(field, `${dir}: ${rel || '.'} is not readable (${(err as NodeJS.ErrnoException).code ?? err})`);
     }
+    if (DATA_DIR_MARKS.every((mark) => names.includes(mark))) {
+      throw invalid(field, `${dir}: ${rel || '.'} is a launchway dev data folder (it holds secrets.json); pack the build output instead`);
+    }
     // Code-unit order, not the locale's: the same on every machine.
     for (const name of names.sort()) {
-      if (name === '.git') continue;
+      if (LEFT_OUT.has(name)) continue;
       const child = rel ? `${rel}/${name}` : name;
       const stats = await lstat(path.join(dir, child));
       if (stats.isDirectory()) {
         out.push(child);
         await walk(child);
-      } else if (stats.isFile() || stats.isSymbolicLink()) {
+      } else if (stats.isFile()) {
+        if (secretsFile === `${stats.dev}:${stats.ino}`) {
+          throw invalid(field, `${dir}: ${child} is the secrets file (SECRETS_FILE); move it out of the artifact`);
+        }
+        out.push(child);
+      } else if (stats.isSymbolicLink()) {
+        await checkLink(dir, child, field);
         out.push(child);
       } else {
         throw invalid(field, `${dir}: ${child} is ${kindOf(stats)}, which an artifact cannot carry`);
@@ -107,6 +125,26 @@ async function listEntries(dir: string, field: string): Promise<string[]> {
   };
   await walk('');
   return out;
+}
+
+/**
+ * Refuses a link that is absolute or resolves above the directory: the deploy refuses it on unpacking (the rule of
+ * functions/lib/deploy/local-artifact.ts), so it is reported here, before anything is uploaded.
+ */
+async function checkLink(dir: string, child: string, field: string): Promise<void> {
+  const target = await readlink(path.join(dir, child));
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(child), target.replaceAll('\\', '/')));
+  const absolute = path.posix.isAbsolute(target) || path.win32.isAbsolute(target);
+  if (absolute || resolved === '..' || resolved.startsWith('../')) {
+    throw invalid(field, `${dir}: ${child} is a symbolic link to ${target}, outside the directory; copy what it points at instead`);
+  }
+}
+
+/** `dev:ino` of a file, to recognise it under any path or link; undefined when it does not exist. */
+async function fileIdentity(file: string | undefined): Promise<string | undefined> {
+  if (!file) return undefined;
+  const stats = await stat(file).catch(() => undefined);
+  return stats ? `${stats.dev}:${stats.ino}` : undefined;
 }
 
 function kindOf(stats: Stats): string {

@@ -74,3 +74,23 @@ export function exactlyOne(options: Record<string, string | undefined>): string 
     Object.fromEntries((given.length === 0 ? names : given).map((n) => [n, problem])),
   );
 }
+
+/**
+ * Refuses two options whose files would be uploaded under the same name: each file of a release is stored under
+ * its own name in the release's folder, so the second would overwrite the first.
+ *
+ * @param names option (`--collection`) to the name its file is uploaded under; absent options are undefined
+ * @throws ValidationError keyed by the later option, naming both and the shared name
+ */
+export function distinctUploadNames(names: Record<string, string | undefined>): void {
+  const seen = new Map<string, string>();
+  const fields: Record<string, string> = {};
+  for (const [option, name] of Object.entries(names)) {
+    if (name === undefined) continue;
+    const first = seen.get(name);
+    if (first) fields[option] = `${option} and ${first} are both named ${name}, so one would overwrite the other; rename one`;
+    else seen.set(name, option);
+  }
+  const problems = Object.values(fields);
+  if (problems.length > 0) throw new ValidationError(`conflicting file names: ${problems.join('; ')}`, fields);
+}

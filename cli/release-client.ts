@@ -16,7 +16,7 @@ import { TERMINAL_STATUSES, type ReleaseView, type StepRecord } from '../functio
 import type { ApprovalSummary } from '../functions/lib/approvals/records.js';
 import * as z from 'zod';
 import { loadArtifact, type LoadedArtifact } from './artifact-pack.js';
-import { exactlyOne } from './options.js';
+import { distinctUploadNames, exactlyOne } from './options.js';
 
 /** What `launchway release` is given: the request fields, with local files for the artifacts. */
 export interface ReleaseOptions {
@@ -108,7 +108,14 @@ export async function startRelease(
     if (!(err instanceof ValidationError)) throw err;
     bundleFields = err.fields;
   }
-  const bundleKey = `${prefix}/${bundle?.name ?? path.basename(path.resolve(source))}`;
+  const bundleName = bundle?.name ?? path.basename(path.resolve(source));
+  distinctUploadNames({
+    [opts.artifact !== undefined ? '--artifact' : '--bundle']: bundleName,
+    '--collection': path.basename(opts.collection),
+    '--openapi': path.basename(opts.openapi),
+    '--environment': opts.environment === undefined ? undefined : path.basename(opts.environment),
+  });
+  const bundleKey = `${prefix}/${bundleName}`;
   const local: Record<string, string> = {
     [keyOf(opts.collection)]: opts.collection,
     [keyOf(opts.openapi)]: opts.openapi,

@@ -2,7 +2,7 @@ import type { ContractConformance } from './contract/conformance-log.js';
 import { describeViolation } from './contract/conformance-log.js';
 import type { SmokeResult } from './newman-summary.js';
 import type { PostmanCollection, PostmanItem } from './postman.js';
-import { maskSecrets } from './secrets.js';
+import { maskSecrets, secretForms, xmlEscape } from './secrets.js';
 
 /**
  * What the Newman runner does to the collection before the run and to the reports after it: the gateway's API key
@@ -37,66 +37,86 @@ export function withApiKeyHeader(collection: PostmanCollection, apiKey: string):
 }
 
 /**
- * Every form a secret value takes in a report: as is, JSON-escaped, XML-escaped and percent-encoded (a value sent in
- * a URL), so masking the text catches each.
- */
-export function secretForms(values: Iterable<string>): string[] {
-  const out = new Set<string>();
-  for (const v of values) {
-    if (!v) continue;
-    for (const form of [v, jsonEscape(v), xmlEscape(v), encodeURIComponent(v)]) out.add(form);
-  }
-  return [...out];
-}
-
-/**
- * Newman's JSON report with the secrets masked. Besides text, it keeps request and response bodies as Buffer
- * objects (`{ type: 'Buffer', data: [bytes] }`), which no text search sees: those holding a secret are decoded,
- * masked and re-encoded first.
+ * Newman's JSON report with the secrets masked. Only strings and keys are masked, never the serialized text, so a
+ * secret such as `1234` or `true` leaves numbers and literals (and the JSON) intact. Request and response bodies are
+ * kept as Buffer objects (`{ type: 'Buffer', data: [bytes] }`), which no text search sees: those holding a secret
+ * are decoded, masked and re-encoded.
  */
 export function maskJsonReport(json: string, values: string[]): string {
   if (values.length === 0) return json;
-  const forms = secretForms(values);
-  const parsed = JSON.parse(json) as unknown;
-  const visit = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(visit);
-    if (node === null || typeof node !== 'object') return node;
-    const obj = node as Record<string, unknown>;
-    if (obj.type === 'Buffer' && Array.isArray(obj.data)) {
-      const text = Buffer.from(obj.data as number[]).toString('utf8');
-      const masked = maskSecrets(text, forms);
-      return masked === text ? obj : { type: 'Buffer', data: [...Buffer.from(masked, 'utf8')] };
-    }
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, visit(v)]));
-  };
-  return maskSecrets(JSON.stringify(visit(parsed), null, 2), forms);
-}
-
-/** Text (the JUnit report, a message) with the secrets masked in every form they may take. */
-export function maskText(text: string, values: string[]): string {
-  return values.length === 0 ? text : maskSecrets(text, secretForms(values));
+  return JSON.stringify(maskNode(JSON.parse(json) as unknown, secretForms(values), values), null, 2);
 }
 
 /** A copy of a value (a result, details) with every string in it masked. */
 export function maskDeep<T>(value: T, values: string[]): T {
-  if (values.length === 0) return value;
-  const forms = secretForms(values);
-  const visit = (node: unknown): unknown => {
-    if (typeof node === 'string') return maskSecrets(node, forms);
-    if (Array.isArray(node)) return node.map(visit);
-    if (node === null || typeof node !== 'object') return node;
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v)]));
-  };
-  return visit(value) as T;
+  return values.length === 0 ? value : (maskNode(value, secretForms(values), values) as T);
 }
 
-function jsonEscape(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
+function maskNode(node: unknown, forms: string[], values: string[]): unknown {
+  if (typeof node === 'string') return maskSecrets(node, forms);
+  if (Array.isArray(node)) return node.map((n) => maskNode(n, forms, values));
+  if (node === null || typeof node !== 'object') return node;
+  const obj = node as Record<string, unknown>;
+  if (typeof obj.key === 'string' && typeof obj.value === 'string' && CREDENTIAL_HEADERS.has(obj.key.toLowerCase())) {
+    const header = obj.key;
+    return Object.fromEntries(
+      Object.entries(obj).map(([k, v]) => [
+        k,
+        k === 'value' ? maskCredential(header, v as string, values, forms) : maskNode(v, forms, values),
+      ]),
+    );
+  }
+  if (obj.type === 'Buffer' && Array.isArray(obj.data)) {
+    const text = Buffer.from(obj.data as number[]).toString('utf8');
+    const masked = maskSecrets(text, forms);
+    return masked === text ? obj : { type: 'Buffer', data: [...Buffer.from(masked, 'utf8')] };
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [maskSecrets(k, forms), maskNode(v, forms, values)]));
 }
 
-/** Escapes text for an XML attribute or element. */
-export function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+/** Headers (`{ key, value }` in a report) whose value carries a credential, often encoded (Basic is base64). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/**
+ * A credential header's value with a secret masked even when encoded: an authorization value holding one, as is,
+ * percent- or base64-decoded, becomes `<scheme> ***`; a cookie holding one keeps its name, its value becomes `***`.
+ */
+function maskCredential(name: string, value: string, values: string[], forms: string[]): string {
+  if (/authorization$/i.test(name)) {
+    if (!holdsSecret(value, values)) return maskSecrets(value, forms);
+    const scheme = /^\s*([A-Za-z][\w.+-]*)\s+\S/.exec(value)?.[1];
+    return scheme ? `${scheme} ***` : '***';
+  }
+  return value
+    .split(';')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq < 0) return maskSecrets(part, forms);
+      return holdsSecret(part.slice(eq + 1), values) ? `${part.slice(0, eq + 1)}***` : maskSecrets(part, forms);
+    })
+    .join(';');
+}
+
+/** True when the text, or any of its words percent- or base64-decoded, contains a secret. */
+function holdsSecret(text: string, values: string[]): boolean {
+  const decoded = [
+    text,
+    ...text
+      .split(/[\s,".:]+/)
+      .filter(Boolean)
+      .flatMap(decodings),
+  ];
+  return decoded.some((d) => values.some((v) => v.length >= 4 && d.includes(v)));
+}
+
+function decodings(word: string): string[] {
+  const words = [word];
+  try {
+    words.push(decodeURIComponent(word));
+  } catch {
+    // Not percent-encoded: the word as it is stands.
+  }
+  return words.flatMap((w) => [w, Buffer.from(w, 'base64').toString('utf8'), Buffer.from(w, 'base64url').toString('utf8')]);
 }
 
 /** Newman's JUnit report with the listed contract violations as one more suite, when they fail the run. */

@@ -8,10 +8,11 @@ import type { ArtifactStore } from './artifact-store.js';
 import { ContractChecker, type Exchange } from './contract/conformance.js';
 import { ConformanceLog, type ConformanceMode, type ContractConformance, describeViolation } from './contract/conformance-log.js';
 import { logger } from './logger.js';
-import { junitFromResult, maskDeep, maskJsonReport, maskText, withApiKeyHeader, withContractSuite } from './newman-reports.js';
+import { junitFromResult, maskDeep, maskJsonReport, withApiKeyHeader, withContractSuite } from './newman-reports.js';
 import { MAX_LISTED_FAILURES, type NewmanRunLike, type SmokeResult, summarize } from './newman-summary.js';
 import { type BasePathMode, parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
+import { maskText } from './secrets.js';
 
 export { MAX_LISTED_FAILURES, type NewmanRunLike, type SmokeFailure, type SmokeResult, summarize } from './newman-summary.js';
 

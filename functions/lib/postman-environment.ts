@@ -26,7 +26,8 @@ const EnvironmentSchema = z.looseObject({
  * @param text the file content
  * @param source the request field (or file) that pointed at it, the key of the field error
  * @returns the enabled variables, name to value (later duplicates win, as in Postman)
- * @throws ValidationError with `fields[source] = 'expected a Postman environment: <reason>'`
+ * @throws ValidationError with `fields[source] = 'expected a Postman environment: <reason>'`, or naming an enabled
+ *   `type: "secret"` value (a value uploaded with a release is stored with it, unmasked)
  */
 export function parsePostmanEnvironment(text: string, source = 'artifacts.environment'): Record<string, string> {
   const fail = (reason: string, cause?: unknown): never => {
@@ -40,7 +41,8 @@ export function parsePostmanEnvironment(text: string, source = 'artifacts.enviro
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    return fail(`the file is not JSON (${(err as Error).message})`, err);
+    // Only where: V8's message quotes the text around the error, which may be a secret.
+    return fail(`the file is not JSON${whereJsonFails((err as Error).message)}`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return fail(`the file holds ${Array.isArray(json) ? 'an array' : json === null ? 'null' : `a ${typeof json}`}, not an object`);
@@ -53,10 +55,28 @@ export function parsePostmanEnvironment(text: string, source = 'artifacts.enviro
     const where = issue.path.length ? issue.path.map(String).join('.') : '(root)';
     return fail(`${where}: ${issue.message}`, parsed.error);
   }
+  const secrets = parsed.data.values.flatMap((v, i) =>
+    v.enabled !== false && v.type === 'secret' && v.value !== undefined && v.value !== null && String(v.value) !== ''
+      ? [`values[${i}] ${JSON.stringify(v.key)}`]
+      : [],
+  );
+  if (secrets.length > 0) {
+    const reason =
+      `${secrets.join(', ')} ${secrets.length === 1 ? 'is a secret' : 'are secrets'}: name ${secrets.length === 1 ? 'it' : 'them'} ` +
+      "in the catalog's tests.secretVariables instead (its value would be stored with the release)";
+    throw new ValidationError(`${source}: ${reason}`, { [source]: reason });
+  }
   const out: Record<string, string> = {};
   for (const v of parsed.data.values) {
     if (v.enabled === false) continue;
     out[v.key] = v.value === undefined || v.value === null ? '' : String(v.value);
   }
   return out;
+}
+
+/** ` (at position N)` from a JSON.parse message, ` (it ends early)`, or nothing: never the text it quotes. */
+function whereJsonFails(message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  if (at) return ` (at position ${at[1]})`;
+  return /end of JSON input/.test(message) ? ' (it ends early)' : '';
 }

@@ -74,8 +74,23 @@ export function defaultSecretSource(): SecretSource {
   return new SecretsManagerSource();
 }
 
-/** The value one reference names: the whole secret, or the field `key` of its JSON value. */
+/** Shorter values are not masked (they would mask parts of ordinary text), so they are refused instead. */
+export const MIN_SECRET_LENGTH = 4;
+
+/**
+ * The value one reference names: the whole secret, or the field `key` of its JSON value. A value shorter than
+ * {@link MIN_SECRET_LENGTH} is refused, since no report or log could mask it.
+ */
 export async function resolveSecret(ref: SecretRef, source: SecretSource = defaultSecretSource()): Promise<string> {
+  const value = await readValue(ref, source);
+  if (value.length < MIN_SECRET_LENGTH) {
+    const name = `"${ref.secret}"${ref.key === undefined ? '' : ` key "${ref.key}"`}`;
+    throw new SecretUnavailableError(`secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters, too short to mask safely`);
+  }
+  return value;
+}
+
+async function readValue(ref: SecretRef, source: SecretSource): Promise<string> {
   const whole = await source.read(ref.secret);
   if (ref.key === undefined) return whole;
   let parsed: unknown;
@@ -108,6 +123,35 @@ export async function resolveSecrets(map: Record<string, SecretRef> | undefined,
 /** Replaces every occurrence of each secret value (4 characters or longer) in `text` with `***`. */
 export function maskSecrets(text: string, values: Iterable<string>): string {
   let out = text;
-  for (const value of [...values].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(value).join('***');
+  for (const value of [...values].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length))
+    out = out.split(value).join('***');
   return out;
+}
+
+/**
+ * Every form a secret value takes in text Launchway keeps: as is, JSON-escaped (a JSON report or a JSON logger's
+ * line, also with non-ASCII as `\uXXXX`), XML-escaped (JUnit) and percent-encoded (a value sent in a URL).
+ */
+export function secretForms(values: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    if (!v) continue;
+    const json = JSON.stringify(v).slice(1, -1);
+    const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    for (const form of [v, json, ascii, ascii.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u')), xmlEscape(v)]) {
+      out.add(form);
+    }
+    out.add(encodeURIComponent(v));
+  }
+  return [...out];
+}
+
+/** Text (a report, a log, a message) with the secrets masked in every form {@link secretForms} lists. */
+export function maskText(text: string, values: string[]): string {
+  return values.length === 0 ? text : maskSecrets(text, secretForms(values));
+}
+
+/** Escapes text for an XML attribute or element. */
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }

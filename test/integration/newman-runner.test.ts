@@ -326,6 +326,48 @@ describe('runSmokeTests with variables and secrets', () => {
     expect(junit).toContain('***');
     for (const text of [json, junit, JSON.stringify(result)]) expect(text).not.toContain(secret);
   });
+
+  it('masks a secret sent with Basic auth, and in a cookie the service sets base64-encoded', async () => {
+    const password = 'pw-Basic-9931';
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const port = await listen(
+      createServer((req, res) => {
+        const ok = req.headers.authorization === `Basic ${b64(`svc:${password}`)}`;
+        res.writeHead(ok ? 200 : 401, { 'set-cookie': `sid=${b64(`session:${password}`)}; Path=/` }).end();
+      }),
+    );
+    const key = 'artifacts/custom/basic-auth.json';
+    await artifacts.put(
+      key,
+      JSON.stringify({
+        info: { name: 'basic auth', schema: SCHEMA },
+        item: [
+          {
+            name: 'Signed in',
+            request: {
+              method: 'GET',
+              url: '{{baseUrl}}/api/me',
+              auth: {
+                type: 'basic',
+                basic: [
+                  { key: 'username', value: 'svc' },
+                  { key: 'password', value: '{{password}}' },
+                ],
+              },
+            },
+            event: [{ listen: 'test', script: { exec: ["pm.test('is 200', () => pm.response.to.have.status(200));"] } }],
+          },
+        ],
+      }),
+    );
+    const result = await run({ collectionKey: key, baseUrl: `http://127.0.0.1:${port}`, variables: { password }, secrets: [password] });
+    expect(result).toMatchObject({ total: 1, failed: 0 });
+    const json = await artifacts.getText(result.reportKeys.json);
+    for (const leak of [password, b64(`svc:${password}`), b64(`session:${password}`)]) expect(json).not.toContain(leak);
+    const headers = (JSON.parse(json) as { run: { executions: { request: { header: { key: string; value: string }[] } }[] } }).run
+      .executions[0]!.request.header;
+    expect(headers.find((h) => h.key.toLowerCase() === 'authorization')?.value).toBe('Basic ***');
+  });
 });
 
 describe('runSmokeTests when the target or the collection is not right', () => {

@@ -130,6 +130,60 @@ describe('packDirectory', () => {
     expect(overFile.fields.bundle).toMatch(/blob\.bin is over 1 MiB \(at least 2 MiB\)/);
   });
 
+  it('leaves .launchway out at any depth and refuses a folder holding secrets, naming the path', async () => {
+    const dir = await serviceDir();
+    for (const at of [dir, path.join(dir, 'src')]) {
+      await mkdir(path.join(at, '.launchway', 's3', 'artifacts'), { recursive: true });
+      await writeFile(path.join(at, '.launchway', 'secrets.json'), '{"db":"hunter22"}', { mode: 0o600 });
+      await writeFile(path.join(at, '.launchway', 'approval-signing-secret'), 'signing-key');
+      await writeFile(path.join(at, '.launchway', 's3', 'artifacts', 'x.bin'), 'data');
+    }
+    const names = await entriesOf(await packDirectory(dir));
+    expect(names.filter((n) => n.includes('.launchway'))).toEqual([]);
+    expect(names).toContain('src/server.js');
+
+    // The data folder under another name (`launchway dev --data-dir data`).
+    await mkdir(path.join(dir, 'data'));
+    await writeFile(path.join(dir, 'data', 'secrets.json'), '{}');
+    await writeFile(path.join(dir, 'data', 'approval-signing-secret'), 'k');
+    const dataDir = await rejection(loadArtifact(dir));
+    expect(dataDir.fields['artifacts.bundle']).toMatch(/svc: data is a launchway dev data folder/);
+    await rm(path.join(dir, 'data'), { recursive: true });
+
+    // The file SECRETS_FILE names, whatever it is called, also through another path.
+    const secrets = path.join(dir, 'config', 'prod.json');
+    await mkdir(path.dirname(secrets));
+    await writeFile(secrets, '{"db":"hunter22"}', { mode: 0o600 });
+    const named = await rejection(packDirectory(dir, { secretsFile: path.join(dir, 'src', '..', 'config', 'prod.json') }));
+    expect(named.fields['artifacts.bundle']).toMatch(/config\/prod\.json is the secrets file \(SECRETS_FILE\)/);
+    const saved = process.env.SECRETS_FILE;
+    process.env.SECRETS_FILE = secrets;
+    try {
+      expect((await rejection(loadArtifact(dir))).fields['artifacts.bundle']).toMatch(/config\/prod\.json is the secrets file/);
+    } finally {
+      if (saved === undefined) delete process.env.SECRETS_FILE;
+      else process.env.SECRETS_FILE = saved;
+    }
+    expect(JSON.stringify(named.fields)).not.toContain('hunter22');
+  });
+
+  it('refuses a symbolic link that is absolute or leaves the directory, naming the link and its target', async () => {
+    const dir = await serviceDir();
+    await symlink('../../../outside.txt', path.join(dir, 'src', 'plugins', 'up'));
+    const up = await rejection(loadArtifact(dir));
+    expect(up.fields['artifacts.bundle']).toMatch(/svc: src\/plugins\/up is a symbolic link to \.\.\/\.\.\/\.\.\/outside\.txt, outside/);
+    await rm(path.join(dir, 'src', 'plugins', 'up'));
+
+    await symlink('/etc/passwd', path.join(dir, 'src', 'passwd'));
+    const absolute = await rejection(loadArtifact(dir));
+    expect(absolute.fields['artifacts.bundle']).toMatch(/src\/passwd is a symbolic link to \/etc\/passwd, outside/);
+    await rm(path.join(dir, 'src', 'passwd'));
+
+    // Inside, even through a parent folder, is fine.
+    await symlink('../../package.json', path.join(dir, 'src', 'plugins', 'pkg'));
+    expect(await entriesOf(await packDirectory(dir))).toContain('src/plugins/pkg');
+  });
+
   it('reads a plain file as it is, with its digest', async () => {
     const file = path.join(root, 'service.mjs');
     await writeFile(file, 'console.log(1)\n');

@@ -48,6 +48,18 @@ describe('SecretsManagerSource with resolveSecret', () => {
     await expect(resolveSecret({ secret: 'notes/bin', key: 'token' }, source)).resolves.toBe('bin-token-1');
   });
 
+  it('refuses a value shorter than 4 characters, which no report could mask, without quoting it', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'notes/pin' }).resolves({ SecretString: 'x7z' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'notes/db' }).resolves({ SecretString: JSON.stringify({ port: 80, pw: 'abcd' }) });
+    const err = (await resolveSecret({ secret: 'notes/pin' }, source).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(SecretUnavailableError);
+    expect(err.message).toBe('secret "notes/pin" is shorter than 4 characters, too short to mask safely');
+    await expect(resolveSecrets({ PORT: { secret: 'notes/db', key: 'port' } }, source)).rejects.toThrow(
+      'PORT: secret "notes/db" key "port" is shorter than 4 characters, too short to mask safely',
+    );
+    await expect(resolveSecret({ secret: 'notes/db', key: 'pw' }, source)).resolves.toBe('abcd');
+  });
+
   it('turns a missing secret into SecretUnavailable naming it and the AWS error', async () => {
     secretsManager
       .on(GetSecretValueCommand)

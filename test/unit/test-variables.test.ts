@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskDeep, maskJsonReport, maskText, withApiKeyHeader } from '../../functions/lib/newman-reports.js';
+import { maskDeep, maskJsonReport, withApiKeyHeader } from '../../functions/lib/newman-reports.js';
+import { maskText } from '../../functions/lib/secrets.js';
 import { summarize } from '../../functions/lib/newman-summary.js';
 import { describeFailure, failureText } from '../../functions/lib/pipeline/collection-run.js';
 import type { PostmanCollection } from '../../functions/lib/postman.js';
@@ -194,6 +195,33 @@ describe('masking', () => {
     expect(parsed.request.url).toBe('http://h/login?pw=***');
     expect(Buffer.from(parsed.response.stream.data).toString()).toBe('{"echo":"***"}');
     expect(Buffer.from(parsed.other.stream.data).toString()).toBe('unrelated');
+  });
+
+  it('masks strings and keys only, so a secret like 1234 or true leaves numbers, literals and the JSON intact', () => {
+    const json = JSON.stringify({ timings: { total: 1234, dns: 12345 }, ok: true, code: 200, body: 'pin 1234', h: { '1234': 'x' } });
+    const masked = maskJsonReport(json, ['1234', 'true']);
+    expect(JSON.parse(masked)).toEqual({ timings: { total: 1234, dns: 12345 }, ok: true, code: 200, body: 'pin ***', h: { '***': 'x' } });
+  });
+
+  it('masks a secret inside Basic, Proxy-Authorization and cookie headers, base64 or percent-encoded', () => {
+    const pw = 'hunter2-Secret';
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const header = [
+      { key: 'Authorization', value: `Basic ${b64(`svc:${pw}`)}` },
+      { key: 'Proxy-Authorization', value: `Basic ${b64(`proxy:${pw}`)}` },
+      { key: 'Cookie', value: `theme=dark; sid=${encodeURIComponent(b64(pw))}; other=${pw}` },
+      { key: 'Authorization', value: 'Basic c3ZjOnB1YmxpYw==' },
+    ];
+    const response = { header: [{ key: 'Set-Cookie', value: `sid=${b64(`s:${pw}`)}; Path=/; HttpOnly` }] };
+    const masked = JSON.parse(maskJsonReport(JSON.stringify({ request: { header }, response }), [pw]));
+    expect(masked.request.header).toEqual([
+      { key: 'Authorization', value: 'Basic ***' },
+      { key: 'Proxy-Authorization', value: 'Basic ***' },
+      { key: 'Cookie', value: 'theme=dark; sid=***; other=***' },
+      // A credential without a secret in it is left alone.
+      { key: 'Authorization', value: 'Basic c3ZjOnB1YmxpYw==' },
+    ]);
+    expect(masked.response.header).toEqual([{ key: 'Set-Cookie', value: 'sid=***; Path=/; HttpOnly' }]);
   });
 
   it('masks XML-escaped text and every string of a result', () => {

@@ -2,7 +2,7 @@ import net from 'node:net';
 import path from 'node:path';
 import * as z from 'zod';
 import { ValidationError } from '../errors.js';
-import { maskSecrets } from '../secrets.js';
+import { maskText } from '../secrets.js';
 import { logTail } from './process-supervisor.js';
 
 /** What the provider keeps about one running version; stored as the live deployment's handle (JSON). */
@@ -39,10 +39,12 @@ export function handleOf(pid: number, port: number, dir: string, startedAt: stri
 /**
  * A failure message that shows the service's own output first (the last lines of its log, secret values masked),
  * then what Launchway saw (`what`: the exit or the probe's last answer), since the output is usually the reason.
+ * Secrets are masked in each form {@link maskText} knows.
  */
 export async function failureMessage(handle: LocalProcessHandle, what: string, secretValues: string[]): Promise<string> {
   const log = path.join(handle.dir, LOG_FILE);
-  const tail = maskSecrets(await logTail(log, LOG_TAIL_LINES), secretValues);
+  // Every form, since a JSON logger (pino) writes a secret escaped.
+  const tail = maskText(await logTail(log, LOG_TAIL_LINES), secretValues);
   if (!tail) return `${what} (it wrote nothing to ${log})`;
   return `the service's last output (${log}):\n${tail}\n--- ${what}`;
 }

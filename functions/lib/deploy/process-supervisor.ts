@@ -242,6 +242,8 @@ export async function logTail(file: string, lines = 20): Promise<string> {
     const buffer = Buffer.alloc(length);
     await handle.read(buffer, 0, length, size - length);
     const all = buffer.toString('utf8').replace(/\s+$/, '').split('\n');
+    // A read from the middle starts inside a line, maybe inside a secret, which then would not be masked whole.
+    if (size > length) all.shift();
     return all.slice(-lines).join('\n');
   } finally {
     await handle.close();
