@@ -337,6 +337,12 @@ export const DeployTargetSchema = z.discriminatedUnion(
   { error: () => 'expected type "local-process", "lambda-alias", "cloudformation", "ecs-service" or "http"' },
 );
 export type DeployTarget = z.infer<typeof DeployTargetSchema>;
+
+/**
+ * The target types that can run a packed directory (a bundle key ending `.tar.gz`): a local process unpacks it, an
+ * http hook gets a presigned URL to it. The others need one file: a Lambda zip, a template, an image manifest.
+ */
+export const PACKED_DIRECTORY_TARGETS: ReadonlySet<DeployTarget['type']> = new Set(['local-process', 'http']);
 export type LocalProcessTarget = Extract<DeployTarget, { type: 'local-process' }>;
 export type LambdaAliasTarget = Extract<DeployTarget, { type: 'lambda-alias' }>;
 export type CloudFormationTarget = Extract<DeployTarget, { type: 'cloudformation' }>;
