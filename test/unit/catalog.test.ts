@@ -295,3 +295,30 @@ describe('catalog files in the repository', () => {
     expect(() => parseCatalog(JSON.parse(readFileSync(file, 'utf8')), file)).not.toThrow();
   });
 });
+
+describe('catalog: secret references', () => {
+  const SSM = 'arn:aws:ssm:eu-west-1:123456789012:parameter/notes/db';
+  const NOT_SECRET = 'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or a secret name';
+
+  it('refuses an ARN of another service, written either way', () => {
+    expect(problems(catalog((s) => (s.staging = { type: 'local-process', secretEnv: { DB: SSM } })))).toEqual([
+      `services.greeter.staging.secretEnv.DB: ${NOT_SECRET}`,
+    ]);
+    expect(problems(catalog((s) => (s.tests = { secretVariables: { password: { secret: SSM, key: 'pw' } } })))).toEqual([
+      `services.greeter.tests.secretVariables.password.secret: ${NOT_SECRET}`,
+    ]);
+  });
+
+  it('takes names and Secrets Manager ARNs, full or partial, in any partition', () => {
+    const refs = [
+      'notes/db',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:notes/db-AbCdEf',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:notes/db',
+      'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:notes/db',
+    ];
+    for (const ref of refs) {
+      const parsed = parseCatalog(catalog((s) => (s.staging = { type: 'local-process', secretEnv: { DB: ref } })));
+      expect(parsed.services.greeter.staging).toMatchObject({ secretEnv: { DB: { secret: ref } } });
+    }
+  });
+});
