@@ -322,3 +322,31 @@ describe('catalog: secret references', () => {
     }
   });
 });
+
+describe('catalog: interop.cors', () => {
+  const cors = (value: object) => catalog((s) => (s.interop = { cors: value }));
+  const ORIGIN = 'expected "*" or an origin such as https://app.example.com, without a path';
+  const HEADER = 'expected a header name such as content-type (an HTTP token, no quote)';
+
+  it('refuses origins a browser never sends, each on its index', () => {
+    expect(
+      problems(
+        cors({ allowOrigins: ['example.com', 'https://a.com/', '*.a.com', 'https://*.a.com', "https://a.com'", 'https://a$b.com'] }),
+      ),
+    ).toEqual([0, 1, 2, 3, 4, 5].map((i) => `services.greeter.interop.cors.allowOrigins.${i}: ${ORIGIN}`));
+  });
+
+  it('refuses header names that are not HTTP tokens or would break the gateway mapping', () => {
+    expect(problems(cors({ allowHeaders: ['x-ok', 'x bad', "x-quote'", 'x:colon', ''] }))).toEqual(
+      [1, 2, 3, 4].map((i) => `services.greeter.interop.cors.allowHeaders.${i}: ${HEADER}`),
+    );
+  });
+
+  it('keeps origins, ports and header names as written', () => {
+    const value = {
+      allowOrigins: ['*', 'https://app.example.com', 'http://localhost:3000'],
+      allowHeaders: ['X-Request-Id', 'content-type'],
+    };
+    expect(parseCatalog(cors(value)).services.greeter.interop.cors).toEqual({ ...value, maxAgeSeconds: 600 });
+  });
+});
