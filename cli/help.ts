@@ -96,7 +96,8 @@ export const HELP = {
   it against the object in S3 and every deploy checks it again (ArtifactIntegrity on a mismatch). --bundle is the
   older name of --artifact.
   --environment uploads a Postman environment file ({ "name", "values": [{ "key", "value", "enabled" }] }); its
-  enabled values reach the collection, and the catalog's tests.variables override them.`,
+  enabled values reach the collection, and Launchway's built-in variables (baseUrl, apiKey, …) and the catalog's
+  tests.variables and secretVariables override them.`,
     ],
     [
       'API changes',

@@ -77,7 +77,11 @@ program
   .option('--bundle <path>', 'the older name of --artifact; give one of the two')
   .requiredOption('--collection <file>', 'Postman collection for the smoke tests (required)')
   .requiredOption('--openapi <file>', 'OpenAPI contract for the interop layer (required)')
-  .option('--environment <file>', 'a Postman environment (JSON) whose values the collection gets; catalog tests.variables override them')
+  .option(
+    '--environment <file>',
+    'a Postman environment (JSON) whose values the collection gets; ' +
+      "Launchway's built-in variables (baseUrl, apiKey, …) and the catalog's tests.variables and secretVariables override them",
+  )
   .option('--branch <name>', 'git branch', 'main')
   .option('--changes <file>', 'JSON list of changes ({ title, sha, author, url }) for the release notes')
   .option('--wait', 'follow the release until it ends; the exit code tells how it ended (0 only for SUCCEEDED)')

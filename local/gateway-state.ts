@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
-import { HTTP_METHODS, routePrefix, type ApiRoute } from '../functions/lib/openapi.js';
+import { BASE_PATH_SEGMENT, HTTP_METHODS, routePrefix, type ApiRoute } from '../functions/lib/openapi.js';
 
 /**
  * The local gateway's model, shaped like API Gateway's: per service, immutable deployments (a route table, a
@@ -51,9 +51,16 @@ const RouteSchema = z.object({
 });
 
 /** A base path as `basePathOf` (functions/lib/openapi.ts) returns it: `''`, or `/a/b` with no empty or dot segment. */
-const BasePathSchema = z
-  .string()
-  .regex(/^(\/(?!\.{1,2}(\/|$))[^/{}?#\s]+)*$/, 'expected "" or a path such as /api/v2 (no trailing slash, no {param})');
+const BasePathSchema = z.string().refine(
+  (p) =>
+    p === '' ||
+    (p.startsWith('/') &&
+      p
+        .slice(1)
+        .split('/')
+        .every((s) => s !== '.' && s !== '..' && BASE_PATH_SEGMENT.test(s))),
+  { message: 'expected "" or a path such as /api/v2 (no trailing slash, no {param})' },
+);
 
 /** The catalog's `interop.cors`: what a preflight answers and which origins proxied responses allow. */
 const CorsSchema = z.object({

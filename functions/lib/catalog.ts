@@ -33,6 +33,18 @@ export const MAX_LOCK_WAIT_SECONDS = 2 * 3600;
 
 export { ServiceTestsSchema, StageTestsSchema, type ServiceTestsConfig, type StageTestsConfig } from './tests-config.js';
 
+/**
+ * A CORS origin as browsers send it: scheme and host (and port), nothing after. Quotes, `$`, `#` and `\\` are refused
+ * too: API Gateway's mapping puts origins in single-quoted values and a Velocity template. `*` alone allows any.
+ */
+const corsOrigin = z
+  .string()
+  .regex(/^\*$|^https?:\/\/[^/?\s'"$#\\*]+$/, 'expected "*" or an origin such as https://app.example.com, without a path');
+/** A header name (an HTTP token) without `'`, which would end API Gateway's single-quoted header value. */
+const corsHeader = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&*+.^_`|~-]+$/, 'expected a header name such as content-type (an HTTP token, no quote)');
+
 export const InteropSchema = strictObject({
   /** Publish the service's OpenAPI contract on the partner-facing gateway. */
   enabled: z.boolean().default(true),
@@ -64,8 +76,8 @@ export const InteropSchema = strictObject({
   basePath: z.enum(['prepend', 'ignore', 'split']).default('prepend'),
   /** Answer preflight `OPTIONS` for the declared routes (absent: no CORS). */
   cors: strictObject({
-    allowOrigins: z.array(z.string().min(1)).min(1).default(['*']),
-    allowHeaders: z.array(z.string().min(1)).default(['content-type', 'authorization', 'x-api-key']),
+    allowOrigins: z.array(corsOrigin).min(1).default(['*']),
+    allowHeaders: z.array(corsHeader).default(['content-type', 'authorization', 'x-api-key']),
     maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
   }).optional(),
 });

@@ -99,13 +99,22 @@ export function basePathOf(document: Record<string, unknown>, field = 'artifacts
   const trimmed = path.replace(/\/+$/, '');
   if (trimmed === '') return '';
   const withSlash = trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
-  const bad = withSlash
-    .slice(1)
-    .split('/')
-    .find((s) => s === '' || s === '.' || s === '..');
-  if (bad !== undefined) throw invalid(field, `${at}: base path "${withSlash}" has an empty, "." or ".." segment`);
+  const segments = withSlash.slice(1).split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw invalid(field, `${at}: base path "${withSlash}" has an empty, "." or ".." segment`);
+  }
+  const odd = segments.find((s) => !BASE_PATH_SEGMENT.test(s));
+  if (odd !== undefined) {
+    throw invalid(field, `${at}: base path segment "${odd}" has a space, "{", "}", "?" or "#"; percent-encode it or leave it out`);
+  }
   return withSlash;
 }
+
+/**
+ * What one base path segment may hold, here and in the local gateway's state (local/gateway-state.ts), so a base path
+ * Prepare accepts is one the gateway can serve: no whitespace, braces, `?` or `#`.
+ */
+export const BASE_PATH_SEGMENT = /^[^/{}?#\s]+$/;
 
 /**
  * The part of the base path that stays in partners' URLs and in the path the service receives (the two are the same

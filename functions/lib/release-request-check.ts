@@ -1,4 +1,5 @@
 import type { ServiceConfig } from './catalog.js';
+import { PACKED_DIRECTORY_TARGETS } from './deploy/targets.js';
 import { ValidationError, type FieldErrors } from './errors.js';
 import { parseOpenApi } from './openapi.js';
 import { parsePostmanCollection } from './postman.js';
@@ -55,6 +56,8 @@ export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestS
         `expected the sha256 of ${bundle}; the request says ${bundleSha256} but the uploaded bytes hash to ${artifactSha256}`;
     }
   }
+  const unpackable = service && bundle.endsWith('.tar.gz') ? packedDirectoryRefusal(service) : undefined;
+  if (unpackable) fields['artifacts.bundle'] ??= unpackable;
 
   const readOrNote = async (field: string, ref: string): Promise<string | undefined> => {
     if (!(await sources.exists(field, ref))) {
@@ -96,6 +99,16 @@ export async function checkReleaseRequest(raw: unknown, sources: ReleaseRequestS
 
   if (Object.keys(fields).length > 0 || !service || !spec) throw invalid(fields);
   return { request, service, openapi: spec, artifactSha256 };
+}
+
+/** Why the service's targets cannot run a packed directory, or undefined when both can. */
+function packedDirectoryRefusal(service: ServiceConfig): string | undefined {
+  const stage = (['staging', 'production'] as const).find((s) => !PACKED_DIRECTORY_TARGETS.has(service[s].type));
+  if (stage === undefined) return undefined;
+  return (
+    `a packed directory (.tar.gz) cannot be deployed to ${stage} (type ${service[stage].type}): only local-process and http ` +
+    `targets run one; give the file ${service[stage].type} deploys`
+  );
 }
 
 function fieldsOf(err: unknown, field: string): FieldErrors {

@@ -45,7 +45,7 @@ export const ReleaseRequestSchema = z.object({
     collection: s3Key,
     /** The OpenAPI contract published on the interop layer. */
     openapi: s3Key,
-    /** A Postman environment (JSON) whose values the collection gets; catalog test variables override them. */
+    /** A Postman environment (JSON) whose values the collection gets; built-in and catalog test variables override them. */
     environment: s3Key.optional(),
   }),
   changes: z.array(ChangeSchema).max(500).default([]),

@@ -8,12 +8,17 @@ import { type SecretRef, secretRefsOf } from './secret-ref.js';
  * `secretsmanager:GetSecretValue` statements: exactly the secrets the catalog names, nothing by wildcard.
  */
 
+/** A full secret ARN ends with the six random characters Secrets Manager appends to the secret's name. */
+const FULL_ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
+
 /**
- * The ARN a reference is granted on. An ARN is used as given; a name gets `-??????`, because Secrets Manager
- * appends six random characters to a secret's ARN and GetSecretValue by name authorizes on that full ARN.
+ * The ARN a reference is granted on. Secrets Manager appends six random characters to a secret's ARN, and
+ * GetSecretValue by name or by partial ARN authorizes on that full ARN; so a name or an ARN without the suffix gets
+ * `-??????`, and a full ARN is used as given. A partial ARN whose name happens to end in `-` and six letters or digits
+ * reads as a full one: the docs ask for ARNs in full.
  */
 export function secretArn(ref: SecretRef, env: AwsEnvironment): string {
-  if (ref.secret.startsWith('arn:')) return ref.secret;
+  if (ref.secret.startsWith('arn:')) return FULL_ARN_SUFFIX.test(ref.secret) ? ref.secret : `${ref.secret}-??????`;
   return `arn:${env.partition}:secretsmanager:${env.region}:${env.account}:secret:${ref.secret}-??????`;
 }
 

@@ -9,7 +9,14 @@ import { strictObject } from './strict-object.js';
  * Written either as a string, `"payments/db"`, or as `{ "secret": "payments/db", "key": "password" }`.
  */
 const SECRET_ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;
-const secretId = z.string().regex(SECRET_ID, 'expected a secret name or ARN (letters, digits and /_+=.@:-, up to 2048 characters)');
+/** A Secrets Manager secret's ARN, full (`…:secret:name-AbCdEf`) or partial (`…:secret:name`). */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/;
+const secretId = z
+  .string()
+  .regex(SECRET_ID, 'expected a secret name or ARN (letters, digits and /_+=.@:-, up to 2048 characters)')
+  .refine((id) => !id.startsWith('arn:') || SECRET_ARN.test(id), {
+    message: 'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or a secret name',
+  });
 
 export const SecretRefSchema = z
   .union([

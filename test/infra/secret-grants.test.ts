@@ -11,6 +11,8 @@ import { type CfnResource, identityStatements, roleIdOf, synthStack, type Statem
 
 const ACCOUNT = '123456789012';
 const PROD_DB = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:notes/prod-db-AbCdEf`;
+/** An ARN without the six-character suffix: GetSecretValue accepts it and authorizes on the full ARN. */
+const PROD_USER = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:notes/prod-user`;
 const approvers = ['lead@example.com'];
 const catalog: CatalogInput = {
   services: {
@@ -25,7 +27,7 @@ const catalog: CatalogInput = {
       production: {
         type: 'local-process',
         secretEnv: { DB_PASSWORD: { secret: PROD_DB, key: 'password' }, SESSION_KEY: 'notes/session' },
-        tests: { secretVariables: { password: 'notes/prod-user' } },
+        tests: { secretVariables: { password: PROD_USER } },
       },
     },
     plain: { approvers, staging: { type: 'local-process' }, production: { type: 'local-process' } },
@@ -66,10 +68,10 @@ describe('catalog secret grants', () => {
 
   it("gives each test function its stage's test secrets and the service's, and nothing else", () => {
     expect(readable('smoke-test-staging')).toEqual([named('notes/staging-tests'), named('notes/test-user')]);
-    expect(readable('validate-production')).toEqual([named('notes/prod-user'), named('notes/test-user')]);
+    expect(readable('validate-production')).toEqual([`${PROD_USER}-??????`, named('notes/test-user')].sort());
   });
 
-  it("gives the deploy functions both targets' secretEnv, and the rollback holders production's only; an ARN as given", () => {
+  it("gives the deploy functions both targets' secretEnv, and the rollback holders production's only; a full ARN as given", () => {
     const both = [PROD_DB, named('notes/session'), named('notes/staging-db')].sort();
     expect(readable('deploy')).toEqual(both);
     expect(readable('deploy-status')).toEqual(both);

@@ -295,3 +295,58 @@ describe('catalog files in the repository', () => {
     expect(() => parseCatalog(JSON.parse(readFileSync(file, 'utf8')), file)).not.toThrow();
   });
 });
+
+describe('catalog: secret references', () => {
+  const SSM = 'arn:aws:ssm:eu-west-1:123456789012:parameter/notes/db';
+  const NOT_SECRET = 'expected a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or a secret name';
+
+  it('refuses an ARN of another service, written either way', () => {
+    expect(problems(catalog((s) => (s.staging = { type: 'local-process', secretEnv: { DB: SSM } })))).toEqual([
+      `services.greeter.staging.secretEnv.DB: ${NOT_SECRET}`,
+    ]);
+    expect(problems(catalog((s) => (s.tests = { secretVariables: { password: { secret: SSM, key: 'pw' } } })))).toEqual([
+      `services.greeter.tests.secretVariables.password.secret: ${NOT_SECRET}`,
+    ]);
+  });
+
+  it('takes names and Secrets Manager ARNs, full or partial, in any partition', () => {
+    const refs = [
+      'notes/db',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:notes/db-AbCdEf',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:notes/db',
+      'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:notes/db',
+    ];
+    for (const ref of refs) {
+      const parsed = parseCatalog(catalog((s) => (s.staging = { type: 'local-process', secretEnv: { DB: ref } })));
+      expect(parsed.services.greeter.staging).toMatchObject({ secretEnv: { DB: { secret: ref } } });
+    }
+  });
+});
+
+describe('catalog: interop.cors', () => {
+  const cors = (value: object) => catalog((s) => (s.interop = { cors: value }));
+  const ORIGIN = 'expected "*" or an origin such as https://app.example.com, without a path';
+  const HEADER = 'expected a header name such as content-type (an HTTP token, no quote)';
+
+  it('refuses origins a browser never sends, each on its index', () => {
+    expect(
+      problems(
+        cors({ allowOrigins: ['example.com', 'https://a.com/', '*.a.com', 'https://*.a.com', "https://a.com'", 'https://a$b.com'] }),
+      ),
+    ).toEqual([0, 1, 2, 3, 4, 5].map((i) => `services.greeter.interop.cors.allowOrigins.${i}: ${ORIGIN}`));
+  });
+
+  it('refuses header names that are not HTTP tokens or would break the gateway mapping', () => {
+    expect(problems(cors({ allowHeaders: ['x-ok', 'x bad', "x-quote'", 'x:colon', ''] }))).toEqual(
+      [1, 2, 3, 4].map((i) => `services.greeter.interop.cors.allowHeaders.${i}: ${HEADER}`),
+    );
+  });
+
+  it('keeps origins, ports and header names as written', () => {
+    const value = {
+      allowOrigins: ['*', 'https://app.example.com', 'http://localhost:3000'],
+      allowHeaders: ['X-Request-Id', 'content-type'],
+    };
+    expect(parseCatalog(cors(value)).services.greeter.interop.cors).toEqual({ ...value, maxAgeSeconds: 600 });
+  });
+});

@@ -202,6 +202,31 @@ describe('deploy target schemas', () => {
     });
   });
 
+  it('refuses local-process variables Launchway sets itself, on the field that names them', () => {
+    expect(
+      problems({
+        type: 'local-process',
+        portEnv: 'APP_PORT',
+        env: { SERVICE_VERSION: '1', APP_PORT: '80', HOST: '0.0.0.0', LOG_LEVEL: 'info' },
+        secretEnv: { SERVICE_VERSION: 'notes/v', APP_PORT: 'notes/p', DB_PASSWORD: 'notes/db' },
+      }),
+    ).toEqual([
+      "services.orders.staging.env.SERVICE_VERSION: SERVICE_VERSION is set by Launchway (the release's version); it would be overwritten",
+      'services.orders.staging.env.APP_PORT: APP_PORT is set by Launchway (the port, portEnv); it would be overwritten',
+      'services.orders.staging.env.HOST: HOST is set by Launchway (the listen address, hostEnv); it would be overwritten',
+      "services.orders.staging.secretEnv.SERVICE_VERSION: SERVICE_VERSION is set by Launchway (the release's version); it would be overwritten",
+      'services.orders.staging.secretEnv.APP_PORT: APP_PORT is set by Launchway (the port, portEnv); it would be overwritten',
+    ]);
+    expect(problems({ type: 'local-process', portEnv: 'SERVICE_VERSION', hostEnv: 'SERVICE_VERSION' })).toEqual([
+      'services.orders.staging.hostEnv: portEnv and hostEnv must name different variables',
+      "services.orders.staging.portEnv: SERVICE_VERSION is set by Launchway to the release's version; name another variable",
+      "services.orders.staging.hostEnv: SERVICE_VERSION is set by Launchway to the release's version; name another variable",
+    ]);
+    expect(problems({ type: 'local-process', env: { DB: 'x' }, secretEnv: { DB: 'notes/db' } })).toEqual([
+      'services.orders.staging.secretEnv.DB: DB is in env too; a variable is either plain or secret',
+    ]);
+  });
+
   it('picks one provider per target type and reuses it', () => {
     const targets = [
       { type: 'local-process' },

@@ -170,6 +170,18 @@ describe('the base path', () => {
     expect(() => basePathOf({ swagger: '2.0', basePath: '/a/../b' })).toThrow(/basePath: base path/);
   });
 
+  it('is refused, naming the field, when a segment has a space, a brace, "?" or "#" the gateway would refuse later', () => {
+    const message = (segment: string) =>
+      `base path segment "${segment}" has a space, "{", "}", "?" or "#"; percent-encode it or leave it out`;
+    expect(() => basePathOf(v3([{ url: '/my api/v1' }]))).toThrow(`servers[0].url: ${message('my api')}`);
+    expect(() => basePathOf(v3([{ url: '/{root}/v1', variables: { root: { default: 'a}b' } } }]))).toThrow(
+      `servers[0].url: ${message('a}b')}`,
+    );
+    expect(() => basePathOf({ swagger: '2.0', basePath: '/api/v#1' })).toThrow(`basePath: ${message('v#1')}`);
+    expect(() => basePathOf({ swagger: '2.0', basePath: '/api/v?1' })).toThrow(`basePath: ${message('v?1')}`);
+    expect(basePathOf(v3([{ url: '/my%20api/v1' }]))).toBe('/my%20api/v1');
+  });
+
   it('is on the parsed contract', async () => {
     const parsed = await parseOpenApi(
       'openapi: 3.1.0\ninfo: {title: t, version: "1"}\nservers: [{url: "https://x.example/api"}]\npaths: {/a: {get: {responses: {"200": {description: ok}}}}}\n',

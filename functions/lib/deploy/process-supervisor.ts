@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VERSION_ENV } from './targets.js';
 
 /**
  * The child processes the local-process deploy provider started, kept in one registry per Node process so the
@@ -110,7 +111,7 @@ export class ProcessSupervisor {
     Object.assign(env, opts.env ?? {}, {
       [opts.portEnv ?? 'PORT']: String(opts.port),
       [opts.hostEnv ?? 'HOST']: '127.0.0.1',
-      SERVICE_VERSION: opts.version,
+      [VERSION_ENV]: opts.version,
     });
     const command = opts.command[0] === 'node' ? [process.execPath, ...opts.command.slice(1)] : opts.command;
     const config = JSON.stringify({ command, cwd: opts.cwd, graceMs: DEFAULT_STOP_GRACE_MS });

@@ -49,6 +49,17 @@ const insideArtifact = z
 /** `staging.tests` / `production.tests`: this stage's test variables over the service's `tests`. */
 const tests = StageTestsSchema.optional();
 
+/** The variable a local process reads the release's version from. */
+export const VERSION_ENV = 'SERVICE_VERSION';
+
+/** What Launchway puts in a local process's variable `name`, or undefined when the catalog may set it. */
+function setByLaunchway(t: { portEnv: string; hostEnv: string }, name: string): string | undefined {
+  if (name === t.portEnv) return 'the port, portEnv';
+  if (name === t.hostEnv) return 'the listen address, hostEnv';
+  if (name === VERSION_ENV) return "the release's version";
+  return undefined;
+}
+
 /**
  * Runs the artifact on a loopback port (embedded mode and local trials): a single file, or a directory packed by
  * `launchway release --artifact` (with its node_modules) and unpacked for each version.
@@ -89,11 +100,20 @@ export const LocalProcessTargetSchema = strictObject({
 })
   .refine((t) => t.portEnv !== t.hostEnv, { message: 'portEnv and hostEnv must name different variables', path: ['hostEnv'] })
   .superRefine((t, ctx) => {
-    for (const name of Object.keys(t.secretEnv)) {
-      if (name in t.env)
-        ctx.addIssue({ code: 'custom', message: `${name} is in env too; a variable is either plain or secret`, path: ['secretEnv', name] });
-      if (name === t.portEnv || name === t.hostEnv)
-        ctx.addIssue({ code: 'custom', message: `${name} is set by Launchway (portEnv/hostEnv)`, path: ['secretEnv', name] });
+    const issue = (message: string, path: string[]) => ctx.addIssue({ code: 'custom', message, path });
+    for (const field of ['portEnv', 'hostEnv'] as const) {
+      if (t[field] === VERSION_ENV) issue(`${VERSION_ENV} is set by Launchway to the release's version; name another variable`, [field]);
+    }
+    for (const [field, names] of [
+      ['env', Object.keys(t.env)],
+      ['secretEnv', Object.keys(t.secretEnv)],
+    ] as const) {
+      for (const name of names) {
+        const owner = setByLaunchway(t, name);
+        if (owner) issue(`${name} is set by Launchway (${owner}); it would be overwritten`, [field, name]);
+        else if (field === 'secretEnv' && name in t.env)
+          issue(`${name} is in env too; a variable is either plain or secret`, [field, name]);
+      }
     }
   });
 
@@ -337,6 +357,12 @@ export const DeployTargetSchema = z.discriminatedUnion(
   { error: () => 'expected type "local-process", "lambda-alias", "cloudformation", "ecs-service" or "http"' },
 );
 export type DeployTarget = z.infer<typeof DeployTargetSchema>;
+
+/**
+ * The target types that can run a packed directory (a bundle key ending `.tar.gz`): a local process unpacks it, an
+ * http hook gets a presigned URL to it. The others need one file: a Lambda zip, a template, an image manifest.
+ */
+export const PACKED_DIRECTORY_TARGETS: ReadonlySet<DeployTarget['type']> = new Set(['local-process', 'http']);
 export type LocalProcessTarget = Extract<DeployTarget, { type: 'local-process' }>;
 export type LambdaAliasTarget = Extract<DeployTarget, { type: 'lambda-alias' }>;
 export type CloudFormationTarget = Extract<DeployTarget, { type: 'cloudformation' }>;
