@@ -87,11 +87,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'launchway-test-variables-'));
-  const secretsFile = path.join(dir, 'secrets.json');
-  await writeFile(secretsFile, JSON.stringify({ 'notes/test-password': SECRET }));
-  await chmod(secretsFile, 0o600);
   await writeFile(path.join(dir, 'password.txt'), SECRET);
-  process.env.SECRETS_FILE = secretsFile;
   const env = { NOTES_DATA_DIR: dir, NOTES_PASSWORD_FILE: path.join(dir, 'password.txt') };
   const base = service();
   const target = base.staging as Extract<typeof base.staging, { type: 'local-process' }>;
@@ -106,11 +102,14 @@ beforeAll(async () => {
       production: { ...target, healthPath: '/api/health', env, tests: { variables: { label: 'production-label' } } },
     }),
   });
+  // The embedded stack reads its secrets from <data dir>/secrets.json (SECRETS_FILE), as `launchway dev` does.
+  const secretsFile = path.join(stack.dataDir, 'secrets.json');
+  await writeFile(secretsFile, JSON.stringify({ 'notes/test-password': SECRET }), { mode: 0o600 });
+  await chmod(secretsFile, 0o600);
 }, 60_000);
 
 afterAll(async () => {
   await stack?.stopAll();
-  delete process.env.SECRETS_FILE;
   await rm(dir, { recursive: true, force: true });
 });
 
