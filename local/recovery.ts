@@ -112,3 +112,27 @@ export async function restartLiveVersions(deps: {
   }
   return lines;
 }
+
+/**
+ * Frees every service lock still held by a release that ended (or whose record is gone): a runtime killed between
+ * a release's terminal write and its lock release would otherwise make every later release of the service queue
+ * until the lease runs out. The release is conditional on the holder, so a lock taken meanwhile stays.
+ */
+export async function releaseStaleLocks(deps: { store: ReleaseStore; catalog: Catalog }): Promise<RecoveryLine[]> {
+  const lines: RecoveryLine[] = [];
+  for (const service of Object.keys(deps.catalog.services)) {
+    try {
+      const holder = await deps.store.order.lockHolder(service);
+      if (!holder) continue;
+      const release = await deps.store.getRelease(holder);
+      if (release && !isTerminal(release.status)) continue;
+      if (await deps.store.releaseLock(service, holder)) {
+        const why = release ? `it ended ${release.status}` : 'its record is gone';
+        lines.push({ ok: true, message: `${service}: lock held by ${holder} released (${why})` });
+      }
+    } catch (err) {
+      lines.push({ ok: false, message: `${service}: the lock could not be checked: ${(err as Error).message}` });
+    }
+  }
+  return lines;
+}

@@ -10,8 +10,9 @@ import { documentClient, s3Client } from '../../functions/lib/clients.js';
 import type { DeployStatus } from '../../functions/lib/deploy/deploy-provider.js';
 import { LocalProcessProvider } from '../../functions/lib/deploy/local-process.js';
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
+import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
-import { restartLiveVersions } from '../../local/recovery.js';
+import { releaseStaleLocks, restartLiveVersions } from '../../local/recovery.js';
 
 // The embedded runtime's boot repairs, on dynalite and real processes: live versions brought back without a false
 // alarm or overwriting a newer record, and locks an ended release still held freed.
@@ -32,6 +33,23 @@ const service = () => ({
 });
 const catalog: Catalog = parseCatalog({ services: { greeter: service(), other: service(), ghost: service() } });
 const target = catalog.services.greeter.production as DeployTarget;
+
+const record = (releaseId: string, service: string, status: ReleaseRecord['status']): ReleaseRecord => {
+  const now = new Date().toISOString();
+  return {
+    releaseId,
+    service,
+    version: '1.0.0',
+    commit: 'abcdef1',
+    branch: 'main',
+    triggeredBy: 'ci@example.com',
+    status,
+    request: {},
+    changes: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+};
 
 beforeAll(async () => {
   emu = await startTestEmulators();
@@ -101,4 +119,23 @@ describe('embedded boot recovery', () => {
     expect(await store.getCurrent('greeter', 'production')).toMatchObject(newer);
     await supervisor.stopAll(1_000);
   }, 30_000);
+
+  it('frees a lock still held by a release that ended or is gone, and leaves a running holder alone', async () => {
+    await store.createRelease(record('greeter-ended', 'greeter', 'SUCCEEDED'));
+    await store.createRelease(record('other-running', 'other', 'RUNNING'));
+    expect((await store.acquireLock('greeter', 'greeter-ended', 3_600)).acquired).toBe(true);
+    expect((await store.acquireLock('other', 'other-running', 3_600)).acquired).toBe(true);
+    expect((await store.acquireLock('ghost', 'ghost-no-record', 3_600)).acquired).toBe(true);
+
+    const lines = await releaseStaleLocks({ store, catalog });
+    expect(lines).toEqual([
+      { ok: true, message: 'greeter: lock held by greeter-ended released (it ended SUCCEEDED)' },
+      { ok: true, message: 'ghost: lock held by ghost-no-record released (its record is gone)' },
+    ]);
+    expect(await store.order.lockHolder('greeter')).toBeUndefined();
+    expect(await store.order.lockHolder('ghost')).toBeUndefined();
+    expect(await store.order.lockHolder('other')).toBe('other-running');
+    // The next release of the service takes the lock at once instead of queueing until the lease ends.
+    expect((await store.acquireLock('greeter', 'greeter-next', 3_600)).acquired).toBe(true);
+  });
 });
