@@ -145,6 +145,9 @@ describe('local-process provider faults', () => {
     expect(result.state, result.message).toBe('SUCCEEDED');
     expect(pidOf(result)).not.toBe(pidOf(a));
     expect(supervisor.isRunning(pidOf(a))).toBe(true);
+    // A staging deploy stops the version it replaces, only if the handle really names a process of that version.
+    await deploy({ ...request('r-pid-c', 'greeter-v2.mjs', '2.0.0'), environment: 'staging', current: b });
+    expect(supervisor.isRunning(pidOf(a))).toBe(true);
     await supervisor.stopAll(1_000);
   });
 });

@@ -132,10 +132,11 @@ export class LocalProcessProvider implements DeployProvider {
     if (probe.healthy) {
       // A new version is about to go live: whatever a rollback brought back before may be retired again.
       this.latest.delete(slot(req.service, req.environment));
-      const old = req.current?.handle.pid;
+      const old = LocalProcessHandleSchema.partial().safeParse(req.current?.handle ?? {}).data;
       // Only a process this runtime started is ours to stop: a pid from an earlier run may be anyone's now.
-      if (req.environment === 'staging' && typeof old === 'number' && old !== handle.pid && this.supervisor.isRunning(old)) {
-        await this.supervisor.stop(old);
+      const oldPid = old?.pid !== handle.pid ? old?.pid : undefined;
+      if (req.environment === 'staging' && oldPid !== undefined && this.supervisor.isRunning(oldPid, { key: old?.dir, port: old?.port })) {
+        await this.supervisor.stop(oldPid);
       }
       return { ...out, state: 'SUCCEEDED', message: `${req.version} healthy at ${handle.url}${target.healthPath}` };
     }
