@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
+import { portIsFree } from '../functions/lib/deploy/loopback-port.js';
 
 /**
  * What the embedded stack keeps under its data directory so that a restart of `launchway dev` finds its records,
@@ -93,23 +93,4 @@ export async function choosePorts(requested: Ports, saved: Ports): Promise<{ por
     }
   }
   return { ports, notices };
-}
-
-/** True when nothing listens on 127.0.0.1:`port` (a listen there succeeds). */
-export function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** Waits, up to `timeoutMs`, until `port` is free; true if it became free. */
-export async function waitForFreePort(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await portIsFree(port)) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -6,7 +6,6 @@ import { LocalProcessProvider } from '../functions/lib/deploy/local-process.js';
 import type { ExecutionStatusEvent } from '../functions/lib/pipeline/execution-ended.js';
 import type { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { isTerminal, type Environment, type ReleaseRecord } from '../functions/lib/store/records.js';
-import { waitForFreePort } from './durable-state.js';
 
 /** Why a release whose execution the restart lost was ended: kept in the record's error cause. */
 export const LOST_EXECUTION_CAUSE = 'the embedded stack restarted; execution lost';
@@ -20,8 +19,6 @@ export interface RecoveryLine {
 const ENVIRONMENTS: readonly Environment[] = ['staging', 'production'];
 /** Scan bound: a laptop's release history, not a production table. */
 const MAX_RELEASES = 100_000;
-/** How long a recorded port may stay held by the previous run's child, which exits once its parent is gone. */
-const PORT_RELEASE_MS = 10_000;
 
 /**
  * Ends every release that is not terminal but whose execution the engine does not know (the embedded engine keeps
@@ -93,15 +90,17 @@ export async function restartLiveVersions(deps: {
       const provider = deps.providerFor(target);
       if (!(provider instanceof LocalProcessProvider)) continue;
       try {
-        const port = current.handle.port;
-        if (typeof port === 'number' && !(await waitForFreePort(port, PORT_RELEASE_MS))) {
-          lines.push({ ok: false, message: `${what} not restarted: port ${port} is held by another process` });
-          continue;
-        }
-        const { updatedAt: _updatedAt, ...record } = current;
+        // ensureRunning decides: a version this runtime already runs (the boot's rollback of a lost release just
+        // restarted it) is left as is; otherwise it waits for the previous run's child to free the port.
+        const { updatedAt, ...record } = current;
         const result = await provider.ensureRunning({ service, environment, target, deployment: record });
         if (result.state === 'SUCCEEDED') {
-          if (result.handle) await deps.store.putCurrent({ ...record, handle: result.handle });
+          const moved = result.handle && JSON.stringify(result.handle) !== JSON.stringify(record.handle);
+          // Conditional: a release that put another version live meanwhile keeps its record.
+          if (moved && !(await deps.store.putCurrent({ ...record, handle: result.handle }, updatedAt))) {
+            lines.push({ ok: false, message: `${what} restarted, but another release changed what is live meanwhile` });
+            continue;
+          }
           lines.push({ ok: true, message: `${what}: ${result.message ?? `answers at ${result.endpoint}`}` });
         } else {
           lines.push({ ok: false, message: `${what} did not come back: ${result.message ?? result.state}` });
@@ -109,6 +108,30 @@ export async function restartLiveVersions(deps: {
       } catch (err) {
         lines.push({ ok: false, message: `${what} did not come back: ${(err as Error).message}` });
       }
+    }
+  }
+  return lines;
+}
+
+/**
+ * Frees every service lock still held by a release that ended (or whose record is gone): a runtime killed between
+ * a release's terminal write and its lock release would otherwise make every later release of the service queue
+ * until the lease runs out. The release is conditional on the holder, so a lock taken meanwhile stays.
+ */
+export async function releaseStaleLocks(deps: { store: ReleaseStore; catalog: Catalog }): Promise<RecoveryLine[]> {
+  const lines: RecoveryLine[] = [];
+  for (const service of Object.keys(deps.catalog.services)) {
+    try {
+      const holder = await deps.store.order.lockHolder(service);
+      if (!holder) continue;
+      const release = await deps.store.getRelease(holder);
+      if (release && !isTerminal(release.status)) continue;
+      if (await deps.store.releaseLock(service, holder)) {
+        const why = release ? `it ended ${release.status}` : 'its record is gone';
+        lines.push({ ok: true, message: `${service}: lock held by ${holder} released (${why})` });
+      }
+    } catch (err) {
+      lines.push({ ok: false, message: `${service}: the lock could not be checked: ${(err as Error).message}` });
     }
   }
   return lines;

@@ -21,7 +21,7 @@ import {
   startS3rver,
   type RunningServer,
 } from './emulators.js';
-import { finalizeLostReleases, restartLiveVersions, type RecoveryLine } from './recovery.js';
+import { finalizeLostReleases, releaseStaleLocks, restartLiveVersions, type RecoveryLine } from './recovery.js';
 import { localLambdas, localSubstitutions, LOCAL_ACCOUNT, type LambdaHandler } from './functions.js';
 import { startLocalGateway } from './gateway.js';
 import { startLambdaEndpoint } from './lambda-endpoint.js';
@@ -207,6 +207,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
         executionExists: (arn) => sfn.executions().some((e) => e.executionArn === arn),
         endExecution: (event) => executionStatus(event as never, statusHandlerContext(event.id)),
       });
+      // A release killed between its terminal write and its lock release left the lock held by nobody alive.
+      recovery.finalized.push(...(await releaseStaleLocks({ store, catalog })));
       recovery.restarted = await restartLiveVersions({ store, catalog, providerFor });
     }
 

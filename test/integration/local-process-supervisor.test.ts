@@ -206,6 +206,58 @@ describe('process supervisor', () => {
     expect(await logTail(logFile)).toContain('cannot run "no-such-program-here": ENOENT');
   });
 
+  it('ends the command when its runner alone is killed with SIGKILL, so the port is not left held', async () => {
+    const port = await freeLoopbackPort();
+    const proc = await supervisor.start({
+      command: ['node', fixture('greeter-v1.mjs')],
+      cwd: dir,
+      port,
+      version: '1.0.0',
+      logFile: path.join(dir, 'runner-killed', 'process.log'),
+    });
+    await waitUntil('the command answers', () => healthy(port));
+    process.kill(proc.pid, 'SIGKILL');
+    await waitUntil('the supervisor saw the runner exit', () => supervisor.get(proc.pid)?.exit !== undefined);
+    await waitUntil(`port ${port} is free again`, () => portFree(port), 10_000);
+    expect(await healthy(port)).toBe(false);
+  });
+
+  it('matches a pid together with the key and port it was started with', async () => {
+    const port = await freeLoopbackPort();
+    const proc = await supervisor.start({
+      command: ['node', fixture('greeter-v1.mjs')],
+      cwd: dir,
+      port,
+      version: '1.0.0',
+      key: 'version-a',
+      logFile: path.join(dir, 'match', 'process.log'),
+    });
+    expect(supervisor.isRunning(proc.pid, { key: 'version-a', port })).toBe(true);
+    expect(supervisor.isRunning(proc.pid, { key: 'version-b', port })).toBe(false);
+    expect(supervisor.isRunning(proc.pid, { key: 'version-a', port: port + 1 })).toBe(false);
+  });
+
+  it('no longer counts a process as running once its stop began, and lets callers wait for that stop', async () => {
+    const port = await freeLoopbackPort();
+    const proc = await supervisor.start({
+      command: ['node', fixture('ignores-sigterm.mjs')],
+      cwd: dir,
+      port,
+      version: '1.0.0',
+      key: 'stopping',
+      logFile: path.join(dir, 'stopping', 'process.log'),
+    });
+    await waitUntil('the child listens', async () => (await logTail(proc.logFile)).includes('listening'));
+    const stopped = supervisor.stop(proc.pid, 1_000);
+    // It ignores SIGTERM, so it still runs (and answers) for the grace period.
+    expect(supervisor.get(proc.pid)?.exit).toBeUndefined();
+    expect(supervisor.isRunning(proc.pid)).toBe(false);
+    expect(supervisor.findRunning('stopping')).toBeUndefined();
+    expect(await supervisor.stopSettled(proc.pid, { key: 'stopping' }, 10_000)).toBe(true);
+    expect(supervisor.get(proc.pid)?.exit).toBeDefined();
+    await stopped;
+  });
+
   it('takes the grandchildren down when the runtime is killed with SIGKILL', async () => {
     const grandchildPort = await freeLoopbackPort();
     const { parent, childPid, grandchild } = await parentWithChild('wait', 'spawns-grandchild.mjs', String(grandchildPort));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { ArtifactStore } from '../artifact-store.js';
@@ -21,6 +21,19 @@ const UNPACKED_MARKER = '.unpacked';
 const ARCHIVE_SUFFIX = '.tar.gz';
 const SAFE_ENTRY_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
+/**
+ * What an archive may unpack to, checked in the listing pass before anything is written, so a small hostile or
+ * broken archive (a gzip bomb, millions of tiny files) cannot fill the disk: a service with its node_modules is far
+ * below both.
+ */
+export const UNPACK_LIMITS: UnpackLimits = { maxBytes: 2 * 1024 ** 3, maxEntries: 200_000 };
+
+export interface UnpackLimits {
+  /** The sum of the entries' sizes. */
+  maxBytes: number;
+  maxEntries: number;
+}
+
 /** How the version runs: the argv (no shell) and where. */
 export interface LaunchPlan {
   command: string[];
@@ -40,6 +53,8 @@ export interface PrepareVersionArgs {
   /** The sha256 (hex) the release recorded, when it did. */
   artifactSha256?: string;
   target: LocalProcessTarget;
+  /** @default {@link UNPACK_LIMITS} */
+  limits?: UnpackLimits;
 }
 
 /**
@@ -100,17 +115,62 @@ async function ensureUnpacked(args: PrepareVersionArgs, root: string): Promise<v
   try {
     // Every entry is checked before the first is written, so a hostile archive leaves nothing behind.
     const unsafe: string[] = [];
-    await tar.t({ file, onReadEntry: (entry) => void noteUnsafe(entry, unsafe) });
+    const total = { bytes: 0, entries: 0 };
+    await tar.t({
+      file,
+      onReadEntry: (entry) => {
+        total.entries += 1;
+        total.bytes += entry.size ?? 0;
+        noteUnsafe(entry, unsafe);
+      },
+    });
     if (unsafe.length > 0) {
       throw new ArtifactIntegrityError(
         `${args.artifactKey} holds entries that leave its directory, refused: ${unsafe.slice(0, 5).join('; ')}`,
       );
     }
+    checkLimits(args.artifactKey, total, args.limits ?? UNPACK_LIMITS);
     await tar.x({ file, cwd: root, strict: true, preserveOwner: false });
+    // Links that each stay inside can still combine into a way out (`x -> .`, then `e -> x/..`): check where they lead.
+    const escaping = await linksLeaving(root);
+    if (escaping.length > 0) {
+      await rm(root, { recursive: true, force: true });
+      throw new ArtifactIntegrityError(
+        `${args.artifactKey} holds symbolic links that lead out of its directory, refused: ${escaping.slice(0, 5).join('; ')}`,
+      );
+    }
   } finally {
     await rm(file, { force: true });
   }
   await writeFile(marker, sha256(bytes));
+}
+
+function checkLimits(key: string, total: { bytes: number; entries: number }, limits: UnpackLimits): void {
+  if (total.entries > limits.maxEntries) {
+    throw new ArtifactIntegrityError(`${key} holds ${total.entries} entries, more than the ${limits.maxEntries} allowed: refused`);
+  }
+  if (total.bytes > limits.maxBytes) {
+    throw new ArtifactIntegrityError(`${key} unpacks to ${total.bytes} bytes, more than the ${limits.maxBytes} allowed: refused`);
+  }
+}
+
+/** The symbolic links under `root` whose target, fully resolved, is outside it (or cannot be resolved). */
+async function linksLeaving(root: string): Promise<string[]> {
+  const real = await realpath(root);
+  const out: string[] = [];
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isSymbolicLink()) continue;
+    const at = path.join(entry.parentPath, entry.name);
+    const resolved = await realpath(at).catch(() => undefined);
+    if (resolved !== undefined) {
+      if (resolved !== real && !resolved.startsWith(real + path.sep)) out.push(path.relative(root, at));
+      continue;
+    }
+    // A dangling link leads nowhere yet. Without `..` it can only go down from its (real, inside) folder through
+    // links already checked; with `..` after a link it could climb out once its target exists.
+    if ((await readlink(at)).split(/[\\/]/).includes('..')) out.push(path.relative(root, at));
+  }
+  return out;
 }
 
 /** Records why an entry is unsafe: an absolute path, a `..` segment, a link resolving outside, a device. */

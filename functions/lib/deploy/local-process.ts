@@ -8,6 +8,7 @@ import { resolveSecrets, type SecretSource } from '../secrets.js';
 import type { Environment } from '../store/records.js';
 import type { DeployProvider, DeployRequest, DeployStatus, LiveDeployment, RetireRequest, RollbackRequest } from './deploy-provider.js';
 import { isRefusal, prepareVersion } from './local-artifact.js';
+import { waitForFreePort } from './loopback-port.js';
 import {
   describeExit,
   failureMessage,
@@ -25,6 +26,9 @@ import type { DeployTarget, LocalProcessTarget } from './targets.js';
 
 export { freeLoopbackPort, type LocalProcessHandle, LocalProcessHandleSchema } from './local-process-support.js';
 
+/** How long `ensureRunning` waits for a stop of the same process already under way (a drain that just ended). */
+const PENDING_STOP_WAIT_MS = 10_000;
+
 export interface LocalProcessProviderOptions {
   /** Where artifacts are read from. @default an ArtifactStore on `ARTIFACTS_BUCKET` with the shared S3 client */
   artifacts?: ArtifactStore;
@@ -36,6 +40,8 @@ export interface LocalProcessProviderOptions {
   pollIntervalMs?: number;
   /** Where `secretEnv` is read from. @default the configured source (`SECRETS_FILE` in embedded mode) */
   secrets?: SecretSource;
+  /** How long `ensureRunning` waits for the recorded port to be free (an old process exiting). @default 10000 */
+  portWaitMs?: number;
 }
 
 /** What one version needs to run. */
@@ -61,6 +67,12 @@ export class LocalProcessProvider implements DeployProvider {
   private artifactStore?: ArtifactStore;
   /** Retirements waiting out their drain, by pid; cancelled when the version is wanted again. */
   private readonly retiring = new Map<number, NodeJS.Timeout>();
+  /**
+   * The process `ensureRunning` last brought back per `<service>/<environment>` (a rollback, the boot), until a new
+   * version turns healthy there: a retirement computed from an older view of what is live (a stalled release,
+   * before an operator's rollback) never stops it.
+   */
+  private readonly latest = new Map<string, string>();
 
   constructor(private readonly options: LocalProcessProviderOptions = {}) {
     this.supervisor = options.supervisor ?? defaultSupervisor;
@@ -118,10 +130,13 @@ export class LocalProcessProvider implements DeployProvider {
 
     const probe = await probeHealth(handle.url + target.healthPath);
     if (probe.healthy) {
-      const old = req.current?.handle.pid;
+      // A new version is about to go live: whatever a rollback brought back before may be retired again.
+      this.latest.delete(slot(req.service, req.environment));
+      const old = LocalProcessHandleSchema.partial().safeParse(req.current?.handle ?? {}).data;
       // Only a process this runtime started is ours to stop: a pid from an earlier run may be anyone's now.
-      if (req.environment === 'staging' && typeof old === 'number' && old !== handle.pid && this.supervisor.isRunning(old)) {
-        await this.supervisor.stop(old);
+      const oldPid = old?.pid !== handle.pid ? old?.pid : undefined;
+      if (req.environment === 'staging' && oldPid !== undefined && this.supervisor.isRunning(oldPid, { key: old?.dir, port: old?.port })) {
+        await this.supervisor.stop(oldPid);
       }
       return { ...out, state: 'SUCCEEDED', message: `${req.version} healthy at ${handle.url}${target.healthPath}` };
     }
@@ -155,10 +170,14 @@ export class LocalProcessProvider implements DeployProvider {
    */
   async retire(args: RetireRequest): Promise<string> {
     localTarget(args.target);
-    const pid = LocalProcessHandleSchema.partial().safeParse(args.deployment.handle).data?.pid;
+    const recorded = LocalProcessHandleSchema.partial().safeParse(args.deployment.handle).data ?? {};
+    const pid = recorded.pid;
     if (pid === undefined) return 'no process to retire';
     if (pid === args.live?.handle.pid) return `pid ${pid} is the live version; left running`;
-    if (!this.supervisor.isRunning(pid)) return `pid ${pid} is not running`;
+    const key = slot(args.service, args.environment);
+    const id = identity(recorded);
+    if (this.latest.get(key) === id) return `pid ${pid} was made live again since; left running`;
+    if (!this.supervisor.isRunning(pid, { key: recorded.dir, port: recorded.port })) return `pid ${pid} is not running`;
     if (this.retiring.has(pid)) return `pid ${pid} is already retiring`;
     if (args.drainSeconds <= 0) {
       await this.supervisor.stop(pid);
@@ -166,6 +185,8 @@ export class LocalProcessProvider implements DeployProvider {
     }
     const timer = setTimeout(() => {
       this.retiring.delete(pid);
+      // A rollback may have made it live again during the drain without passing through `keep` (a stale retire).
+      if (this.latest.get(key) === id) return;
       this.supervisor.stop(pid).catch((err: unknown) => logger.warn('could not retire a local process', { pid, error: err as Error }));
     }, args.drainSeconds * 1000);
     // The drain never keeps the runtime alive; on shutdown every process is stopped anyway.
@@ -184,7 +205,7 @@ export class LocalProcessProvider implements DeployProvider {
     const pid = handle.success ? handle.data.pid : undefined;
     if (pid === undefined) return 'no process was started';
     if (pid === req.current?.handle.pid) return `pid ${pid} is the live version; left running`;
-    if (!this.supervisor.isRunning(pid)) return `pid ${pid} had already exited`;
+    if (!this.supervisor.isRunning(pid, { key: handle.data?.dir, port: handle.data?.port })) return `pid ${pid} had already exited`;
     await this.supervisor.stop(pid);
     return `stopped pid ${pid}`;
   }
@@ -203,15 +224,26 @@ export class LocalProcessProvider implements DeployProvider {
   }): Promise<DeployStatus> {
     const target = localTarget(args.target);
     const previous = parseHandle(args.deployment.handle, 'deployment.handle');
-    if (this.supervisor.isRunning(previous.pid)) {
+    const key = slot(args.service, args.environment);
+    // The pid alone may be another version's: a handle from an earlier run names it with its directory and port.
+    const match = { key: previous.dir, port: previous.port };
+    if (this.supervisor.isRunning(previous.pid, match)) {
       const probe = await probeHealth(previous.url + target.healthPath);
-      if (probe.healthy) {
-        this.keep(previous.pid);
+      this.keep(previous.pid);
+      if (probe.healthy && this.supervisor.isRunning(previous.pid, match)) {
+        this.latest.set(key, identity(previous));
         const message = `${args.deployment.version} was still healthy`;
         return { state: 'SUCCEEDED', endpoint: previous.url, handle: { ...previous }, message };
       }
-      this.keep(previous.pid);
       await this.supervisor.stop(previous.pid);
+    }
+    // A drain that just ended may be stopping it: its port is only free once it is gone.
+    await this.supervisor.stopSettled(previous.pid, match, PENDING_STOP_WAIT_MS);
+    if (!(await waitForFreePort(previous.port, this.options.portWaitMs ?? 10_000))) {
+      const message =
+        `port ${previous.port} is taken by another process; ${args.deployment.version} was not restarted ` +
+        `(stop what listens on 127.0.0.1:${previous.port}, then try again)`;
+      return { state: 'FAILED', endpoint: previous.url, handle: { ...previous }, message };
     }
 
     const dir = this.versionDir(args.service, args.environment, args.deployment.releaseId);
@@ -226,14 +258,18 @@ export class LocalProcessProvider implements DeployProvider {
     if (isRefusal(launched)) return { state: 'FAILED', endpoint: previous.url, handle: { ...previous }, message: launched.reason };
     const { handle, proc } = launched;
     const deadline = Date.now() + target.startTimeoutSeconds * 1000;
+    // A 200 counts only while the new process still runs: one that lost the port to another listener exits.
     let probe = await probeHealth(handle.url + target.healthPath);
-    while (!probe.healthy && !proc.exit && Date.now() < deadline) {
+    while (!(probe.healthy && proc.exit === undefined) && !proc.exit && Date.now() < deadline) {
       await sleep(this.pollIntervalMs);
       probe = await probeHealth(handle.url + target.healthPath);
     }
     const out = { endpoint: handle.url, handle: { ...handle } };
     const restarted = `restarted ${args.deployment.version} as pid ${proc.pid} on port ${previous.port}`;
-    if (probe.healthy) return { ...out, state: 'SUCCEEDED', message: restarted };
+    if (probe.healthy && proc.exit === undefined) {
+      this.latest.set(key, identity(handle));
+      return { ...out, state: 'SUCCEEDED', message: restarted };
+    }
     const secrets = this.supervisor.secretValuesOf(proc.pid);
     if (proc.exit) {
       const what = `${restarted}; it exited with ${describeExit(proc.exit)} before it was healthy at ${target.healthPath}`;
@@ -302,6 +338,15 @@ export class LocalProcessProvider implements DeployProvider {
     }
     return path.resolve(root, service, environment, releaseId);
   }
+}
+
+/** A process as a handle names it: the pid alone may be reused, by the OS or by another version. */
+function identity(handle: Partial<LocalProcessHandle>): string {
+  return `${handle.pid}@${handle.dir}:${handle.port}`;
+}
+
+function slot(service: string, environment: Environment): string {
+  return `${service}/${environment}`;
 }
 
 function localTarget(target: DeployTarget): LocalProcessTarget {

@@ -64,6 +64,15 @@ interface Entry {
   child: ChildProcess;
   exited: Promise<void>;
   secretValues: string[];
+  /** Set when `stop` began: the process is on its way out and no longer counts as running. */
+  stopping?: Promise<void>;
+}
+
+/** What must also match, beyond the pid, for a recorded handle to name a process this supervisor started. */
+export interface ProcessMatch {
+  /** The key it was started with (the version directory). */
+  key?: string;
+  port?: number;
 }
 
 const supervisors = new Set<ProcessSupervisor>();
@@ -131,6 +140,8 @@ export class ProcessSupervisor {
       exited = new Promise<void>((resolve) => {
         child.once('close', (code, signal) => {
           exit = { ...(reported ?? { code, signal }), at: new Date().toISOString() };
+          // A runner killed alone (OOM, kill -9) leaves its command holding the port: end the rest of its group.
+          if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
           resolve();
         });
       });
@@ -167,18 +178,32 @@ export class ProcessSupervisor {
     return this.entries.get(pid)?.info;
   }
 
-  /** True only for a process this supervisor started and that has not exited: a stale pid is never "running". */
-  isRunning(pid: number): boolean {
+  /**
+   * True only for a process this supervisor started, that has not exited and is not being stopped, and that has the
+   * `key` and `port` given: a stale pid, or one an earlier run recorded that this run reused, is never "running".
+   */
+  isRunning(pid: number, match: ProcessMatch = {}): boolean {
     const entry = this.entries.get(pid);
-    return entry !== undefined && entry.info.exit === undefined;
+    if (entry === undefined || !live(entry)) return false;
+    return (match.key === undefined || entry.info.key === match.key) && (match.port === undefined || entry.info.port === match.port);
   }
 
   /** The running process started with this `key`, if any (lets a retried deploy reuse the process it started). */
   findRunning(key: string): SupervisedProcess | undefined {
     for (const entry of this.entries.values()) {
-      if (entry.info.key === key && entry.info.exit === undefined) return entry.info;
+      if (entry.info.key === key && live(entry)) return entry.info;
     }
     return undefined;
+  }
+
+  /**
+   * Waits, up to `ms`, for a stop of `pid` already under way (matching `match`) to end; true when none is pending
+   * or it ended, so the port it held can be reused.
+   */
+  async stopSettled(pid: number, match: ProcessMatch, ms: number): Promise<boolean> {
+    const entry = this.entries.get(pid);
+    if (!entry?.stopping || (match.key !== undefined && entry.info.key !== match.key)) return true;
+    return settlesWithin(entry.exited, ms);
   }
 
   /** The secret values given at start, to mask in text quoted from the process's log; [] for an unknown pid. */
@@ -199,6 +224,11 @@ export class ProcessSupervisor {
   async stop(pid: number, graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
     const entry = this.entries.get(pid);
     if (!entry || entry.info.exit) return;
+    entry.stopping ??= this.terminate(pid, entry, graceMs);
+    return entry.stopping;
+  }
+
+  private async terminate(pid: number, entry: Entry, graceMs: number): Promise<void> {
     entry.child.kill('SIGTERM');
     if (await settlesWithin(entry.exited, graceMs)) return;
     signalGroup(pid, 'SIGKILL');
@@ -249,6 +279,10 @@ export async function logTail(file: string, lines = 20): Promise<string> {
   } finally {
     await handle.close();
   }
+}
+
+function live(entry: Entry): boolean {
+  return entry.info.exit === undefined && entry.stopping === undefined;
 }
 
 function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {

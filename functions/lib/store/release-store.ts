@@ -379,12 +379,18 @@ export class ReleaseStore {
     return strip<CurrentRecord>(out.Item);
   }
 
-  async putCurrent(record: Omit<CurrentRecord, 'updatedAt'>): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.current(record.service, record.environment), ...record, updatedAt: this.now().toISOString() },
-      }),
+  /** Writes what is live; with `ifUpdatedAt`, only over the same record as read then (else false): never over a newer one. */
+  async putCurrent(record: Omit<CurrentRecord, 'updatedAt'>, ifUpdatedAt?: string): Promise<boolean> {
+    const Item = { ...keys.current(record.service, record.environment), ...record, updatedAt: this.now().toISOString() };
+    if (ifUpdatedAt === undefined) {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item }));
+      return true;
+    }
+    const values = { ':read': ifUpdatedAt, ':release': record.releaseId };
+    const cond = { ConditionExpression: 'updatedAt = :read AND releaseId = :release', ExpressionAttributeValues: values };
+    return this.doc.send(new PutCommand({ TableName: this.table, Item, ...cond })).then(
+      () => true,
+      (err: unknown) => (isConditionFailure(err) ? false : Promise.reject(err)),
     );
   }
 }
