@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../functions/lib/catalog.js';
 import type { DeployTarget } from '../functions/lib/catalog.js';
+import { releasedTarget } from '../functions/lib/pipeline/retire.js';
 import type { DeployProvider } from '../functions/lib/deploy/index.js';
 import { LocalProcessProvider } from '../functions/lib/deploy/local-process.js';
 import type { ExecutionStatusEvent } from '../functions/lib/pipeline/execution-ended.js';
@@ -82,10 +83,11 @@ export async function restartLiveVersions(deps: {
   const lines: RecoveryLine[] = [];
   for (const [service, config] of Object.entries(deps.catalog.services)) {
     for (const environment of ENVIRONMENTS) {
-      const target = config[environment];
-      if (target.type !== 'local-process') continue;
       const current = await deps.store.getCurrent(service, environment);
       if (!current) continue;
+      // As it was released (command, ports, secrets), whatever the catalog says now; the catalog's for older records.
+      const target = (await releasedTarget(deps.store, current, environment)) ?? config[environment];
+      if (target.type !== 'local-process') continue;
       const what = `${service} ${current.version} (${environment})`;
       const provider = deps.providerFor(target);
       if (!(provider instanceof LocalProcessProvider)) continue;
