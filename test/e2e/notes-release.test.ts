@@ -90,6 +90,21 @@ function partnerPoller(url: string, apiKey: string) {
 /** The versions a poller saw, each run of equal versions once: `['1.0.0', '1.1.0']` for a clean switch. */
 const switches = (seen: Seen[]) => seen.map((s) => s.version).filter((v, i, all) => i === 0 || v !== all[i - 1]);
 
+/** Waits, bounded, until nothing answers at `url` any more (a retired version's own port). */
+async function stoppedAnswering(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).body?.cancel();
+    } catch (err) {
+      // Refused: nothing listens there any more. A slow answer on a loaded machine is not that.
+      if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') return;
+    }
+    if (Date.now() > deadline) throw new Error(`${url} still answers ${timeoutMs} ms later: the replaced version was not retired`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function version(url: string, apiKey?: string) {
   const res = await fetch(url, { headers: apiKey ? { 'x-api-key': apiKey } : {}, signal: AbortSignal.timeout(10_000) });
   expect(res.status, url).toBe(200);
@@ -202,8 +217,8 @@ export default async function tagRoutes(app, { db, tokens }) {
       let seen: Seen[];
       try {
         v110 = await release('1.1.0', 'b1c2d3e4', upgrade);
-        // Polls past the end too: the old version is retired after its drain, and nothing may fail then either.
-        await new Promise((r) => setTimeout(r, 3_000));
+        // Polls past the end too, until the old version is retired after its drain: nothing may fail then either.
+        await stoppedAnswering(`${v100.links.productionUrl}/api/status`);
       } finally {
         seen = await poller.stop();
       }
@@ -225,7 +240,8 @@ export default async function tagRoutes(app, { db, tokens }) {
     let seen: Seen[];
     try {
       out = await cli(['rollback', 'notes', '--as', 'ops@example.com', '--reason', 'back to 1.0.0'], 300_000);
-      await new Promise((r) => setTimeout(r, 3_000));
+      // Until the undone version is retired after its drain, the partner keeps polling.
+      await stoppedAnswering(`${v110.links.productionUrl}/api/status`);
     } finally {
       seen = await poller.stop();
     }
