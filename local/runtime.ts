@@ -11,6 +11,7 @@ import { defaultDeps } from '../functions/lib/pipeline/deps.js';
 import { startApprovalServer } from './approval-server.js';
 import { loadReleaseDefinition } from './asl.js';
 import { publishCatalog } from './catalog-reload.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { choosePorts, clearState, SECRETS_FILE_NAME, savedPorts, savePorts, signingSecret, STATE_PATHS } from './durable-state.js';
 import {
   LOCAL_CREDENTIALS,
@@ -98,19 +99,30 @@ export interface EmbeddedStack {
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedStack> {
   const dataDir = path.resolve(options.dataDir ?? '.launchway');
   const fresh = options.fresh ?? true;
-  if (fresh) await clearState(dataDir);
-  await mkdir(dataDir, { recursive: true });
+  // Before anything is cleared or opened: a second stack on this folder is refused, not run over.
+  const lock = await lockDataDir(dataDir);
   const outboxDir = path.join(dataDir, STATE_PATHS.outbox);
-  const { ports, notices } = await choosePorts(options.ports ?? {}, fresh ? {} : await savedPorts(dataDir));
-  const catalog =
-    typeof options.catalog === 'string'
-      ? parseCatalog(JSON.parse(await readFile(options.catalog, 'utf8')), options.catalog)
-      : parseCatalog(options.catalog);
+  let ports: Awaited<ReturnType<typeof choosePorts>>['ports'];
+  let notices: string[];
+  let catalog: Catalog;
+  try {
+    if (fresh) await clearState(dataDir);
+    await mkdir(dataDir, { recursive: true });
+    ({ ports, notices } = await choosePorts(options.ports ?? {}, fresh ? {} : await savedPorts(dataDir)));
+    catalog =
+      typeof options.catalog === 'string'
+        ? parseCatalog(JSON.parse(await readFile(options.catalog, 'utf8')), options.catalog)
+        : parseCatalog(options.catalog);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 
   const started: { close(): Promise<void> }[] = [];
   const stopStarted = async () => {
     await stopLocalProcesses();
     for (const s of started.reverse()) await s.close().catch(() => undefined);
+    await lock.release();
   };
   try {
     const dynamo: RunningServer = await startDynalite({ port: ports.dynamodb, path: path.join(dataDir, STATE_PATHS.dynamodb) });

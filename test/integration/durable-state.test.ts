@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,6 +85,28 @@ describe('the embedded stack on one data directory', () => {
     expect(await new ReleaseStore(documentClient(), TABLE_NAME).getRelease('greeter-0.0.1-abc1234')).toBeUndefined();
     expect(await readFile(secretFile(), 'utf8')).not.toBe(secret);
     expect(await readFile(path.join(dataDir, 'secrets.json'), 'utf8')).toBe('{"token":"s3cr3t"}');
+    await shutdown();
+  }, 120_000);
+
+  it('refuses a second stack on the same folder, even with --fresh, and takes over a lock its holder left behind', async () => {
+    const first = await boot(false);
+    await new ReleaseStore(documentClient(), TABLE_NAME).createRelease(record('greeter-0.0.2-abc1234'));
+    const lock = JSON.parse(await readFile(path.join(dataDir, 'stack.lock'), 'utf8'));
+    expect(lock.pid).toBe(process.pid);
+    await expect(startEmbedded({ catalog: CATALOG, dataDir, fresh: true })).rejects.toThrow(
+      `another Launchway stack (pid ${process.pid}, started ${lock.startedAt}) uses ${dataDir}: stop it first`,
+    );
+    // The refused --fresh deleted nothing under the running stack.
+    expect(await new ReleaseStore(documentClient(), TABLE_NAME).getRelease('greeter-0.0.2-abc1234')).toMatchObject({ status: 'SUCCEEDED' });
+    expect(first.endpoints.sfn).toBe(stack?.endpoints.sfn);
+    await shutdown();
+    await expect(stat(path.join(dataDir, 'stack.lock'))).rejects.toThrow(/ENOENT/);
+
+    // A stack killed with SIGKILL leaves its lock: a pid that no longer runs does not hold the folder.
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+    await writeFile(path.join(dataDir, 'stack.lock'), JSON.stringify({ pid: dead, startedAt: now }));
+    await boot(false);
+    expect(JSON.parse(await readFile(path.join(dataDir, 'stack.lock'), 'utf8')).pid).toBe(process.pid);
     await shutdown();
   }, 120_000);
 });
