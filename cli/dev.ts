@@ -18,14 +18,15 @@ export async function runDev(opts: { catalog: string; dataDir: string; printLink
   if (opts.printLinks) process.env.OUTBOX_PRINT_LINKS = 'true';
   const stack = await startEmbedded({ catalog: opts.catalog, dataDir: opts.dataDir, fresh: opts.fresh ?? false });
   const envFile = path.join(stack.dataDir, 'endpoints.env');
-  await mkdir(stack.dataDir, { recursive: true });
-  await writeFile(envFile, toEnvFile(stack.env), { mode: 0o600 });
   console.log(`${green('✔')} Launchway embedded stack is up (catalog ${opts.catalog})`);
   for (const [name, url] of Object.entries(stack.endpoints)) console.log(`  ${name.padEnd(9)} ${url}`);
   console.log(`  state machine ${stack.stateMachineArn}`);
   console.log(`  outbox    ${stack.outboxDir}`);
   console.log(`  state     ${stack.dataDir}${opts.fresh ? ' (started fresh)' : ' (kept across restarts; --fresh starts clean)'}`);
   printRecovery(stack);
+  // Last: whoever waits for this file finds the stack up and the boot's report printed.
+  await mkdir(stack.dataDir, { recursive: true });
+  await writeFile(envFile, toEnvFile(stack.env), { mode: 0o600 });
   const watcher = watchCatalog({
     file: opts.catalog,
     at: { endpoint: stack.endpoints.s3, bucket: BUCKET_NAME, key: CATALOG_KEY },

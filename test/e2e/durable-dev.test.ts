@@ -89,8 +89,9 @@ describe('launchway dev across a crash', () => {
     await dev.kill();
     await rm(path.join(dataDir, '.launchway', 'endpoints.env'), { force: true });
     dev = await startDev(dataDir, CATALOG);
-    expect(dev.output()).toContain(`${interrupted} was AWAITING_APPROVAL; its execution was lost: ended CANCELLED`);
-    expect(dev.output()).toMatch(/greeter 1\.0\.0 \(production\): restarted 1\.0\.0/);
+    // Its output reaches this process through a pipe, after the endpoints file it waited for: wait for the lines.
+    await dev.waitForOutput(`${interrupted} was AWAITING_APPROVAL; its execution was lost: ended CANCELLED`);
+    await dev.waitForOutput(/greeter 1\.0\.0 \(production\): restarted 1\.0\.0/);
     // The saved ports were free, so every endpoint (and every link and URL built on them) is where it was.
     for (const name of [
       'AWS_ENDPOINT_URL_DYNAMODB',

@@ -13,6 +13,8 @@ export interface DevProcess {
   cli(args: string[], timeoutMs?: number): Promise<CliRun>;
   /** Everything `launchway dev` printed so far, stdout then stderr. */
   output(): string;
+  /** Waits, bounded, until `launchway dev` has printed something matching `expected`; returns all its output. */
+  waitForOutput(expected: string | RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
   /** Ends `launchway dev` with SIGKILL, as a crash would: nothing of its own shutdown runs. */
   kill(): Promise<void>;
@@ -78,5 +80,15 @@ export async function startDev(dataDir: string, catalog: string, devEnv: Record<
     dev.kill('SIGKILL');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
   };
-  return { env, cli, stop, kill, output: () => devOut + devErr };
+  const output = () => devOut + devErr;
+  const waitForOutput = async (expected: string | RegExp, timeoutMs = 30_000) => {
+    const seen = () => (typeof expected === 'string' ? output().includes(expected) : expected.test(output()));
+    const deadline = Date.now() + timeoutMs;
+    while (!seen()) {
+      if (Date.now() > deadline) throw new Error(`launchway dev did not print ${String(expected)} within ${timeoutMs} ms:\n${output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return output();
+  };
+  return { env, cli, stop, kill, output, waitForOutput };
 }
