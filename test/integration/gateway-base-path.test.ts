@@ -5,6 +5,7 @@ import { logger } from '../../functions/lib/logger.js';
 import { startLocalGateway, type LocalGateway } from '../../local/gateway.js';
 import { LocalGatewayProvisioner } from '../../functions/lib/interop/local-gateway-provisioner.js';
 import type { InteropConfig } from '../../functions/lib/catalog.js';
+import { interopConfig } from '../helpers/catalog-parts.js';
 
 /**
  * The contract's base path and CORS on the local gateway, through its provisioner, against a real HTTP target that
@@ -37,16 +38,7 @@ const spec = (servers: unknown[] = [{ url: '/api' }]) => ({
   },
 });
 
-const interop = (overrides: Partial<InteropConfig> = {}): InteropConfig => ({
-  enabled: true,
-  apiKeyRequired: false,
-  apiKeys: [],
-  stage: 'v1',
-  breakingChanges: 'approve',
-  allowBreakingOnMajor: true,
-  basePath: 'prepend',
-  ...overrides,
-});
+const interop = interopConfig;
 
 async function provision(service: string, config: InteropConfig, document = spec()): Promise<string> {
   const out = await provisioner.provision({

@@ -11,8 +11,8 @@ import { freeLoopbackPort } from '../../functions/lib/deploy/local-process.js';
 import { parseOpenApi } from '../../functions/lib/openapi.js';
 import { resetConfig } from '../../functions/lib/config.js';
 import { InteropProvisioningFailedError, NotFoundError, RollbackFailedError } from '../../functions/lib/errors.js';
-import type { InteropConfig } from '../../functions/lib/catalog.js';
 import type { InteropDeployment, InteropRequest } from '../../functions/lib/interop/interop-provisioner.js';
+import { interopConfig } from '../helpers/catalog-parts.js';
 
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 
@@ -25,16 +25,7 @@ let v2Url: string;
 let specV1: Record<string, unknown>;
 let specV2: Record<string, unknown>;
 
-const interop = (overrides: Partial<InteropConfig> = {}): InteropConfig => ({
-  enabled: true,
-  apiKeyRequired: false,
-  apiKeys: [],
-  stage: 'v1',
-  breakingChanges: 'approve',
-  allowBreakingOnMajor: true,
-  basePath: 'prepend',
-  ...overrides,
-});
+const interop = interopConfig;
 
 const request = (
   service: string,

@@ -9,6 +9,7 @@ import { s3Client } from '../../functions/lib/clients.js';
 import { ArtifactIntegrityError } from '../../functions/lib/errors.js';
 import { prepareVersion, UNPACK_LIMITS, UNPACKED_DIR, type UnpackLimits } from '../../functions/lib/deploy/local-artifact.js';
 import type { LocalProcessTarget } from '../../functions/lib/deploy/targets.js';
+import { localProcessTarget } from '../helpers/catalog-parts.js';
 
 // What a packed directory may unpack to (entries, bytes) and where its links may lead, on s3rver and the real disk.
 
@@ -16,17 +17,7 @@ let emu: TestEmulators;
 let work: string;
 let artifacts: ArtifactStore;
 
-const target: LocalProcessTarget = {
-  type: 'local-process',
-  healthPath: '/health',
-  startTimeoutSeconds: 5,
-  env: {},
-  portEnv: 'PORT',
-  hostEnv: 'HOST',
-  secretEnv: {},
-  drainSeconds: 0,
-  command: ['node', 'main.js'],
-};
+const target: LocalProcessTarget = localProcessTarget({ startTimeoutSeconds: 5, command: ['node', 'main.js'] });
 
 /** Packs a directory built by `build` and stores it under `artifacts/<name>.tar.gz`. */
 async function packed(name: string, build: (dir: string) => Promise<void>): Promise<string> {

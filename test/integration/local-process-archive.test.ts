@@ -14,6 +14,8 @@ import { LocalProcessProvider } from '../../functions/lib/deploy/local-process.j
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 import { ArtifactIntegrityError } from '../../functions/lib/errors.js';
 import { FileSecretSource } from '../../functions/lib/secrets.js';
+import { localProcessTarget } from '../helpers/catalog-parts.js';
+import type { LocalProcessTarget } from '../../functions/lib/deploy/targets.js';
 
 // A packed directory artifact (.tar.gz) run by the local-process provider with the target's own command, working
 // directory, port and host variable names, and a secret from the embedded secrets file.
@@ -29,17 +31,14 @@ let archiveSha: string;
 const supervisor = new ProcessSupervisor();
 let provider: LocalProcessProvider;
 
-const target = (overrides: Partial<Extract<DeployTarget, { type: 'local-process' }>> = {}): DeployTarget => ({
-  type: 'local-process',
-  healthPath: '/api/health',
-  startTimeoutSeconds: 15,
-  env: {},
-  portEnv: 'APP_PORT',
-  hostEnv: 'APP_HOST',
-  secretEnv: { API_TOKEN: { secret: 'packed-token' } },
-  drainSeconds: 0,
-  ...overrides,
-});
+const target = (overrides: Partial<LocalProcessTarget> = {}): DeployTarget =>
+  localProcessTarget({
+    healthPath: '/api/health',
+    portEnv: 'APP_PORT',
+    hostEnv: 'APP_HOST',
+    secretEnv: { API_TOKEN: { secret: 'packed-token' } },
+    ...overrides,
+  });
 
 async function pack(dir: string, entries: string[]): Promise<Buffer> {
   const file = path.join(work, `${path.basename(dir)}-${Math.random().toString(36).slice(2)}.tar.gz`);

@@ -11,6 +11,7 @@ import type { DeployTarget } from '../../functions/lib/catalog.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../../functions/lib/deploy/deploy-provider.js';
 import { freeLoopbackPort, LocalProcessProvider } from '../../functions/lib/deploy/local-process.js';
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
+import { localProcessTarget } from '../helpers/catalog-parts.js';
 
 // What goes wrong around a restart on a recorded port: the port still held, a drain ending at that moment, a stale
 // retirement, a pid from an earlier run that this run gave to another version.
@@ -22,16 +23,7 @@ let targetsDir: string;
 const supervisor = new ProcessSupervisor();
 let provider: LocalProcessProvider;
 
-const target: DeployTarget = {
-  type: 'local-process',
-  healthPath: '/health',
-  startTimeoutSeconds: 20,
-  env: {},
-  portEnv: 'PORT',
-  hostEnv: 'HOST',
-  secretEnv: {},
-  drainSeconds: 1,
-};
+const target: DeployTarget = localProcessTarget({ startTimeoutSeconds: 20, drainSeconds: 1 });
 
 beforeAll(async () => {
   emu = await startTestEmulators();

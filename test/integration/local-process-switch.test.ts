@@ -13,6 +13,7 @@ import { LocalProcessProvider } from '../../functions/lib/deploy/local-process.j
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 import { LocalGatewayProvisioner } from '../../functions/lib/interop/local-gateway-provisioner.js';
 import { parseOpenApi } from '../../functions/lib/openapi.js';
+import { interopConfig, localProcessTarget } from '../helpers/catalog-parts.js';
 
 // The zero-downtime switch, end to end on the real pieces: the local gateway in front, the local-process provider
 // behind it, and a partner polling through the gateway every 50 ms while production moves to v2 and back.
@@ -26,25 +27,8 @@ let provisioner: LocalGatewayProvisioner;
 const supervisor = new ProcessSupervisor();
 let provider: LocalProcessProvider;
 
-const target: DeployTarget = {
-  type: 'local-process',
-  healthPath: '/health',
-  startTimeoutSeconds: 20,
-  env: {},
-  portEnv: 'PORT',
-  hostEnv: 'HOST',
-  secretEnv: {},
-  drainSeconds: 1,
-};
-const interop = {
-  enabled: true,
-  apiKeyRequired: false,
-  apiKeys: [],
-  stage: 'v1',
-  breakingChanges: 'approve' as const,
-  allowBreakingOnMajor: true,
-  basePath: 'prepend' as const,
-};
+const target: DeployTarget = localProcessTarget({ startTimeoutSeconds: 20, drainSeconds: 1 });
+const interop = interopConfig();
 
 beforeAll(async () => {
   emu = await startTestEmulators();

@@ -13,6 +13,8 @@ import { providerFor } from '../../functions/lib/deploy/index.js';
 import type { DeployRequest, DeployStatus, LiveDeployment } from '../../functions/lib/deploy/deploy-provider.js';
 import type { DeployTarget } from '../../functions/lib/catalog.js';
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
+import { localProcessTarget } from '../helpers/catalog-parts.js';
+import type { LocalProcessTarget } from '../../functions/lib/deploy/targets.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/services/${name}`, import.meta.url));
 
@@ -22,17 +24,7 @@ let targetsDir: string;
 const supervisor = new ProcessSupervisor();
 let provider: LocalProcessProvider;
 
-const target = (overrides: Partial<Extract<DeployTarget, { type: 'local-process' }>> = {}): DeployTarget => ({
-  type: 'local-process',
-  healthPath: '/health',
-  startTimeoutSeconds: 15,
-  env: {},
-  portEnv: 'PORT',
-  hostEnv: 'HOST',
-  secretEnv: {},
-  drainSeconds: 0,
-  ...overrides,
-});
+const target = (overrides: Partial<LocalProcessTarget> = {}): DeployTarget => localProcessTarget(overrides);
 
 beforeAll(async () => {
   emu = await startTestEmulators();
