@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { create } from 'tar';
+import { sha256Hex } from '../functions/lib/artifact-store.js';
 import { ValidationError } from '../functions/lib/errors.js';
 
 /** The largest artifact `launchway release` uploads, packed or not: what a deploy downloads and unpacks in one go. */
-export const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
+const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 
 /**
  * Every entry's mtime in a packed artifact. A fixed date, so the same directory packs to the same bytes whenever
@@ -174,11 +174,6 @@ async function statFollowing(p: string, field: string): Promise<Stats> {
 function tooLarge(source: string, bytes: number, maxBytes: number, how = ''): string {
   const mib = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MiB`;
   return `${source} is over ${mib(maxBytes)}${how ? ` ${how}` : ''} (at least ${mib(bytes)}); deploy a smaller build`;
-}
-
-/** sha256 of some bytes, lowercase hex: the form `artifacts.bundleSha256` and `artifactSha256` take. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function invalid(field: string, message: string): ValidationError {

@@ -9,7 +9,7 @@ import { bold, dim, green, red } from './format.js';
 
 /** `launchway report`: the Newman reports of one stage of a release, at hand. */
 
-export const REPORT_STAGES = ['staging', 'production'] as const;
+const REPORT_STAGES = ['staging', 'production'] as const;
 export type ReportStage = (typeof REPORT_STAGES)[number];
 /** The step whose Newman run each stage's reports come from. */
 const STEP_OF: Record<ReportStage, 'SmokeTestStaging' | 'ValidateProduction'> = {

@@ -121,7 +121,7 @@ function grantDeployTargets(scope: Construct, catalog: Catalog, functions: Recor
 }
 
 /** The functions that read the secrets the catalog names: the test runs, and whoever starts a target's versions. */
-export const SECRET_READERS = ['smoke-test-staging', 'validate-production', 'deploy', 'deploy-status', ...ROLLBACK_HOLDERS] as const;
+const SECRET_READERS = ['smoke-test-staging', 'validate-production', 'deploy', 'deploy-status', ...ROLLBACK_HOLDERS] as const;
 
 /**
  * `secretsmanager:GetSecretValue` on exactly the secrets the catalog names (functions/lib/secret-grants.ts): each

@@ -34,7 +34,7 @@ export async function publishCatalog(at: CatalogLocation, catalog: Catalog): Pro
 }
 
 /** Reads and checks a catalog file: the parsed catalog, or every problem found. */
-export async function readCatalogFile(file: string): Promise<CatalogReload> {
+async function readCatalogFile(file: string): Promise<CatalogReload> {
   let input: unknown;
   try {
     input = JSON.parse(await readFile(file, 'utf8'));
@@ -53,7 +53,7 @@ export async function readCatalogFile(file: string): Promise<CatalogReload> {
  * file changes nothing. Releases already running keep the catalog they were prepared with (their record holds it).
  * Only the catalog cache is reset, not every cache: the SDK clients are shared with steps running right now.
  */
-export async function reloadCatalog(file: string, at: CatalogLocation): Promise<CatalogReload> {
+async function reloadCatalog(file: string, at: CatalogLocation): Promise<CatalogReload> {
   const read = await readCatalogFile(file);
   if (!read.ok) return read;
   await publishCatalog(at, read.catalog);

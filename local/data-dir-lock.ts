@@ -7,7 +7,7 @@ import path from 'node:path';
  * takes `<data-dir>/stack.lock` (its pid) before it touches anything, and a second one is refused with who holds it.
  * A lock left by a process that no longer runs (SIGKILL, a crash) is taken over.
  */
-export const LOCK_FILE_NAME = 'stack.lock';
+const LOCK_FILE_NAME = 'stack.lock';
 
 /** Directories this process holds, so a stale lock naming a reused pid of ours is still told apart. */
 const held = new Set<string>();

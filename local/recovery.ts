@@ -9,7 +9,7 @@ import type { ReleaseStore } from '../functions/lib/store/release-store.js';
 import { isTerminal, type Environment, type ReleaseRecord } from '../functions/lib/store/records.js';
 
 /** Why a release whose execution the restart lost was ended: kept in the record's error cause. */
-export const LOST_EXECUTION_CAUSE = 'the embedded stack restarted; execution lost';
+const LOST_EXECUTION_CAUSE = 'the embedded stack restarted; execution lost';
 
 /** One thing the boot did to bring the stack back, as a line for the console. */
 export interface RecoveryLine {

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const EXAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'examples');
 
 /** The example services that have their own dependencies: the folders of examples/ holding a package-lock.json. */
-export function exampleServices(): string[] {
+function exampleServices(): string[] {
   return readdirSync(EXAMPLES, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(path.join(EXAMPLES, e.name, 'package-lock.json')))
     .map((e) => path.join(EXAMPLES, e.name));

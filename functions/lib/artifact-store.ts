@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from './errors.js';
 
+/** sha256 of some bytes, lowercase hex: the form `artifacts.bundleSha256` and `artifactSha256` take. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** Artifacts, reports and release notes in one S3 bucket. */
 export class ArtifactStore {
   constructor(

@@ -10,7 +10,7 @@ import { maskSecrets, secretForms, xmlEscape } from './secrets.js';
  */
 
 /** The header an API Gateway usage plan reads the key from. */
-export const API_KEY_HEADER = 'x-api-key';
+const API_KEY_HEADER = 'x-api-key';
 
 /**
  * A copy of the collection that sends `x-api-key: <apiKey>` on every request, folders included, replacing any

@@ -17,7 +17,7 @@ const FULL_ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
  * `-??????`, and a full ARN is used as given. A partial ARN whose name happens to end in `-` and six letters or digits
  * reads as a full one: the docs ask for ARNs in full.
  */
-export function secretArn(ref: SecretRef, env: AwsEnvironment): string {
+function secretArn(ref: SecretRef, env: AwsEnvironment): string {
   if (ref.secret.startsWith('arn:')) return FULL_ARN_SUFFIX.test(ref.secret) ? ref.secret : `${ref.secret}-??????`;
   return `arn:${env.partition}:secretsmanager:${env.region}:${env.account}:secret:${ref.secret}-??????`;
 }

@@ -64,7 +64,7 @@ export class SecretsManagerSource implements SecretSource {
 }
 
 /** The source the configuration selects. */
-export function defaultSecretSource(): SecretSource {
+function defaultSecretSource(): SecretSource {
   const config = getConfig();
   const kind = config.SECRETS_SOURCE ?? (config.SECRETS_FILE ? 'file' : 'secrets-manager');
   if (kind === 'file') {

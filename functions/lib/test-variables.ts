@@ -35,7 +35,7 @@ export interface BuiltInVariables {
 }
 
 /** The built-ins a catalog value may use as `{{name}}`; any other `{{...}}` is left for Postman to resolve. */
-export const TEMPLATE_VARIABLES = ['baseUrl', 'releaseId', 'version', 'stage', 'runId'] as const;
+const TEMPLATE_VARIABLES = ['baseUrl', 'releaseId', 'version', 'stage', 'runId'] as const;
 
 /** A fresh run id: 16 lowercase hex characters, so it fits in user names and e-mail addresses as they are. */
 export function newRunId(): string {

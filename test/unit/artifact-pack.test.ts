@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, list } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadArtifact, packDirectory, sha256Hex } from '../../cli/artifact-pack.js';
+import { loadArtifact, packDirectory } from '../../cli/artifact-pack.js';
+import { sha256Hex } from '../../functions/lib/artifact-store.js';
 import { ValidationError } from '../../functions/lib/errors.js';
 
 let root: string;

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as tar from 'tar';
-import type { ArtifactStore } from '../artifact-store.js';
+import type { ReadEntry } from 'tar';
+import { type ArtifactStore, sha256Hex } from '../artifact-store.js';
 import { ArtifactIntegrityError } from '../errors.js';
 import type { LocalProcessTarget } from './targets.js';
 
@@ -13,7 +12,7 @@ import type { LocalProcessTarget } from './targets.js';
  */
 
 /** A single-file artifact is kept under this name (ESM, as the bundles it stands for). */
-export const SINGLE_FILE = 'main.mjs';
+const SINGLE_FILE = 'main.mjs';
 /** Where a packed directory is unpacked inside the version directory. */
 export const UNPACKED_DIR = 'artifact';
 /** Written last, holding the archive's sha256: an unpacked directory without it is incomplete. */
@@ -94,7 +93,7 @@ async function ensureSingleFile(args: PrepareVersionArgs): Promise<void> {
   const file = path.join(args.versionDir, SINGLE_FILE);
   // The file is renamed into place whole, so one that exists is complete; only its digest may disagree.
   const existing = await readFile(file).catch(() => undefined);
-  if (existing && (!args.artifactSha256 || sha256(existing) === args.artifactSha256.toLowerCase())) return;
+  if (existing && (!args.artifactSha256 || sha256Hex(existing) === args.artifactSha256.toLowerCase())) return;
   const bytes = await download(args);
   await mkdir(args.versionDir, { recursive: true });
   await writeFile(`${file}.partial`, bytes);
@@ -102,6 +101,8 @@ async function ensureSingleFile(args: PrepareVersionArgs): Promise<void> {
 }
 
 async function ensureUnpacked(args: PrepareVersionArgs, root: string): Promise<void> {
+  // Loaded here, not at the top: every handler that can reach a deploy provider would parse it at cold start.
+  const tar = await import('tar');
   const marker = path.join(args.versionDir, UNPACKED_MARKER);
   const done = await readFile(marker, 'utf8').catch(() => undefined);
   if (done !== undefined && (!args.artifactSha256 || done.trim() === args.artifactSha256.toLowerCase())) return;
@@ -142,7 +143,7 @@ async function ensureUnpacked(args: PrepareVersionArgs, root: string): Promise<v
   } finally {
     await rm(file, { force: true });
   }
-  await writeFile(marker, sha256(bytes));
+  await writeFile(marker, sha256Hex(bytes));
 }
 
 function checkLimits(key: string, total: { bytes: number; entries: number }, limits: UnpackLimits): void {
@@ -174,7 +175,7 @@ async function linksLeaving(root: string): Promise<string[]> {
 }
 
 /** Records why an entry is unsafe: an absolute path, a `..` segment, a link resolving outside, a device. */
-function noteUnsafe(entry: tar.ReadEntry, unsafe: string[]): void {
+function noteUnsafe(entry: ReadEntry, unsafe: string[]): void {
   const name = entry.path;
   if (!SAFE_ENTRY_TYPES.has(entry.type)) unsafe.push(`${name} (a ${entry.type})`);
   else if (leaves(name)) unsafe.push(name);
@@ -197,7 +198,7 @@ function leaves(name: string): boolean {
 async function download(args: PrepareVersionArgs): Promise<Buffer> {
   const bytes = Buffer.from(await args.artifacts.getBytes(args.artifactKey));
   if (args.artifactSha256) {
-    const actual = sha256(bytes);
+    const actual = sha256Hex(bytes);
     if (actual !== args.artifactSha256.toLowerCase()) {
       throw new ArtifactIntegrityError(
         `${args.artifactKey} has sha256 ${actual}, but the release recorded ${args.artifactSha256}: it changed after the release was made`,
@@ -218,8 +219,4 @@ async function packageMain(root: string): Promise<string | undefined> {
 
 async function isDirectory(dir: string): Promise<boolean> {
   return (await stat(dir).catch(() => undefined))?.isDirectory() ?? false;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

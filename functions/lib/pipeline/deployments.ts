@@ -18,7 +18,8 @@ export type DeployEvent = z.infer<typeof DeployEventSchema>;
 /** The deploy step of an environment. */
 export const stepFor = (env: Environment) => (env === 'staging' ? 'DeployStaging' : 'DeployProduction');
 
-function toLive(current: CurrentRecord | undefined): LiveDeployment | undefined {
+/** The live deployment a CURRENT record names, as providers take it. */
+export function toLive(current: CurrentRecord | undefined): LiveDeployment | undefined {
   if (!current) return undefined;
   const { version, artifactKey, artifactSha256, releaseId, handle } = current;
   return { version, artifactKey, ...(artifactSha256 ? { artifactSha256 } : {}), releaseId, handle };

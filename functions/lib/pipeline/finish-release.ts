@@ -15,6 +15,7 @@ import {
 } from '../store/records.js';
 import type { PipelineDeps } from './deps.js';
 import { retireReplaced } from './retire.js';
+import { toLive } from './deployments.js';
 
 /** A Task state that failed, and the error it failed with. */
 export interface FailedState {
@@ -123,9 +124,7 @@ async function retireReplacedProduction(deps: PipelineDeps, release: ReleaseReco
     environment: 'production',
     target: release.catalog.production,
     deployment: previous,
-    live: current
-      ? { version: current.version, artifactKey: current.artifactKey, releaseId: current.releaseId, handle: current.handle }
-      : undefined,
+    live: toLive(current),
   });
 }
 
