@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The CLI is TypeScript; tsx runs it directly so `npx launchway` works from a checkout or an install.
-import { register } from 'tsx/esm/api';
+// The installed package runs the compiled CLI (dist/cli/main.js). A checkout, which has the TypeScript sources and
+// tsx among its devDependencies, runs them directly, so its tests never use a stale build.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const source = new URL('../cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

@@ -1,6 +1,6 @@
 // The embedded engine needs Promise.withResolvers, which Node 20 lacks: loaded before it.
 import '../local/polyfills.js';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { getConfig } from '../functions/lib/config.js';
 import { printsLinks } from '../functions/lib/notify/index.js';
@@ -9,12 +9,13 @@ import { ensureExampleDeps } from '../scripts/example-deps.js';
 import { decideFromOutbox } from './approve.js';
 import { exitCodeForStatus, EXIT } from './exit-codes.js';
 import { bold, describeRelease, dim, green, red, statusColor } from './format.js';
+import { packagePath } from './package-root.js';
 import { waitProgress } from './progress.js';
 import { previewApiChanges } from './diff.js';
 import { artifactStore, releaseStore, startRelease, waitForRelease } from './release-client.js';
 import type { ReleaseView } from '../functions/lib/store/records.js';
 
-const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
+const EXAMPLES = packagePath('examples');
 
 /** The two releases the demo runs: the first puts 1.0.0 live, the second upgrades production to 1.1.0. */
 const DEMO_RELEASES = [
@@ -31,7 +32,10 @@ export async function runDemo(opts: { approveAs?: string; dataDir: string; json?
   const log = (line: string) => process.stderr.write(`${line}\n`);
   // The demo approves from the outbox files, not from the terminal, so it works the same when links are not printed.
   if (opts.printLinks) process.env.OUTBOX_PRINT_LINKS = 'true';
-  await ensureExampleDeps(path.join(EXAMPLES, 'notes'), log);
+  // A checkout's catalog lists examples/notes too, whose own dependencies install on first run; the installed
+  // package ships only the greeter the demo releases.
+  const notes = path.join(EXAMPLES, 'notes');
+  if (existsSync(path.join(notes, 'package-lock.json'))) await ensureExampleDeps(notes, log);
   const stack = await startEmbedded({ catalog: path.join(EXAMPLES, 'catalog.json'), dataDir: opts.dataDir });
   const linksShown = printsLinks(getConfig().OUTBOX_PRINT_LINKS);
   let last: ReleaseView | undefined;

@@ -8,6 +8,7 @@ import { CliError, describeError, renderError } from './errors.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { bold, describeRelease, dim, releaseRow, red } from './format.js';
 import { HELP, PROGRAM_HELP } from './help.js';
+import { packagePath } from './package-root.js';
 import { durationOption, exactlyOne, positiveInt, requireEnv } from './options.js';
 
 /*
@@ -25,7 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const LINKS_HELP = 'print signed approval links even when stdout is not a terminal (they are bearer credentials)';
 
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 }
 
 const program = new Command()

@@ -8,7 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { HANDLERS, type HandlerSpec } from './handlers.js';
 import type { HandlerName } from '../functions/steps.js';
-import { LOCK_FILE_PATH, REPO_ROOT, handlerEntry } from './paths.js';
+import { LOCK_FILE_PATH, REPO_ROOT, handlerEntry, prebundledHandler } from './paths.js';
 
 /**
  * The bundles are ESM (`index.mjs`). esbuild turns the `require` calls inside CommonJS dependencies (newman, parts
@@ -87,11 +87,13 @@ export class LaunchwayFunction extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Launchway ${props.handlerName} function`,
     });
+    // The installed package ships each handler bundled (no esbuild or lock file needed at the user's synth); a
+    // checkout bundles from source with the same options (bundlingFor).
+    const prebundled = prebundledHandler(props.handlerName);
     super(scope, id, {
-      entry: handlerEntry(props.handlerName),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: LOCK_FILE_PATH,
+      ...(prebundled
+        ? { code: lambda.Code.fromAsset(prebundled), handler: 'index.handler' }
+        : { entry: handlerEntry(props.handlerName), handler: 'handler', projectRoot: REPO_ROOT, depsLockFilePath: LOCK_FILE_PATH }),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memoryMiB,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +19,19 @@ export const LOCK_FILE_PATH = path.join(REPO_ROOT, 'package-lock.json');
 
 /** The sample catalog the app deploys when neither the `catalog` context nor LAUNCHWAY_CATALOG is set. */
 export const DEFAULT_CATALOG_PATH = path.join(REPO_ROOT, 'examples', 'catalog.json');
+
+/**
+ * Where the installed package keeps its handlers bundled at build time (`npm pack` runs scripts/build-package.ts):
+ * dist/lambda/<handler>/index.mjs beside dist/infra/. A checkout has no such folder next to infra/, so its synth
+ * bundles from source.
+ */
+export const PREBUNDLED_HANDLERS_DIR = process.env.LAUNCHWAY_PREBUNDLED_HANDLERS_DIR ?? path.resolve(infraDir, '..', 'lambda');
+
+/** The folder of a handler bundled at build time, if this copy of Launchway has one. */
+export function prebundledHandler(name: string): string | undefined {
+  const dir = path.join(PREBUNDLED_HANDLERS_DIR, name);
+  return existsSync(path.join(dir, 'index.mjs')) ? dir : undefined;
+}
 
 /** The entry file of a Lambda handler, by folder name under functions/. */
 export function handlerEntry(name: string): string {
