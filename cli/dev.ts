@@ -2,6 +2,7 @@
 import '../local/polyfills.js';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Catalog } from '../functions/lib/catalog.js';
 import { getConfig } from '../functions/lib/config.js';
 import { printsLinks } from '../functions/lib/notify/index.js';
 import { watchCatalog } from '../local/catalog-reload.js';
@@ -41,10 +42,7 @@ export async function runDev(opts: { catalog: string; dataDir: string; printLink
       : dim('  approval links are not printed (stdout is not a terminal; --print-links prints them): they are in the .eml files'),
   );
   console.log(`\nIn another terminal:\n  ${bold(`source ${path.relative(process.cwd(), envFile)}`)}`);
-  console.log(dim('  npx launchway release --service greeter --version 1.0.0 --commit 1a2b3c4 --triggered-by ci@example.com \\'));
-  console.log(dim('    --bundle examples/greeter/1.0.0/service.mjs --collection examples/greeter/1.0.0/collection.postman.json \\'));
-  console.log(dim('    --openapi examples/greeter/1.0.0/openapi.yaml --wait'));
-  console.log(dim('  npx launchway approve <releaseId> --as lead@example.com'));
+  for (const line of releaseHint(stack.catalog)) console.log(dim(line));
   console.log(dim('\nCtrl-C stops everything.'));
 
   await new Promise<void>((resolve) => {
@@ -56,6 +54,24 @@ export async function runDev(opts: { catalog: string; dataDir: string; printLink
   watcher.close();
   await stack.stop();
   await rm(envFile, { force: true });
+}
+
+/** An example release of the catalog's first service: the bundled greeter's real files, else placeholders. */
+function releaseHint(catalog: Catalog): string[] {
+  const [name, service] = Object.entries(catalog.services)[0];
+  const [artifact, openapi] =
+    name === 'greeter'
+      ? [
+          '--artifact examples/greeter/1.0.0/service.mjs --collection examples/greeter/1.0.0/collection.postman.json',
+          'examples/greeter/1.0.0/openapi.yaml',
+        ]
+      : ['--artifact <your build> --collection <postman collection>', '<openapi.yaml>'];
+  return [
+    `  npx launchway release --service ${name} --version 1.0.0 --commit 1a2b3c4 --triggered-by ci@example.com \\`,
+    `    ${artifact} \\`,
+    `    --openapi ${openapi} --wait`,
+    `  npx launchway approve <releaseId> --as ${service.approvers[0]}`,
+  ];
 }
 
 /** What the boot brought back from the last run, and what it could not. */

@@ -25,7 +25,8 @@ export const PROGRAM_HELP = sections(
     'Examples',
     `
   $ launchway demo --approve-as lead@example.com    a whole release on this machine, approved through its link
-  $ launchway dev                                   the embedded stack, for the other commands
+  $ launchway init                                  set up releasing this folder's service (catalog, CDK app, workflow)
+  $ launchway dev                                   the embedded stack with ./launchway.catalog.json, for the other commands
   $ launchway diff --service greeter --openapi openapi.yaml   what a contract changes for partners (exit 3: breaking)
   $ launchway status greeter-1.0.0-1a2b3c4 --json`,
   ],
@@ -44,13 +45,38 @@ const TABLE_ENV = `
   RELEASES_TABLE            the release table (a stack output on AWS)${STACK_ENV}${COMMON_ENV}`;
 
 export const HELP = {
+  init: sections(
+    [
+      'Examples',
+      `
+  $ launchway init                              the service named after package.json's name (or the folder)
+  $ launchway init --service payments --json    name it; print the files written as JSON
+  $ launchway init --force                      replace the files an earlier init wrote`,
+    ],
+    [
+      'What it writes',
+      `
+  In the working directory: launchway.catalog.json (one service, local-process stages, placeholder approvers),
+  launchway-app.mjs (a CDK app with the ReleasePipeline construct), cdk.json (only when there is none),
+  .github/workflows/launchway-release.yml (releases on push to main through the stack's OIDC role), and a
+  "Releasing with Launchway" section in README.md (created if absent, never added twice). Existing files are
+  refused, each named, before anything is written, unless --force. Nothing is installed or fetched.`,
+    ],
+    ['Exit codes', `\n  0 written, 2 a file exists (without --force) or a bad --service.`],
+  ),
   dev: sections(
     [
       'Examples',
       `
-  $ launchway dev
-  $ launchway dev --fresh                                    forget the last run's state and start clean
+  $ launchway dev                                            with launchway.catalog.json in this folder
+  $ launchway dev --catalog services.json --fresh            another catalog; forget the last run's state
   $ LOG_LEVEL=INFO launchway dev --data-dir /tmp/launchway   every step's structured log lines`,
+    ],
+    [
+      'Catalog',
+      `
+  --catalog, else launchway.catalog.json in the working directory (launchway init writes one); without either,
+  dev stops with exit 2. launchway demo runs the bundled example service instead.`,
     ],
     [
       'State',

@@ -42,16 +42,32 @@ const program = new Command()
 if (json) program.configureOutput({ writeErr: () => {}, outputError: () => {} });
 
 program
+  .command('init')
+  .description("set up releasing this folder's service: a catalog, a CDK app, a GitHub Actions workflow, a README section")
+  .option('--service <name>', "the service's name in the catalog (default: package.json's name, else the folder's)")
+  .option('--force', 'replace launchway.catalog.json, launchway-app.mjs and the workflow when they exist')
+  .option('--json', 'print what was written as JSON')
+  .addHelpText('after', HELP.init)
+  .action(async (opts) => {
+    const { describeInit, runInit } = await import('./init.js');
+    const result = await runInit(opts);
+    console.log(opts.json ? JSON.stringify(result, null, 2) : describeInit(result));
+  });
+
+program
   .command('dev')
   .description('boot the embedded stack (DynamoDB, S3, Step Functions, approval API, gateway) and stay up')
-  .option('--catalog <file>', 'service catalog JSON', 'examples/catalog.json')
+  .option('--catalog <file>', 'service catalog JSON (default: launchway.catalog.json in the working directory)')
   .option('--data-dir <dir>', 'where the stack keeps its data (kept across restarts)', '.launchway')
   .option('--fresh', 'start clean: forget the records, artifacts, outbox, gateway routes, signing secret and ports')
   .option('--print-links', LINKS_HELP)
   .addHelpText('after', HELP.dev)
   .action(async (opts) => {
+    // Before the embedded runtime loads: a folder without a catalog fails at once.
+    const { findDevCatalog } = await import('./dev-catalog.js');
+    const catalog = findDevCatalog(opts.catalog);
     const { runDev } = await import('./dev.js');
-    await runDev(opts);
+    await runDev({ ...opts, catalog });
   });
 
 program

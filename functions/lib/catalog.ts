@@ -11,7 +11,10 @@ import { ServiceTestsSchema } from './tests-config.js';
  */
 
 const email = z.email({ message: 'expected an email address' });
-const serviceName = z.string().regex(/^[a-z][a-z0-9-]{1,39}$/, 'expected 2-40 lowercase letters, digits or dashes, starting with a letter');
+/** A service's name, the catalog's key: it names releases, locks, gateway routes and (on AWS) resources. */
+export const ServiceNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,39}$/, 'expected 2-40 lowercase letters, digits or dashes, starting with a letter');
 
 // Target schemas live with their providers; the catalog only composes them.
 export { DeployTargetSchema, LocalProcessTargetSchema, MAX_DEPLOY_SECONDS, type DeployTarget } from './deploy/targets.js';
@@ -180,7 +183,7 @@ export function apiOwnersOf(service: Pick<ServiceConfig, 'approvers'> & { intero
 
 export const CatalogSchema = strictObject({
   $schema: z.string().optional(),
-  services: z.record(serviceName, ServiceSchema).refine((s) => Object.keys(s).length > 0, {
+  services: z.record(ServiceNameSchema, ServiceSchema).refine((s) => Object.keys(s).length > 0, {
     message: 'expected at least one service',
   }),
 });
