@@ -29,6 +29,7 @@ export interface InitResult {
 }
 
 export const APP_FILE = 'launchway-app.mjs';
+const SERVICE_NAME_RULE = '2-40 lowercase letters, digits or dashes, starting with a letter, as the catalog requires';
 
 /**
  * `launchway init`: scaffolds releasing the service in `cwd` with Launchway. Everything is checked before the first
@@ -86,7 +87,7 @@ function serviceName(option: string | undefined, cwd: string): string {
     const result = ServiceNameSchema.safeParse(option);
     if (!result.success) {
       throw new ValidationError(`invalid value for --service`, {
-        '--service': `${result.error.issues[0].message}, got ${JSON.stringify(option)}`,
+        '--service': `expected ${SERVICE_NAME_RULE}, got ${JSON.stringify(option)}`,
       });
     }
     return option;
@@ -101,7 +102,7 @@ function serviceName(option: string | undefined, cwd: string): string {
     .replace(/-+$/, '');
   if (!ServiceNameSchema.safeParse(name).success) {
     throw new ValidationError('no service name: give one with --service', {
-      '--service': `not given, and ${source} ${JSON.stringify(raw)} does not make a service name (2-40 lowercase letters, digits or dashes, starting with a letter)`,
+      '--service': `not given, and ${source} ${JSON.stringify(raw)} does not make one (${SERVICE_NAME_RULE})`,
     });
   }
   return name;
