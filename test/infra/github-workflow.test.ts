@@ -30,17 +30,18 @@ const steps = workflow.jobs.release.steps;
 const releaseStep = steps.find((s) => s.run?.includes('npx launchway release'))!;
 
 let cliOptions: string[];
+let releaseHelp: string;
 /** The options `launchway release` requires (commander's requiredOption in cli/main.ts, and --artifact or its older name --bundle). */
 const REQUIRED = ['--service', '--version', '--commit', '--triggered-by', '--artifact', '--collection', '--openapi'];
 beforeAll(() => {
   // The CLI's own help, so the workflow is checked against the options as they are, not as remembered.
-  const help = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'release', '--help'], {
+  releaseHelp = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'release', '--help'], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     timeout: 30_000,
     env: { ...process.env, LAUNCHWAY_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:x' },
   });
-  cliOptions = [...help.matchAll(/^\s+(--[a-z-]+)(?: <[^>]+>)?\s/gm)].map((m) => m[1]);
+  cliOptions = [...releaseHelp.matchAll(/^\s+(--[a-z-]+)(?: <[^>]+>)?\s/gm)].map((m) => m[1]);
 }, 40_000);
 
 describe('GitHub Actions release workflow', () => {
@@ -57,12 +58,13 @@ describe('GitHub Actions release workflow', () => {
     expect(workflow.jobs.release['timeout-minutes']).toBeLessThanOrEqual(360);
   });
 
-  it('gives the CLI the state machine, table and bucket from the stack outputs', () => {
-    expect(releaseStep.env).toMatchObject({
-      LAUNCHWAY_STATE_MACHINE_ARN: '${{ vars.LAUNCHWAY_STATE_MACHINE_ARN }}',
-      RELEASES_TABLE: '${{ vars.LAUNCHWAY_RELEASES_TABLE }}',
-      ARTIFACTS_BUCKET: '${{ vars.LAUNCHWAY_ARTIFACTS_BUCKET }}',
-    });
+  it('names the stack, whose outputs the CLI reads through --stack, instead of copying the outputs', () => {
+    expect(releaseStep.env).toMatchObject({ LAUNCHWAY_STACK: '${{ vars.LAUNCHWAY_STACK }}' });
+    for (const copied of ['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']) {
+      expect(releaseStep.env, copied).not.toHaveProperty(copied);
+    }
+    // The variable reaches the option only if `release` declares it as --stack's environment variable.
+    expect(releaseHelp).toMatch(/--stack <name>[\s\S]*\(env: LAUNCHWAY_STACK\)/);
   });
 
   it('passes every required `launchway release` option, only options the CLI has, and --wait', () => {
