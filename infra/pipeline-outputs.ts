@@ -1,4 +1,6 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
 import { CLI_STACK_OUTPUTS, type CliStackOutput } from '../functions/lib/stack-outputs.js';
 import type { ReleasePipelineDomainProps } from './api-domains.js';
 import type { ReleasePipeline } from './release-pipeline.js';
@@ -80,4 +82,9 @@ function collisions(pipeline: ReleasePipeline, own: readonly CfnOutput[]): strin
     );
   }
   return errors;
+}
+
+/** Lets an identity read the outputs as `launchway --stack` does: DescribeStacks on the stack of `scope` only. */
+export function grantReadStackOutputs(scope: Construct, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: ['cloudformation:DescribeStacks'], resourceArns: [Stack.of(scope).stackId] });
 }

@@ -28,7 +28,7 @@ import { GithubCiRole, type GithubOidcProps } from './github-ci-role.js';
 import type { LaunchwayFunction, LaunchwayLogLevel } from './launchway-function.js';
 import { suppressReviewedFindings } from './nag-suppressions.js';
 import { createPipelineFunctions } from './pipeline-functions.js';
-import { createPipelineOutputs } from './pipeline-outputs.js';
+import { createPipelineOutputs, grantReadStackOutputs } from './pipeline-outputs.js';
 import { sesSender, validRemovalPolicy } from './prop-checks.js';
 import { createReleaseStateMachine } from './release-state-machine.js';
 
@@ -350,9 +350,10 @@ export class ReleasePipeline extends Construct {
   /**
    * Lets an operator's identity run the operating commands against this pipeline: `cancel`, `unlock` and `redrive`
    * (the releases table; DescribeExecution, StopExecution and RedriveExecution on this state machine's executions)
-   * and `rollback` (invoking the operate function, which rolls back with its own grants).
+   * and `rollback` (invoking the operate function, which rolls back with its own grants), and `--stack` on this stack.
    */
   grantOperate(grantee: iam.IGrantable): void {
+    grantReadStackOutputs(this, grantee);
     this.table.grantReadWriteData(grantee);
     this.stateMachine.grantExecution(
       grantee,
@@ -371,10 +372,12 @@ export class ReleasePipeline extends Construct {
 
   /**
    * Lets an identity (an approvers' role, an IAM Identity Center permission set's role, a user) call the
-   * IAM-authorized decision route that `launchway approve|reject` uses. Being allowed to call it decides nothing
-   * by itself: the caller's ARN must also be mapped to an approver in the catalog's `approverIdentities`.
+   * IAM-authorized decision route that `launchway approve|reject` uses (and `--stack` on this stack). Being allowed
+   * to call it decides nothing by itself: the caller's ARN must also be mapped to an approver in the catalog's
+   * `approverIdentities`. Returns the grant of the route.
    */
   grantDecide(grantee: iam.IGrantable): iam.Grant {
+    grantReadStackOutputs(this, grantee);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['execute-api:Invoke'],
