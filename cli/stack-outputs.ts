@@ -27,7 +27,9 @@ const OUTPUT_NAMES = Object.keys(CLI_STACK_OUTPUTS) as CliStackOutput[];
 export async function readStackOutputs(stackName: string, client?: CloudFormationClient): Promise<Record<string, string>> {
   if (!STACK_NAME.test(stackName)) {
     throw new ValidationError('invalid value for --stack', {
-      '--stack': `expected a CloudFormation stack name (a letter, then letters, digits and hyphens) or stack ARN, got ${JSON.stringify(stackName)}`,
+      '--stack':
+        'expected a CloudFormation stack name (a letter, then letters, digits and hyphens) or stack ARN, ' +
+        `got ${JSON.stringify(stackName)}`,
     });
   }
   const sdk = await import('@aws-sdk/client-cloudformation');

@@ -18,6 +18,7 @@ interface Output {
  */
 export function createPipelineOutputs(pipeline: ReleasePipeline, domain: ReleasePipelineDomainProps | undefined): void {
   const region = Stack.of(pipeline).region;
+  const { dashboardName } = pipeline.dashboard;
   const cli: Record<CliStackOutput, [value: string, what: string]> = {
     StateMachineArn: [pipeline.stateMachine.stateMachineArn, 'Release state machine'],
     ReleasesTableName: [pipeline.table.tableName, 'Releases table'],
@@ -33,7 +34,7 @@ export function createPipelineOutputs(pipeline: ReleasePipeline, domain: Release
       ]),
     ),
     DashboardUrl: {
-      value: `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${pipeline.dashboard.dashboardName}`,
+      value: `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`,
       description: 'CloudWatch dashboard of the pipeline',
     },
     GithubCiRoleArn: pipeline.githubCiRole && {

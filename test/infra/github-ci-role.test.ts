@@ -90,7 +90,7 @@ describe('GitHub OIDC role trust', () => {
 });
 
 describe('GitHub OIDC role permissions', () => {
-  it('holds exactly six statements: upload under releases/, read the catalog, start, describe executions, read release records, describe its stack', () => {
+  it('holds exactly six statements: upload, read the catalog, start, describe executions, read release records, describe its stack', () => {
     const bucketId = idOf(synth, 'AWS::S3::Bucket');
     const tableId = idOf(synth, 'AWS::DynamoDB::Table');
     const machineId = idOf(synth, 'AWS::StepFunctions::StateMachine');

@@ -6,7 +6,7 @@ import { ReleasePipeline } from '../../infra/release-pipeline.js';
 import { FIXTURE_CATALOG_PATH, appContext, logicalIdOf, readJson, statementsOfRole } from './synth.js';
 
 describe('grantOperate', () => {
-  it("gives an operator the table, Describe/Stop/RedriveExecution on this machine executions, the operate function and this stack's outputs only", () => {
+  it("gives an operator the table, Describe/Stop/Redrive on this machine's executions, the operate function, this stack only", () => {
     const app = new App({ context: appContext() });
     const stack = new Stack(app, 'Operators');
     const pipeline = new ReleasePipeline(stack, 'Pipeline', {

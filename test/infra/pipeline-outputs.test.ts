@@ -39,7 +39,10 @@ describe('pipeline outputs', () => {
     new ReleasePipeline(clash, 'Releases', props());
     new ReleasePipeline(clash, 'MoreReleases', props());
     expect(() => Template.fromStack(clash)).toThrow(
-      /TeamStack\/MoreReleases\/OutputStateMachineArn has the stack output id "StateMachineArn", which TeamStack\/Releases outputs too.*`outputs: false`/,
+      new RegExp(
+        'TeamStack/MoreReleases/OutputStateMachineArn has the stack output id "StateMachineArn", ' +
+          'which TeamStack/Releases outputs too.*`outputs: false`',
+      ),
     );
 
     const stack = teamStack();
