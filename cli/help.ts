@@ -4,7 +4,9 @@
  */
 
 const STACK_ENV = `
-  .launchway/endpoints.env  read when LAUNCHWAY_STATE_MACHINE_ARN is unset (written by \`launchway dev\`)
+  LAUNCHWAY_STACK           on AWS, as --stack: the CloudFormation stack whose outputs set the variables above
+                            that are not set (it needs cloudformation:DescribeStacks on that stack)
+  .launchway/endpoints.env  read when LAUNCHWAY_STATE_MACHINE_ARN is unset and no stack is named (\`launchway dev\`)
   AWS_REGION, AWS_PROFILE   and the rest of the AWS SDK's credential chain (on AWS)
   AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SFN   the embedded stack's endpoints`;
 
@@ -28,7 +30,8 @@ export const PROGRAM_HELP = sections(
   $ launchway init                                  set up releasing this folder's service (catalog, CDK app, workflow)
   $ launchway dev                                   the embedded stack with ./launchway.catalog.json, for the other commands
   $ launchway diff --service greeter --openapi openapi.yaml   what a contract changes for partners (exit 3: breaking)
-  $ launchway status greeter-1.0.0-1a2b3c4 --json`,
+  $ launchway status greeter-1.0.0-1a2b3c4 --json
+  $ launchway list --stack Launchway                on AWS: where the pipeline is, from the stack's outputs`,
   ],
   [
     'Exit codes',
@@ -296,6 +299,7 @@ export const HELP = {
         `
   OUTBOX_DIR                embedded: the outbox whose emailed link is followed (from .launchway/endpoints.env)
   LAUNCHWAY_APPROVAL_API_URL   on AWS: the approval API URL (stack output); the request is SigV4-signed
+  LAUNCHWAY_STACK           on AWS, as --stack: the stack whose ApprovalApiUrl output sets it when it is not set
   AWS_REGION, AWS_PROFILE   and the rest of the AWS SDK's credential chain (on AWS)${COMMON_ENV}`,
       ],
       [

@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { NotFoundError, ValidationError } from '../functions/lib/errors.js';
-import { loadEndpointsEnv } from './endpoints.js';
 import { CliError, describeError, renderError } from './errors.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { bold, describeRelease, dim, releaseRow, red } from './format.js';
 import { HELP, PROGRAM_HELP } from './help.js';
 import { packagePath } from './package-root.js';
-import { durationOption, exactlyOne, positiveInt, requireEnv } from './options.js';
+import { durationOption, exactlyOne, positiveInt } from './options.js';
+import { locateStack } from './stack-outputs.js';
 
 /*
  * Only commander and small modules load up front. Each action imports what it needs when it runs: the embedded
@@ -23,6 +23,9 @@ const json = process.argv.includes('--json');
 // stderr of each command, about the SDK's future rather than the command. package.json's engines state the Node
 // the CLI needs.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+/** On every command that talks to a deployed stack: where its outputs are read from (cli/stack-outputs.ts). */
+const stackOption = () =>
+  new Option('--stack <name>', 'on AWS: the CloudFormation stack whose outputs say where the pipeline is').env('LAUNCHWAY_STACK');
 const LINKS_HELP = 'print signed approval links even when stdout is not a terminal (they are bearer credentials)';
 
 function packageVersion(): string {
@@ -104,14 +107,14 @@ program
   .option('--wait', 'follow the release until it ends; the exit code tells how it ended (0 only for SUCCEEDED)')
   .option('--timeout <duration>', 'with --wait: stop waiting after this long, e.g. 90m or 2h (exit 4)', durationOption('--timeout'))
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.release)
   .action(async (opts) => {
     if (opts.timeout !== undefined && !opts.wait) {
       throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
     }
     exactlyOne({ '--artifact': opts.artifact, '--bundle': opts.bundle });
-    loadEndpointsEnv();
-    requireEnv(['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    await locateStack(opts.stack, ['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { artifactStore, releaseStore, startRelease, waitForRelease, WaitTimeoutError } = await import('./release-client.js');
     const started = await startRelease(
       { ...opts, changesFile: opts.changes },
@@ -160,10 +163,10 @@ program
   .requiredOption('--service <name>', 'service name from the catalog (required)')
   .requiredOption('--openapi <file>', 'the OpenAPI or Swagger contract to compare (required)')
   .option('--json', 'print the changes as JSON (against, changes, breaking, deprecations, nonBreaking)')
+  .addOption(stackOption())
   .addHelpText('after', HELP.diff)
   .action(async (opts) => {
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    await locateStack(opts.stack, ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { runDiff } = await import('./diff.js');
     process.exitCode = await runDiff(opts);
   });
@@ -172,10 +175,10 @@ program
   .command('status <releaseId>')
   .description('show one release with its steps (exit 0 whenever it was read, whatever its status)')
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.status)
   .action(async (releaseId: string, opts) => {
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE']);
+    await locateStack(opts.stack, ['RELEASES_TABLE']);
     const { readStore } = await import('./read-store.js');
     const view = await readStore().getView(releaseId);
     if (!view) throw new NotFoundError(`release ${releaseId} does not exist`);
@@ -189,10 +192,10 @@ program
   .option('--out <dir>', 'where to write the reports (default .launchway/reports/<releaseId>/<stage>)')
   .option('--open', 'open the folder with open / xdg-open when there is one')
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.report)
   .action(async (releaseId: string, opts) => {
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    await locateStack(opts.stack, ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { readArtifacts, readStore } = await import('./read-store.js');
     const { describeReport, fetchReport, openWithDesktop } = await import('./report.js');
     const report = await fetchReport(
@@ -209,10 +212,10 @@ program
   .option('--service <name>', 'only this service')
   .addOption(new Option('--limit <n>', 'how many, 1 to 1000').default(20).argParser(positiveInt('--limit', 1000)))
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.list)
   .action(async (opts) => {
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE']);
+    await locateStack(opts.stack, ['RELEASES_TABLE']);
     const { readStore } = await import('./read-store.js');
     const store = readStore();
     const rows = opts.service ? await store.listByService(opts.service, opts.limit) : await store.listAll(opts.limit);
@@ -234,9 +237,10 @@ for (const decision of ['approve', 'reject'] as const) {
     )
     .option('--comment <text>', 'a comment kept with the decision')
     .option('--json', 'print JSON')
+    .addOption(stackOption())
     .addHelpText('after', HELP.decide(decision))
     .action(async (releaseId: string, opts) => {
-      loadEndpointsEnv();
+      await locateStack(opts.stack, []);
       const { runApprovalCommand } = await import('./approve.js');
       await runApprovalCommand({ releaseId, decision, approver: opts.as, comment: opts.comment, json: opts.json });
     });
@@ -255,13 +259,13 @@ program
   .option('--wait', 'follow the release until it ends; the exit code tells how it ended (15 CANCELLED)')
   .option('--timeout <duration>', 'with --wait: stop waiting after this long, e.g. 5m (exit 4)', durationOption('--timeout'))
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.cancel)
   .action(async (releaseId: string, opts) => {
     if (opts.timeout !== undefined && !opts.wait) {
       throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
     }
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE']);
+    await locateStack(opts.stack, ['RELEASES_TABLE']);
     const { runCancel } = await import('./operate.js');
     process.exitCode = await runCancel({ releaseId, ...opts });
   });
@@ -272,10 +276,10 @@ program
   .addOption(operatorOption())
   .addOption(reasonOption())
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.redrive)
   .action(async (releaseId: string, opts) => {
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE']);
+    await locateStack(opts.stack, ['RELEASES_TABLE']);
     const { runRedrive } = await import('./operate.js');
     process.exitCode = await runRedrive({ releaseId, ...opts });
   });
@@ -286,10 +290,10 @@ program
   .addOption(operatorOption())
   .addOption(reasonOption())
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.rollback)
   .action(async (service: string, opts) => {
-    loadEndpointsEnv();
-    requireEnv(['LAUNCHWAY_OPERATE_FUNCTION']);
+    await locateStack(opts.stack, ['LAUNCHWAY_OPERATE_FUNCTION']);
     const { runRollback } = await import('./operate.js');
     process.exitCode = await runRollback({ service, ...opts });
   });
@@ -300,10 +304,10 @@ program
   .addOption(operatorOption())
   .addOption(reasonOption())
   .option('--json', 'print JSON')
+  .addOption(stackOption())
   .addHelpText('after', HELP.unlock)
   .action(async (service: string, opts) => {
-    loadEndpointsEnv();
-    requireEnv(['RELEASES_TABLE']);
+    await locateStack(opts.stack, ['RELEASES_TABLE']);
     const { runUnlock } = await import('./operate.js');
     process.exitCode = await runUnlock({ service, ...opts });
   });

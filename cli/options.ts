@@ -46,13 +46,14 @@ export function durationOption(option: string, { minMs = 1000, maxMs = 30 * 86_4
 
 /**
  * Fails, naming each variable, when the environment lacks what a command needs to find the stack. Run after
- * `.launchway/endpoints.env` was read, which sets them all for the embedded stack.
+ * `.launchway/endpoints.env` was read, which sets them all for the embedded stack; `--stack` sets them on AWS.
  */
 export function requireEnv(names: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
   const missing = names.filter((n) => !env[n]);
   if (missing.length === 0) return;
   const hint =
-    'not set. Embedded: run `launchway dev` in this folder (its endpoints are read from .launchway/endpoints.env); on AWS: set it from the stack outputs';
+    'not set. Embedded: run `launchway dev` in this folder (its endpoints are read from .launchway/endpoints.env); ' +
+    'on AWS: name the stack with --stack <name> or LAUNCHWAY_STACK, which reads its outputs, or set the variable';
   throw new ValidationError(
     `the environment does not say where the stack is: ${missing.join(', ')}`,
     Object.fromEntries(missing.map((n) => [n, hint])),

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -55,7 +55,8 @@ const BRANCH = /^(?!\/|.*\/$|.*\.\.|.*\/\/)[A-Za-z0-9._/-]{1,255}$/;
 /**
  * An IAM role GitHub Actions assumes through OIDC to run `launchway release … --wait` on one branch of one
  * repository. It can upload release files under `releases/`, read the deployed catalog, start and describe
- * executions of this state machine, and read release records (keys `RELEASE#…`) of the table. Nothing else.
+ * executions of this state machine, read release records (keys `RELEASE#…`) of the table, and describe its own stack
+ * (`--stack` / LAUNCHWAY_STACK reads the outputs). Nothing else.
  */
 export class GithubCiRole extends Construct {
   /** The role CI assumes (`role-to-assume` of aws-actions/configure-aws-credentials). */
@@ -144,6 +145,14 @@ export class GithubCiRole extends Construct {
         resources: [props.table.tableArn],
         // Release, step and approval-summary items share the RELEASE# partition; locks and current versions do not.
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RELEASE#*'] } },
+      }),
+    );
+    // `launchway release --stack` reads where the pipeline is from the stack's outputs; only this stack, by its id.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadStackOutputs',
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [Stack.of(this).stackId],
       }),
     );
   }

@@ -39,12 +39,13 @@ export function releaseWorkflowChecks(read: () => string, stackEnv: Record<strin
   let steps: Step[];
   let releaseStep: Step;
   let cliOptions: string[];
+  let help: string;
   beforeAll(() => {
     workflow = parse(read()) as Workflow;
     steps = workflow.jobs.release.steps;
     releaseStep = steps.find((s) => s.run?.includes('npx launchway release'))!;
     // The CLI's own help, so the workflow is checked against the options as they are, not as remembered.
-    const help = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'release', '--help'], {
+    help = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), 'release', '--help'], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       timeout: 30_000,
@@ -66,8 +67,13 @@ export function releaseWorkflowChecks(read: () => string, stackEnv: Record<strin
     expect(workflow.jobs.release['timeout-minutes']).toBeLessThanOrEqual(360);
   });
 
-  it('tells the CLI where the stack is', () => {
+  it('names the stack, whose outputs the CLI reads through --stack, instead of copying the outputs', () => {
     expect(releaseStep.env).toMatchObject(stackEnv);
+    for (const copied of ['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']) {
+      expect(releaseStep.env, copied).not.toHaveProperty(copied);
+    }
+    // The variable reaches the option only if `release` declares it as --stack's environment variable.
+    expect(help).toMatch(/--stack <name>[\s\S]*\(env: LAUNCHWAY_STACK\)/);
   });
 
   it('passes every required `launchway release` option, only options the CLI has, and --wait', () => {

@@ -71,7 +71,7 @@ describe('IAM-authorized decision route', () => {
     });
   });
 
-  it('grantDecide gives execute-api:Invoke on that one route of that stage, and nothing else', () => {
+  it('grantDecide gives execute-api:Invoke on that one route of that stage, DescribeStacks on this stack, and nothing else', () => {
     const app = new App({ context: appContext() });
     const stack = new Stack(app, 'Grants');
     const pipeline = new ReleasePipeline(stack, 'Pipeline', {
@@ -79,13 +79,14 @@ describe('IAM-authorized decision route', () => {
       mailFrom: 'releases@launchway.example.com',
     });
     const approvers = new iam.Role(stack, 'ReleaseLeads', { assumedBy: new iam.AccountRootPrincipal() });
-    pipeline.grantDecide(approvers);
+    const grant = pipeline.grantDecide(approvers);
+    expect(grant.success).toBe(true);
     const template = Template.fromStack(stack);
     const roleId = stack.resolve((approvers.node.defaultChild as iam.CfnRole).logicalId) as string;
     const statements = statementsOfRole(template, roleId);
-    expect(statements).toHaveLength(1);
-    expect(statements[0].Action).toEqual(['execute-api:Invoke']);
-    const resource = JSON.stringify(statements[0].Resource);
+    expect(statements.map((s) => s.Action)).toEqual([['cloudformation:DescribeStacks'], ['execute-api:Invoke']]);
+    expect(statements[0].Resource).toEqual([{ Ref: 'AWS::StackId' }]);
+    const resource = JSON.stringify(statements[1].Resource);
     expect(resource).toContain('/v1/POST/releases/*/decision');
     expect(resource).toContain(stack.resolve(pipeline.approvalApi.restApiId).Ref);
   });

@@ -90,13 +90,13 @@ describe('GitHub OIDC role trust', () => {
 });
 
 describe('GitHub OIDC role permissions', () => {
-  it('holds exactly five statements: upload under releases/, read the catalog, start, describe executions, read release records', () => {
+  it('holds exactly six statements: upload, read the catalog, start, describe executions, read release records, describe its stack', () => {
     const bucketId = idOf(synth, 'AWS::S3::Bucket');
     const tableId = idOf(synth, 'AWS::DynamoDB::Table');
     const machineId = idOf(synth, 'AWS::StepFunctions::StateMachine');
     const objects = (key: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${key}`]] });
     const simplified = statements.map((s) => ({ Action: [...s.Action].sort(), Resource: s.Resource, Condition: s.Condition }));
-    expect(simplified).toHaveLength(5);
+    expect(simplified).toHaveLength(6);
     expect(simplified).toEqual(
       expect.arrayContaining([
         { Action: ['s3:PutObject'], Resource: [objects(`${BUCKET_LAYOUT.releaseUploadsPrefix}*`)], Condition: undefined },
@@ -107,6 +107,8 @@ describe('GitHub OIDC role permissions', () => {
           Resource: [{ 'Fn::GetAtt': [tableId, 'Arn'] }],
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RELEASE#*'] } },
         },
+        // --stack reads the outputs of this stack only (AWS::StackId is its ARN), no other stack's.
+        { Action: ['cloudformation:DescribeStacks'], Resource: [{ Ref: 'AWS::StackId' }], Condition: undefined },
       ]),
     );
     const describe = simplified.find((s) => s.Action.includes('states:DescribeExecution'))!;
@@ -127,6 +129,7 @@ describe('GitHub OIDC role permissions', () => {
       'states:DescribeExecution',
       'dynamodb:GetItem',
       'dynamodb:Query',
+      'cloudformation:DescribeStacks',
     ];
     for (const action of calls)
       expect(
@@ -142,6 +145,9 @@ describe('GitHub OIDC role permissions', () => {
       'states:SendTaskSuccess',
       'lambda:InvokeFunction',
       'kms:GenerateMac',
+      'cloudformation:DescribeStackResources',
+      'cloudformation:GetTemplate',
+      'cloudformation:UpdateStack',
     ]) {
       expect(
         statements.some((s) => allows(s, action)),

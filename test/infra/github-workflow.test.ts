@@ -11,8 +11,6 @@ import { releaseWorkflowChecks } from '../helpers/release-workflow-checks.js';
 
 describe('GitHub Actions release workflow (examples/github-actions/release.yml)', () => {
   releaseWorkflowChecks(() => readFileSync(path.join(REPO_ROOT, 'examples', 'github-actions', 'release.yml'), 'utf8'), {
-    LAUNCHWAY_STATE_MACHINE_ARN: '${{ vars.LAUNCHWAY_STATE_MACHINE_ARN }}',
-    RELEASES_TABLE: '${{ vars.LAUNCHWAY_RELEASES_TABLE }}',
-    ARTIFACTS_BUCKET: '${{ vars.LAUNCHWAY_ARTIFACTS_BUCKET }}',
+    LAUNCHWAY_STACK: '${{ vars.LAUNCHWAY_STACK }}',
   });
 });

@@ -6,7 +6,7 @@ import { ReleasePipeline } from '../../infra/release-pipeline.js';
 import { FIXTURE_CATALOG_PATH, appContext, logicalIdOf, readJson, statementsOfRole } from './synth.js';
 
 describe('grantOperate', () => {
-  it('gives an operator the table, Describe/Stop/RedriveExecution on this machine executions and the operate function only', () => {
+  it("gives an operator the table, Describe/Stop/Redrive on this machine's executions, the operate function, this stack only", () => {
     const app = new App({ context: appContext() });
     const stack = new Stack(app, 'Operators');
     const pipeline = new ReleasePipeline(stack, 'Pipeline', {
@@ -37,6 +37,10 @@ describe('grantOperate', () => {
       expect(JSON.stringify(invokes), name).not.toContain(logicalIdOf(stack, pipeline.functions[name].node.defaultChild as never));
     }
     expect(byAction('dynamodb:').length).toBeGreaterThan(0);
+    // --stack: this stack's outputs, no other stack's.
+    expect(byAction('cloudformation:').map((s) => [s.Action, s.Resource])).toEqual([
+      [['cloudformation:DescribeStacks'], [{ Ref: 'AWS::StackId' }]],
+    ]);
     expect(statements.every((s) => !s.Action.includes('*'))).toBe(true);
   });
 });
