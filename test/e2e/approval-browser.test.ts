@@ -24,14 +24,15 @@ import {
   waitForStatus,
   type TestStack,
 } from '../helpers/pipeline.js';
+import { systemTool } from '../helpers/system-tools.js';
 
 /**
- * A person approving in a real browser: Debian's Chromium (installed by .ci/run) opens the Approve link from the
+ * A person approving in a real browser: Debian's Chromium (which `npm test` installs first) opens the Approve link from the
  * outbox email of a real embedded release, with JavaScript off, reads the page, approves by keyboard, and sees the
  * result page; the release then goes to production.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = systemTool('chromium');
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const SCREENSHOT = path.join(ARTIFACTS, 'approval-confirmation.png');
 const API_CHANGES_SCREENSHOT = path.join(ARTIFACTS, 'approval-api-changes.png');
@@ -59,10 +60,6 @@ async function approveLinkOf(releaseId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  // CI installs Chromium (.ci/run); a machine without it must fail here, saying so, rather than pass by skipping.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (the CI script .ci/run does)`);
-  }
   workDir = await mkdtemp(path.join(tmpdir(), 'launchway-browser-'));
   await mkdir(ARTIFACTS, { recursive: true });
   stack = await startTestStack({

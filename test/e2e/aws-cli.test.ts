@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,10 +9,11 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { decideFromOutbox } from '../../cli/approve.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.js';
 import { example, service, startTestStack, type TestStack } from '../helpers/pipeline.js';
+import { systemTool } from '../helpers/system-tools.js';
 
 const run = promisify(execFile);
-/** Debian's awscli, installed by .ci/run; another `aws` on PATH only if Debian's is absent. */
-const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+/** Debian's awscli, which `npm test` installs first; the file fails, naming the package, when it is missing. */
+const AWS = systemTool('awscli');
 
 let stack: TestStack;
 

@@ -2,18 +2,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineArn, startSfnFixture, type SfnFixture } from '../fixtures/sfn/local-sfn-fixture.js';
+import { systemTool } from '../helpers/system-tools.js';
 
 const run = promisify(execFile);
 
-/** The AWS CLI, when installed (CI installs Debian's awscli); without it this file reports a skipped test. */
-function awsCliVersion(): string | undefined {
-  try {
-    return execFileSync('aws', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
-  } catch {
-    return undefined;
-  }
-}
-const version = awsCliVersion();
+/** Debian's AWS CLI; the file fails, naming the package, when it is missing. */
+const AWS = systemTool('awscli');
+const version = execFileSync(AWS, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
 
 let fx: SfnFixture;
 
@@ -35,7 +30,7 @@ async function aws(...args: string[]): Promise<{ code: number; stdout: string; s
   delete env.AWS_PROFILE;
   try {
     const { stdout, stderr } = await run(
-      'aws',
+      AWS,
       ['stepfunctions', ...args, '--endpoint-url', fx.url, '--region', 'us-east-1', '--output', 'json'],
       { env, timeout: 60_000 },
     );
@@ -46,7 +41,7 @@ async function aws(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-describe.skipIf(!version)(`local Step Functions endpoint through the AWS CLI (${version ?? 'not installed'})`, () => {
+describe(`local Step Functions endpoint through the AWS CLI (${version})`, () => {
   it('lists machines, starts and describes an execution, answers a task token and reports errors', async () => {
     const machines = JSON.parse((await aws('list-state-machines')).stdout) as { stateMachines: { name: string }[] };
     expect(machines.stateMachines.map((m) => m.name)).toContain('two-tasks');
