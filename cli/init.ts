@@ -62,7 +62,25 @@ export async function runInit(opts: { service?: string; force?: boolean }, cwd =
   else await write('cdk.json', CDK_JSON_TEMPLATE);
   await write(WORKFLOW_FILE, workflowTemplate(service));
   files.push({ path: 'README.md', action: await addReadmeSection(path.join(cwd, 'README.md'), service) });
+  files.push({ path: '.gitignore', action: await ignoreDevData(path.join(cwd, '.gitignore')) });
   return { service, directory: cwd, files, otherCdkApp };
+}
+
+/** What `launchway dev` and cdk write in the folder: the dev data holds the signing secret and secrets.json. */
+const IGNORED = ['.launchway/', 'cdk.out/'];
+
+/** Adds the lines of IGNORED that .gitignore lacks (creating it), so no dev secret is ever committed. */
+async function ignoreDevData(file: string): Promise<InitFile['action']> {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const present = new Set((text ?? '').split(/\r?\n/).map((line) => line.trim().replace(/^\//, '').replace(/\/$/, '')));
+  const missing = IGNORED.filter((entry) => !present.has(entry.replace(/\/$/, '')));
+  if (text === undefined) {
+    await writeFile(file, `${IGNORED.join('\n')}\n`);
+    return 'created';
+  }
+  if (missing.length === 0) return 'kept';
+  await appendFile(file, `${text.length === 0 || text.endsWith('\n') ? '' : '\n'}${missing.join('\n')}\n`);
+  return 'appended';
 }
 
 /** Appends the section unless the README has its heading already; creates the README when there is none. */

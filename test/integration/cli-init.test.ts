@@ -78,8 +78,10 @@ describe('launchway init in a service folder', () => {
     for (const file of ['launchway.catalog.json', 'launchway-app.mjs', 'cdk.json', WORKFLOW])
       expect(first.stdout).toMatch(new RegExp(`${file}\\s+created`));
     expect(first.stdout).toMatch(/README\.md\s+section appended/);
+    expect(first.stdout).toMatch(/\.gitignore\s+created/);
     expect(listing(dir)).toEqual([
       '.github/workflows/launchway-release.yml',
+      '.gitignore',
       'README.md',
       'cdk.json',
       'launchway-app.mjs',
@@ -115,6 +117,14 @@ describe('launchway init in a service folder', () => {
     expect(app).not.toContain('CfnOutput');
     expect(app.trim().split('\n').length).toBeLessThanOrEqual(16);
     expect(JSON.parse(readFileSync(path.join(dir, 'cdk.json'), 'utf8'))).toEqual({ app: 'node launchway-app.mjs' });
+  });
+
+  it('keeps the dev data (signing secret, secrets.json) and cdk.out out of git, adding only the missing lines', async () => {
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('.launchway/\ncdk.out/\n');
+    const other = await folder({ '.gitignore': 'node_modules\n/cdk.out' });
+    const run = await launchway(other, ['init', '--service', 'ledger']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(path.join(other, '.gitignore'), 'utf8')).toBe('node_modules\n/cdk.out\n.launchway/\n');
   });
 
   it('appends the README section after what was there', () => {
@@ -154,6 +164,7 @@ describe('launchway init in a service folder', () => {
         { path: 'cdk.json', action: 'kept' },
         { path: WORKFLOW, action: 'overwritten' },
         { path: 'README.md', action: 'kept' },
+        { path: '.gitignore', action: 'kept' },
       ],
       otherCdkApp: false,
     });
