@@ -61,7 +61,7 @@ const report = {
   largestFiles: [...pack.files]
     .sort((a, b) => b.size - a.size)
     .slice(0, 15)
-    .map(({ path, size }) => ({ path, size })),
+    .map((f) => ({ path: f.path, size: f.size })),
 };
 const out = path.join(root, 'bench/results/package-size.json');
 await mkdir(path.dirname(out), { recursive: true });
