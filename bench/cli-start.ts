@@ -1,15 +1,19 @@
 /**
  * How long the `launchway` command takes to start and finish, next to `node -e 0` (Node's own start): `--help`,
  * `--version`, and `status --json` against a running embedded stack, each run as a whole process the way a user or
- * a CI job runs it, and the floor under them all: Node with tsx registered and nothing else. Written to bench/results/cli-start.json; the figure to watch is the median ratio to `node -e 0`,
- * taken pair by pair (command, then node, in turn) so a machine that speeds up or slows down moves both alike.
+ * a CI job runs it. The rows that matter are the compiled CLI the package ships (`node dist/cli/main.js`, what the
+ * installed bin imports; built first when dist/ is missing or older than a source file); the same commands through
+ * the sources and tsx (`node bin/launchway.js` in a checkout) follow for comparison. Written to
+ * bench/results/cli-start.json; the figure to watch is the median ratio to `node -e 0`, taken pair by pair (command,
+ * then node, in turn) so a machine that speeds up or slows down moves both alike.
  *
  *   npx tsx bench/cli-start.ts        # 7 runs of each command
  *   npx tsx bench/cli-start.ts 15     # 15 runs
  */
 import '../local/embedded-defaults.js';
 import '../local/polyfills.js';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -20,9 +24,29 @@ import { getReleaseView, startRelease } from '../cli/release-client.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number.parseInt(process.argv[2] ?? '7', 10);
 const bin = path.join(root, 'bin/launchway.js');
+const compiled = path.join(root, 'dist/cli/main.js');
 const example = (f: string) => path.join(root, 'examples/greeter/1.0.0', f);
 
 process.env.LOG_LEVEL ??= 'ERROR';
+
+/** The newest modification time among the files the package build compiles. */
+function newestSource(): number {
+  let newest = 0;
+  const visit = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const entry of readdirSync(p)) visit(path.join(p, entry));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const dir of ['functions', 'local', 'cli', 'infra', 'statemachines', 'scripts/example-deps.ts']) visit(path.join(root, dir));
+  return newest;
+}
+if (!existsSync(compiled) || statSync(compiled).mtimeMs < newestSource()) {
+  process.stderr.write('dist/ is missing or older than the sources: building the package first\n');
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/build-package.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
 const dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-bench-cli-'));
 const stack = await startEmbedded({ catalog: path.join(root, 'examples/catalog.json'), dataDir, waits: FAST_WAITS });
 
@@ -77,13 +101,13 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   const env = { PATH: process.env.PATH, HOME: dataDir, NO_COLOR: '1', ...stack.env };
-  // What bin/launchway.js costs before cli/main.ts runs: registering tsx, which compiles the TypeScript on the fly.
-  const tsxFloor = `const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); register();`;
   const commands: [string, string[]][] = [
-    ['tsx registered, nothing run (the floor of bin/launchway.js)', ['--input-type=module', '-e', tsxFloor]],
-    ['launchway --help', [bin, '--help']],
-    ['launchway --version', [bin, '--version']],
-    ['launchway status <id> --json', [bin, 'status', started.releaseId, '--json']],
+    ['launchway --help (compiled, as installed)', [compiled, '--help']],
+    ['launchway --version (compiled, as installed)', [compiled, '--version']],
+    ['launchway status <id> --json (compiled, as installed)', [compiled, 'status', started.releaseId, '--json']],
+    ['launchway --help (sources through tsx, a checkout)', [bin, '--help']],
+    ['launchway --version (sources through tsx, a checkout)', [bin, '--version']],
+    ['launchway status <id> --json (sources through tsx, a checkout)', [bin, 'status', started.releaseId, '--json']],
   ];
   for (const [name, args] of commands) {
     await timeOnce(args, env); // warm-up: tsx's compile cache, the disk cache
@@ -110,7 +134,8 @@ nodeRuns = nodeRuns.sort((a, b) => a - b);
 const report = {
   benchmark: 'cli-start',
   description:
-    'Whole-process wall time of `node bin/launchway.js …` (spawn to exit), each run paired with a `node -e 0`; ' +
+    'Whole-process wall time of `node dist/cli/main.js …` (the compiled CLI the package ships) and of ' +
+    '`node bin/launchway.js …` in a checkout (the sources through tsx), spawn to exit, each run paired with a `node -e 0`; ' +
     'status --json reads a release parked at its approval on an embedded stack running in the benchmark process',
   date: new Date().toISOString(),
   machine: { node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
