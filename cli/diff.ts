@@ -7,7 +7,8 @@ import { ValidationError } from '../functions/lib/errors.js';
 import { formatApiChanges, liveContractUnreadable } from './api-changes.js';
 import { describeError } from './errors.js';
 import { EXIT } from './exit-codes.js';
-import { readArtifacts, readStore } from './read-store.js';
+import { readArtifacts } from './read-artifacts.js';
+import { readStore } from './read-store.js';
 
 /** What `launchway diff` is given. */
 export interface DiffOptions {

@@ -196,7 +196,8 @@ program
   .addHelpText('after', HELP.report)
   .action(async (releaseId: string, opts) => {
     await locateStack(opts.stack, ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
-    const { readArtifacts, readStore } = await import('./read-store.js');
+    const { readArtifacts } = await import('./read-artifacts.js');
+    const { readStore } = await import('./read-store.js');
     const { describeReport, fetchReport, openWithDesktop } = await import('./report.js');
     const report = await fetchReport(
       { store: readStore(), artifacts: readArtifacts() },

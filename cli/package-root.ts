@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * installed package's folder when it runs compiled (dist/cli/). The bundled examples, the catalog schema and the
  * version are found from here, never from the working directory.
  */
-export const PACKAGE_ROOT = (() => {
+const PACKAGE_ROOT = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);

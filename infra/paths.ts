@@ -25,7 +25,7 @@ export const DEFAULT_CATALOG_PATH = path.join(REPO_ROOT, 'examples', 'catalog.js
  * dist/lambda/<handler>/index.mjs beside dist/infra/. A checkout has no such folder next to infra/, so its synth
  * bundles from source.
  */
-export const PREBUNDLED_HANDLERS_DIR = process.env.LAUNCHWAY_PREBUNDLED_HANDLERS_DIR ?? path.resolve(infraDir, '..', 'lambda');
+const PREBUNDLED_HANDLERS_DIR = path.resolve(infraDir, '..', 'lambda');
 
 /** The folder of a handler bundled at build time, if this copy of Launchway has one. */
 export function prebundledHandler(name: string): string | undefined {

@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
-import { BASE_PATH_SEGMENT, HTTP_METHODS, routePrefix, type ApiRoute } from '../functions/lib/openapi.js';
+import { HTTP_METHODS } from '../functions/lib/http-methods.js';
+import { BASE_PATH_SEGMENT, routePrefix, type ApiRoute } from '../functions/lib/openapi.js';
 
 /**
  * The local gateway's model, shaped like API Gateway's: per service, immutable deployments (a route table, a

@@ -25,7 +25,7 @@ const DIST = path.join(ROOT, 'dist');
 const ASSETS = ['statemachines/release.asl.json', 'functions/lib/deploy/process-runner.mjs'];
 
 /** The esbuild options of one handler: NodejsFunction's bundling options (bundlingFor) in esbuild's own terms. */
-export function esbuildOptionsFor(name: HandlerName, outfile: string): BuildOptions {
+function esbuildOptionsFor(name: HandlerName, outfile: string): BuildOptions {
   const b = bundlingFor(HANDLERS[name]);
   return {
     entryPoints: [handlerEntry(name)],

@@ -1,10 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseDocument } from 'yaml';
 import { ValidationError } from './errors.js';
-
-/** Methods an OpenAPI path item can declare, in the order the specification lists them. */
-export const HTTP_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
+import { HTTP_METHODS, type HttpMethod } from './http-methods.js';
 
 /** One operation the contract declares: an upper-case method and an OpenAPI path template such as `/greetings/{name}`. */
 export interface ApiRoute {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { previewApiChanges } from '../../cli/diff.js';
-import { readArtifacts, readStore } from '../../cli/read-store.js';
+import { readArtifacts } from '../../cli/read-artifacts.js';
+import { readStore } from '../../cli/read-store.js';
 import type { LiveContractDeps } from '../../functions/lib/contract/live-contract.js';
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js';

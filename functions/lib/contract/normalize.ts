@@ -1,4 +1,5 @@
-import { basePathOf, HTTP_METHODS, type HttpMethod } from '../openapi.js';
+import { HTTP_METHODS, type HttpMethod } from '../http-methods.js';
+import { basePathOf } from '../openapi.js';
 
 /** A JSON Schema object as a resolved contract holds it (any flavour: Swagger 2.0, OpenAPI 3.0 or 3.1). */
 export type Schema = Record<string, unknown>;

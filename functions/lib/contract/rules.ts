@@ -1,4 +1,4 @@
-import { HTTP_METHODS } from '../openapi.js';
+import { HTTP_METHODS } from '../http-methods.js';
 
 /** How a change lands on partners who built against the live contract. */
 export type Severity = 'breaking' | 'non-breaking' | 'deprecation';

@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
-import { type ApiRoute, basePathOf, type BasePathMode, type HttpMethod, routePrefix } from '../openapi.js';
+import type { HttpMethod } from '../http-methods.js';
+import { type ApiRoute, basePathOf, type BasePathMode, routePrefix } from '../openapi.js';
 import { type CorsConfig, corsGatewayResponses, preflightOperation } from './api-gateway-cors.js';
 import { parseTarget, type Target } from './integration-target.js';
 
