@@ -27,9 +27,9 @@ import {
 import { systemTool } from '../helpers/system-tools.js';
 
 /**
- * A person approving in a real browser: Debian's Chromium (which `npm test` installs first) opens the Approve link from the
- * outbox email of a real embedded release, with JavaScript off, reads the page, approves by keyboard, and sees the
- * result page; the release then goes to production.
+ * A person approving in a real browser: Chromium (LAUNCHWAY_CHROMIUM, else chromium or chromium-browser on PATH; the
+ * file fails when it is missing) opens the Approve link from the outbox email of a real embedded release, with
+ * JavaScript off, reads the page, approves by keyboard, and sees the result page; the release then goes to production.
  */
 
 const CHROMIUM = systemTool('chromium');

@@ -12,8 +12,8 @@ import { example, service, startTestStack, type TestStack } from '../helpers/pip
 import { systemTool } from '../helpers/system-tools.js';
 
 const run = promisify(execFile);
-/** Debian's awscli, which `npm test` installs first; the file fails, naming the package, when it is missing. */
-const AWS = systemTool('awscli');
+/** The AWS CLI (LAUNCHWAY_AWS_CLI, else `aws` on PATH); the file fails, saying what to install or set, when it is missing. */
+const AWS = systemTool('aws');
 
 let stack: TestStack;
 

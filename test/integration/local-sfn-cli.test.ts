@@ -6,8 +6,8 @@ import { systemTool } from '../helpers/system-tools.js';
 
 const run = promisify(execFile);
 
-/** Debian's AWS CLI; the file fails, naming the package, when it is missing. */
-const AWS = systemTool('awscli');
+/** The AWS CLI (LAUNCHWAY_AWS_CLI, else `aws` on PATH); the file fails, saying what to install or set, when it is missing. */
+const AWS = systemTool('aws');
 const version = execFileSync(AWS, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
 
 let fx: SfnFixture;
