@@ -17,8 +17,9 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: number = EXIT.ERROR,
     readonly details?: Record<string, unknown>,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'CliError';
   }
 }

@@ -4,8 +4,8 @@
  */
 
 const STACK_ENV = `
-  LAUNCHWAY_STACK           on AWS, as --stack: the CloudFormation stack whose outputs set the variables above
-                            that are not set (it needs cloudformation:DescribeStacks on that stack)
+  LAUNCHWAY_STACK           on AWS, as --stack: the CloudFormation stack whose outputs set the variables above,
+                            replacing other values (named on stderr); needs cloudformation:DescribeStacks on it
   .launchway/endpoints.env  read when LAUNCHWAY_STATE_MACHINE_ARN is unset and no stack is named (\`launchway dev\`)
   AWS_REGION, AWS_PROFILE   and the rest of the AWS SDK's credential chain (on AWS)
   AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SFN   the embedded stack's endpoints`;
@@ -299,7 +299,7 @@ export const HELP = {
         `
   OUTBOX_DIR                embedded: the outbox whose emailed link is followed (from .launchway/endpoints.env)
   LAUNCHWAY_APPROVAL_API_URL   on AWS: the approval API URL (stack output); the request is SigV4-signed
-  LAUNCHWAY_STACK           on AWS, as --stack: the stack whose ApprovalApiUrl output sets it when it is not set
+  LAUNCHWAY_STACK           on AWS, as --stack: the stack whose ApprovalApiUrl output sets it (OUTBOX_DIR ignored)
   AWS_REGION, AWS_PROFILE   and the rest of the AWS SDK's credential chain (on AWS)${COMMON_ENV}`,
       ],
       [

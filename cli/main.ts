@@ -9,7 +9,7 @@ import { bold, describeRelease, dim, releaseRow, red } from './format.js';
 import { HELP, PROGRAM_HELP } from './help.js';
 import { packagePath } from './package-root.js';
 import { durationOption, exactlyOne, positiveInt } from './options.js';
-import { locateStack } from './stack-outputs.js';
+import { locateStack, type StackRef } from './stack-outputs.js';
 
 /*
  * Only commander and small modules load up front. Each action imports what it needs when it runs: the embedded
@@ -26,6 +26,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** On every command that talks to a deployed stack: where its outputs are read from (cli/stack-outputs.ts). */
 const stackOption = () =>
   new Option('--stack <name>', 'on AWS: the CloudFormation stack whose outputs say where the pipeline is').env('LAUNCHWAY_STACK');
+/** The stack named by --stack or LAUNCHWAY_STACK, and which of the two: its errors name the one the user gave. */
+function stackOf(command: Command): StackRef | undefined {
+  const name = command.opts().stack as string | undefined;
+  if (name === undefined) return undefined;
+  return { name, from: command.getOptionValueSource('stack') === 'env' ? 'LAUNCHWAY_STACK' : '--stack' };
+}
 const LINKS_HELP = 'print signed approval links even when stdout is not a terminal (they are bearer credentials)';
 
 function packageVersion(): string {
@@ -109,12 +115,12 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.release)
-  .action(async (opts) => {
+  .action(async (opts, command: Command) => {
     if (opts.timeout !== undefined && !opts.wait) {
       throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
     }
     exactlyOne({ '--artifact': opts.artifact, '--bundle': opts.bundle });
-    await locateStack(opts.stack, ['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+    await locateStack(stackOf(command), ['LAUNCHWAY_STATE_MACHINE_ARN', 'RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { artifactStore, releaseStore, startRelease, waitForRelease, WaitTimeoutError } = await import('./release-client.js');
     const started = await startRelease(
       { ...opts, changesFile: opts.changes },
@@ -165,8 +171,8 @@ program
   .option('--json', 'print the changes as JSON (against, changes, breaking, deprecations, nonBreaking)')
   .addOption(stackOption())
   .addHelpText('after', HELP.diff)
-  .action(async (opts) => {
-    await locateStack(opts.stack, ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+  .action(async (opts, command: Command) => {
+    await locateStack(stackOf(command), ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { runDiff } = await import('./diff.js');
     process.exitCode = await runDiff(opts);
   });
@@ -177,8 +183,8 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.status)
-  .action(async (releaseId: string, opts) => {
-    await locateStack(opts.stack, ['RELEASES_TABLE']);
+  .action(async (releaseId: string, opts, command: Command) => {
+    await locateStack(stackOf(command), ['RELEASES_TABLE']);
     const { readStore } = await import('./read-store.js');
     const view = await readStore().getView(releaseId);
     if (!view) throw new NotFoundError(`release ${releaseId} does not exist`);
@@ -194,8 +200,8 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.report)
-  .action(async (releaseId: string, opts) => {
-    await locateStack(opts.stack, ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
+  .action(async (releaseId: string, opts, command: Command) => {
+    await locateStack(stackOf(command), ['RELEASES_TABLE', 'ARTIFACTS_BUCKET']);
     const { readArtifacts } = await import('./read-artifacts.js');
     const { readStore } = await import('./read-store.js');
     const { describeReport, fetchReport, openWithDesktop } = await import('./report.js');
@@ -215,8 +221,8 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.list)
-  .action(async (opts) => {
-    await locateStack(opts.stack, ['RELEASES_TABLE']);
+  .action(async (opts, command: Command) => {
+    await locateStack(stackOf(command), ['RELEASES_TABLE']);
     const { readStore } = await import('./read-store.js');
     const store = readStore();
     const rows = opts.service ? await store.listByService(opts.service, opts.limit) : await store.listAll(opts.limit);
@@ -240,8 +246,8 @@ for (const decision of ['approve', 'reject'] as const) {
     .option('--json', 'print JSON')
     .addOption(stackOption())
     .addHelpText('after', HELP.decide(decision))
-    .action(async (releaseId: string, opts) => {
-      await locateStack(opts.stack, []);
+    .action(async (releaseId: string, opts, command: Command) => {
+      await locateStack(stackOf(command), []);
       const { runApprovalCommand } = await import('./approve.js');
       await runApprovalCommand({ releaseId, decision, approver: opts.as, comment: opts.comment, json: opts.json });
     });
@@ -262,11 +268,11 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.cancel)
-  .action(async (releaseId: string, opts) => {
+  .action(async (releaseId: string, opts, command: Command) => {
     if (opts.timeout !== undefined && !opts.wait) {
       throw new ValidationError('--timeout needs --wait', { '--timeout': 'only with --wait: it bounds the wait' });
     }
-    await locateStack(opts.stack, ['RELEASES_TABLE']);
+    await locateStack(stackOf(command), ['RELEASES_TABLE']);
     const { runCancel } = await import('./operate.js');
     process.exitCode = await runCancel({ releaseId, ...opts });
   });
@@ -279,8 +285,8 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.redrive)
-  .action(async (releaseId: string, opts) => {
-    await locateStack(opts.stack, ['RELEASES_TABLE']);
+  .action(async (releaseId: string, opts, command: Command) => {
+    await locateStack(stackOf(command), ['RELEASES_TABLE']);
     const { runRedrive } = await import('./operate.js');
     process.exitCode = await runRedrive({ releaseId, ...opts });
   });
@@ -293,8 +299,8 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.rollback)
-  .action(async (service: string, opts) => {
-    await locateStack(opts.stack, ['LAUNCHWAY_OPERATE_FUNCTION']);
+  .action(async (service: string, opts, command: Command) => {
+    await locateStack(stackOf(command), ['LAUNCHWAY_OPERATE_FUNCTION']);
     const { runRollback } = await import('./operate.js');
     process.exitCode = await runRollback({ service, ...opts });
   });
@@ -307,8 +313,8 @@ program
   .option('--json', 'print JSON')
   .addOption(stackOption())
   .addHelpText('after', HELP.unlock)
-  .action(async (service: string, opts) => {
-    await locateStack(opts.stack, ['RELEASES_TABLE']);
+  .action(async (service: string, opts, command: Command) => {
+    await locateStack(stackOf(command), ['RELEASES_TABLE']);
     const { runUnlock } = await import('./operate.js');
     process.exitCode = await runUnlock({ service, ...opts });
   });

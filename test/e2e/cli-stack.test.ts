@@ -146,9 +146,33 @@ describe('launchway --stack against a CloudFormation endpoint', () => {
       expect(run.code, run.stderr).toBe(0);
       const rows = JSON.parse(run.stdout) as { releaseId: string; status: string }[];
       expect(rows.map((r) => [r.releaseId, r.status])).toEqual([['orders-3.1.0-f00dfee', 'SUCCEEDED']]);
-      expect(run.stderr).not.toContain('endpoints.env');
+      expect(run.stderr).not.toContain("using the embedded stack's endpoints");
       expect(requests.slice(before).map((f) => [f.get('Action'), f.get('StackName')])).toEqual([['DescribeStacks', 'MyStack']]);
     }
+  });
+
+  it("in a shell that sourced endpoints.env, --stack still reads the stack's table, naming each variable it replaced", async () => {
+    const run = await cli(['list', '--stack', 'MyStack', '--json'], {
+      RELEASES_TABLE: 'stale-table',
+      LAUNCHWAY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:embedded',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { releaseId: string }[]).map((r) => r.releaseId)).toEqual(['orders-3.1.0-f00dfee']);
+    expect(run.stderr).toContain('(--stack MyStack: RELEASES_TABLE set from the output ReleasesTableName, replacing the value set)');
+    expect(run.stderr).toContain('(--stack MyStack: LAUNCHWAY_STATE_MACHINE_ARN set from the output StateMachineArn');
+    expect(run.stderr).toContain('warning (--stack MyStack): AWS_ENDPOINT_URL_DYNAMODB is set');
+    expect(run.stderr).not.toContain('stale-table');
+  });
+
+  it('blames LAUNCHWAY_STACK, not --stack, when the variable is set but empty (an unset repository variable in CI)', async () => {
+    const before = requests.length;
+    const run = await cli(['list', '--json'], { LAUNCHWAY_STACK: '' });
+    expect(run.code, run.stderr).toBe(2);
+    const { error } = JSON.parse(run.stdout) as { error: { message: string; details: { fields: Record<string, string> } } };
+    expect(error.message).toBe('LAUNCHWAY_STACK is empty');
+    expect(Object.keys(error.details.fields)).toEqual(['LAUNCHWAY_STACK']);
+    expect(error.details.fields.LAUNCHWAY_STACK).toContain('repository variable is unset');
+    expect(requests.length).toBe(before);
   });
 
   it('ends with exit 2 and a JSON error naming --stack, the stack and the region when the stack does not exist', async () => {
