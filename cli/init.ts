@@ -159,7 +159,7 @@ export function describeInit(result: InitResult): string {
   lines.push(
     '',
     'Next:',
-    '  npm install --save-dev launchway aws-cdk-lib constructs',
+    '  npm install --save-dev launchway aws-cdk aws-cdk-lib constructs',
     '  npx launchway dev                                  the pipeline on this machine, with this catalog',
     '  npx cdk deploy -c mailFrom=releases@your.domain    on AWS, after putting your approvers and targets in the catalog',
   );

@@ -80,6 +80,7 @@ describe('launchway init in a service folder', () => {
       expect(first.stdout).toMatch(new RegExp(`${file}\\s+created`));
     expect(first.stdout).toMatch(/README\.md\s+section appended/);
     expect(first.stdout).toMatch(/\.gitignore\s+created/);
+    expect(first.stdout).toContain('  npm install --save-dev launchway aws-cdk aws-cdk-lib constructs\n');
     expect(listing(dir)).toEqual([
       '.github/workflows/launchway-release.yml',
       '.gitignore',
@@ -100,6 +101,7 @@ describe('launchway init in a service folder', () => {
     expect(service.production).toMatchObject({ type: 'local-process', healthPath: '/health' });
     expect(service.requiredApprovals).toBe(1);
     expect(service.interop.enabled).toBe(true);
+    expect(service.description).toContain('local-process targets only run embedded (launchway dev)');
     expect(schemaValidator()(json), JSON.stringify(schemaValidator().errors)).toBe(true);
     // The schema is at that path inside the installed package: package.json ships it.
     expect(json.$schema).toBe('./node_modules/launchway/schemas/catalog.schema.json');
@@ -132,7 +134,8 @@ describe('launchway init in a service folder', () => {
     const readme = readFileSync(path.join(dir, 'README.md'), 'utf8');
     expect(readme.startsWith('# Payments\n\n## Releasing with Launchway\n')).toBe(true);
     for (const part of [
-      'npm install --save-dev launchway aws-cdk-lib constructs',
+      'npm install --save-dev launchway aws-cdk aws-cdk-lib constructs',
+      'local-process` targets only run embedded (`launchway dev`)',
       'npx launchway dev',
       'npx cdk deploy -c mailFrom=',
       WORKFLOW,
