@@ -63,9 +63,16 @@ export const HELP = {
   launchway-app.mjs (a CDK app with the ReleasePipeline construct), cdk.json (only when there is none),
   .github/workflows/launchway-release.yml (releases on push to main through the stack's OIDC role), and a
   "Releasing with Launchway" section in README.md (created if absent, never added twice). Existing files are
-  refused, each named, before anything is written, unless --force. Nothing is installed or fetched.`,
+  refused, each named, before anything is written, unless --force; so is a path in the way (a file where a folder
+  must be, a folder where a file must be, something unwritable). Nothing is installed or fetched. The local-process
+  targets only run embedded (launchway dev): set AWS targets in the catalog before releasing on AWS.`,
     ],
-    ['Exit codes', `\n  0 written, 2 a file exists (without --force) or a bad --service.`],
+    [
+      'Exit codes',
+      `
+  0 written, 1 an unexpected I/O error while writing (the files this run created are removed again),
+  2 a file exists (without --force), a path in the way, or a bad --service.`,
+    ],
   ),
   dev: sections(
     [

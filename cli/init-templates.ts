@@ -1,11 +1,11 @@
 /**
  * What `launchway init` writes, as TypeScript strings so they compile into dist/ with the CLI (no template files to
- * find at run time). Each is checked by test/unit/cli-init.test.ts: the catalog against parseCatalog and the JSON
- * Schema, the workflow against the checks test/infra/github-workflow.test.ts applies to the example.
+ * find at run time). Each is checked by test/integration/cli-init.test.ts: the catalog against parseCatalog and the
+ * JSON Schema, the workflow against test/helpers/release-workflow-checks.ts, the checks the example workflow gets too.
  */
 
 /** The stack the app creates unless `-c stackName=…`; the workflow's LAUNCHWAY_STACK names it. */
-export const DEFAULT_STACK_NAME = 'Launchway';
+const DEFAULT_STACK_NAME = 'Launchway';
 /** Where the workflow goes, and the heading that marks the README section (appended once). */
 export const WORKFLOW_FILE = '.github/workflows/launchway-release.yml';
 export const README_HEADING = '## Releasing with Launchway';
@@ -19,7 +19,7 @@ export function catalogTemplate(service: string): string {
     $schema: './node_modules/launchway/schemas/catalog.schema.json',
     services: {
       [service]: {
-        description: `${service}, released by Launchway. Replace the approvers, and the local-process targets before releasing on AWS.`,
+        description: `${service}, released by Launchway. Replace the approvers. local-process targets only run embedded (launchway dev): set lambda-alias, ecs-service, http or cloudformation ones before releasing on AWS.`,
         approvers: ['lead@example.com', 'qa@example.com'],
         requiredApprovals: 1,
         triggeredBy: ['ci@example.com'],
@@ -169,13 +169,13 @@ email approval, production and the partner-facing interop API. \`launchway init\
 the pipeline) and \`${WORKFLOW_FILE}\`.
 
 \`\`\`sh
-npm install --save-dev launchway aws-cdk-lib constructs
+npm install --save-dev launchway aws-cdk aws-cdk-lib constructs
 npx launchway dev          # the whole pipeline on this machine, with launchway.catalog.json
 npx cdk deploy -c mailFrom=releases@your.domain -c githubRepository=<owner>/<repo>   # the pipeline on AWS
 \`\`\`
 
-Before deploying, put your approvers in the catalog and replace its \`local-process\` targets with the ones the
-service runs on (\`lambda-alias\`, \`ecs-service\`, \`cloudformation\`, \`http\`). The catalog's fields are
+Its \`local-process\` targets only run embedded (\`launchway dev\`): before deploying, set the ones the service runs on
+(\`lambda-alias\`, \`ecs-service\`, \`http\`, \`cloudformation\`) and put your approvers in the catalog. Its fields are
 described by [its JSON Schema](${SCHEMA_URL}) (\`node_modules/launchway/schemas/catalog.schema.json\`, which
 editors use through its \`$schema\`).
 

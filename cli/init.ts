@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ServiceNameSchema } from '../functions/lib/catalog.js';
 import { ValidationError } from '../functions/lib/errors.js';
 import { CATALOG_FILE } from './dev-catalog.js';
+import { InitWrites, initProblems } from './init-files.js';
 import {
   APP_TEMPLATE,
   CDK_JSON_TEMPLATE,
@@ -28,71 +28,76 @@ export interface InitResult {
   otherCdkApp: boolean;
 }
 
-export const APP_FILE = 'launchway-app.mjs';
+const APP_FILE = 'launchway-app.mjs';
 const SERVICE_NAME_RULE = '2-40 lowercase letters, digits or dashes, starting with a letter, as the catalog requires';
+/** What `launchway dev` and cdk write in the folder: the dev data holds the signing secret and secrets.json. */
+const IGNORED = ['.launchway/', 'cdk.out/'];
 
 /**
  * `launchway init`: scaffolds releasing the service in `cwd` with Launchway. Everything is checked before the first
- * write: the service name, and that no file it would replace exists (unless `force`). cdk.json is written only when
- * absent (it may run another app), and the README gets its section once.
+ * write: the service name, that no file it would replace exists (unless `force`), and that nothing on the way is a
+ * file where a folder must be, a folder where a file must be, or unwritable. cdk.json is written only when absent (it
+ * may run another app), and the README gets its section once. If a write still fails, the files this run created
+ * are removed.
  */
 export async function runInit(opts: { service?: string; force?: boolean }, cwd = process.cwd()): Promise<InitResult> {
   const service = serviceName(opts.service, cwd);
   const replaced = [CATALOG_FILE, APP_FILE, WORKFLOW_FILE];
-  const existing = replaced.filter((file) => existsSync(path.join(cwd, file)));
-  if (existing.length > 0 && !opts.force) {
-    throw new ValidationError(
-      `launchway init would replace ${existing.join(', ')} in ${cwd}`,
-      Object.fromEntries(existing.map((file) => [file, 'exists; nothing was written (--force replaces it)'])),
-    );
+  const problems = initProblems(cwd, [
+    ...replaced.map((file) => ({ file })),
+    { file: 'cdk.json', readOnly: true },
+    { file: 'README.md' },
+    { file: '.gitignore' },
+  ]);
+  const existing = opts.force ? [] : replaced.filter((file) => !problems[file] && existsSync(path.join(cwd, file)));
+  if (existing.length > 0 || Object.keys(problems).length > 0) {
+    const blocked = Object.keys(problems);
+    const parts = [
+      ...(existing.length > 0 ? [`would replace ${existing.join(', ')}`] : []),
+      ...(blocked.length > 0 ? [`cannot write ${blocked.join(', ')}`] : []),
+    ];
+    throw new ValidationError(`launchway init ${parts.join(' and ')} in ${cwd}`, {
+      ...Object.fromEntries(existing.map((file) => [file, 'exists; nothing was written (--force replaces it)'])),
+      ...Object.fromEntries(blocked.map((file) => [file, `${problems[file]}; nothing was written`])),
+    });
   }
-  const files: InitFile[] = [];
-  const write = async (file: string, text: string) => {
-    const target = path.join(cwd, file);
-    const action = existsSync(target) ? 'overwritten' : 'created';
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, text);
-    files.push({ path: file, action });
-  };
-  await write(CATALOG_FILE, catalogTemplate(service));
-  await write(APP_FILE, APP_TEMPLATE);
-  const cdkJson = path.join(cwd, 'cdk.json');
-  const otherCdkApp = existsSync(cdkJson) && !readFileSync(cdkJson, 'utf8').includes(APP_FILE);
-  if (existsSync(cdkJson)) files.push({ path: 'cdk.json', action: 'kept' });
-  else await write('cdk.json', CDK_JSON_TEMPLATE);
-  await write(WORKFLOW_FILE, workflowTemplate(service));
-  files.push({ path: 'README.md', action: await addReadmeSection(path.join(cwd, 'README.md'), service) });
-  files.push({ path: '.gitignore', action: await ignoreDevData(path.join(cwd, '.gitignore')) });
-  return { service, directory: cwd, files, otherCdkApp };
+  const writes = new InitWrites(cwd);
+  return writes.run(async () => {
+    const files: InitFile[] = [];
+    const write = async (file: string, text: string) => files.push({ path: file, action: await writes.write(file, text) });
+    await write(CATALOG_FILE, catalogTemplate(service));
+    await write(APP_FILE, APP_TEMPLATE);
+    const cdkJson = path.join(cwd, 'cdk.json');
+    const otherCdkApp = existsSync(cdkJson) && !readFileSync(cdkJson, 'utf8').includes(APP_FILE);
+    if (existsSync(cdkJson)) files.push({ path: 'cdk.json', action: 'kept' });
+    else await write('cdk.json', CDK_JSON_TEMPLATE);
+    await write(WORKFLOW_FILE, workflowTemplate(service));
+    files.push({ path: 'README.md', action: await addReadmeSection(writes, cwd, service) });
+    files.push({ path: '.gitignore', action: await ignoreDevData(writes, cwd) });
+    return { service, directory: cwd, files, otherCdkApp };
+  });
 }
 
-/** What `launchway dev` and cdk write in the folder: the dev data holds the signing secret and secrets.json. */
-const IGNORED = ['.launchway/', 'cdk.out/'];
-
 /** Adds the lines of IGNORED that .gitignore lacks (creating it), so no dev secret is ever committed. */
-async function ignoreDevData(file: string): Promise<InitFile['action']> {
+async function ignoreDevData(writes: InitWrites, cwd: string): Promise<InitFile['action']> {
+  const file = path.join(cwd, '.gitignore');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   const present = new Set((text ?? '').split(/\r?\n/).map((line) => line.trim().replace(/^\//, '').replace(/\/$/, '')));
   const missing = IGNORED.filter((entry) => !present.has(entry.replace(/\/$/, '')));
-  if (text === undefined) {
-    await writeFile(file, `${IGNORED.join('\n')}\n`);
-    return 'created';
-  }
+  if (text === undefined) return writes.write('.gitignore', `${IGNORED.join('\n')}\n`);
   if (missing.length === 0) return 'kept';
-  await appendFile(file, `${text.length === 0 || text.endsWith('\n') ? '' : '\n'}${missing.join('\n')}\n`);
+  await writes.append('.gitignore', `${text.length === 0 || text.endsWith('\n') ? '' : '\n'}${missing.join('\n')}\n`);
   return 'appended';
 }
 
 /** Appends the section unless the README has its heading already; creates the README when there is none. */
-async function addReadmeSection(file: string, service: string): Promise<InitFile['action']> {
-  if (!existsSync(file)) {
-    await writeFile(file, readmeSection(service));
-    return 'created';
-  }
+async function addReadmeSection(writes: InitWrites, cwd: string, service: string): Promise<InitFile['action']> {
+  const file = path.join(cwd, 'README.md');
+  if (!existsSync(file)) return writes.write('README.md', readmeSection(service));
   const text = readFileSync(file, 'utf8');
   if (text.split(/\r?\n/).some((line) => line.trim() === README_HEADING)) return 'kept';
   const gap = text.length === 0 ? '' : text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-  await appendFile(file, `${gap}${readmeSection(service)}`);
+  await writes.append('README.md', `${gap}${readmeSection(service)}`);
   return 'appended';
 }
 
@@ -154,7 +159,7 @@ export function describeInit(result: InitResult): string {
   lines.push(
     '',
     'Next:',
-    '  npm install --save-dev launchway aws-cdk-lib constructs',
+    '  npm install --save-dev launchway aws-cdk aws-cdk-lib constructs',
     '  npx launchway dev                                  the pipeline on this machine, with this catalog',
     '  npx cdk deploy -c mailFrom=releases@your.domain    on AWS, after putting your approvers and targets in the catalog',
   );

@@ -19,6 +19,7 @@ import { parseCatalog, type Catalog, type CatalogSchema } from '../functions/lib
 import { METRICS_NAMESPACE } from '../functions/lib/metrics.js';
 import type { HandlerName } from '../functions/steps.js';
 import { createAlarms } from './alarms.js';
+import { warnLocalProcessTargets } from './catalog-warnings.js';
 import { createExecutionStatusRule } from './execution-status-rule.js';
 import { ApiDomains, validateDomainProps, type ReleasePipelineDomainProps } from './api-domains.js';
 import { APPROVAL_API_STAGE, createApprovalApi, validThrottle, type ApprovalApiThrottle } from './approval-api.js';
@@ -181,6 +182,7 @@ export class ReleasePipeline extends Construct {
     super(scope, id);
 
     this.catalog = parseCatalog(props.catalog, `${this.node.path} catalog`);
+    warnLocalProcessTargets(this.catalog, this);
     const sender = sesSender(props.mailFrom, props.sesIdentityArn, this);
     const throttle = validThrottle(props.approvalApiThrottle ?? { rateLimit: 5, burstLimit: 10 }, this);
     if (props.domain) validateDomainProps(props.domain, this.node.path);

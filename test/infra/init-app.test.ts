@@ -8,8 +8,8 @@ import { REPO_ROOT } from '../../infra/paths.js';
 
 /**
  * The CDK app `launchway init` writes, run by node as `cdk synth` runs it, against this checkout: `launchway`
- * resolves to infra/index.ts (through tsx) instead of the built package, which the consumer test covers. Bundling
- * is off (context `aws:cdk:bundling-stacks`), as in test/infra/synth.ts.
+ * resolves to infra/index.ts (through tsx) instead of the built package, which test/package/consumer.test.ts
+ * covers. Bundling is off (context `aws:cdk:bundling-stacks`), as in test/infra/synth.ts.
  */
 
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -54,6 +54,21 @@ describe('the CDK app launchway init writes', () => {
   it('synthesizes the pipeline for launchway.catalog.json in the stack and with the OIDC role its context names', () => {
     const run = synth({ mailFrom: 'releases@example.com', stackName: 'LedgerReleases', githubRepository: 'acme/ledger' });
     expect(run.status, run.stderr).toBe(0);
+    // The catalog's local-process stages synthesize, with the one warning (which the CDK CLI prints) that they only
+    // run embedded.
+    const metadata = JSON.parse(readFileSync(path.join(run.outdir, 'LedgerReleases.metadata.json'), 'utf8')) as Record<
+      string,
+      { type: string; data: unknown }[]
+    >;
+    const warnings = Object.values(metadata)
+      .flat()
+      .filter((entry) => entry.type === 'aws:cdk:warning')
+      .map((entry) => String(entry.data));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^services\.ledger\.staging\.type, services\.ledger\.production\.type are local-process: .*\[ack: launchway:local-process-target\]$/,
+      ),
+    ]);
     const template = JSON.parse(readFileSync(path.join(run.outdir, 'LedgerReleases.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
     };

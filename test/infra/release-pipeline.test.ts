@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -9,6 +10,7 @@ import { HANDLER_NAMES, type HandlerName } from '../../functions/steps.js';
 import { interopGatewayGrants } from '../../infra/interop-grants.js';
 import { APPROVAL_API_STAGE, BUCKET_LAYOUT, ReleasePipeline } from '../../infra/release-pipeline.js';
 import {
+  FIXTURES,
   FIXTURE_CATALOG_PATH,
   allows,
   appContext,
@@ -22,6 +24,7 @@ import {
 } from './synth.js';
 
 const MAIL_FROM = 'releases@launchway.example.com';
+const AWS_TARGETS_CATALOG_PATH = path.join(FIXTURES, 'aws-targets-catalog.json');
 
 let synth: Synthesized;
 let template: Template;
@@ -450,10 +453,31 @@ describe('ReleasePipeline alarms and props', () => {
     t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete', Properties: Match.objectLike({ PendingWindowInDays: 7 }) });
   });
 
-  it('synthesizes without warnings or errors', () => {
+  it('warns at synth, once, that the local-process stages only run embedded, naming each (a warning, not an error)', () => {
     const annotations = Annotations.fromStack(synth.stack);
-    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    annotations.hasWarning(
+      '/LaunchwayTest/Pipeline',
+      Match.stringLikeRegexp(
+        '^services\\.orders\\.staging\\.type, services\\.orders\\.production\\.type are local-process: that target only runs ' +
+          'embedded \\(launchway dev\\)\\. Set a lambda-alias, ecs-service, http or cloudformation target in the catalog before ' +
+          'releasing on AWS\\. \\[ack: launchway:local-process-target\\]$',
+      ),
+    );
+    expect(annotations.findWarning('*', Match.anyValue())).toHaveLength(1);
     expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('synthesizes without warnings or errors when every target is on AWS, and names only the local-process stage', () => {
+    const awsTargets = readJson(AWS_TARGETS_CATALOG_PATH) as { services: Record<string, Record<string, unknown>> };
+    const clean = Annotations.fromStack(synthStack({ catalog: awsTargets as never }).stack);
+    expect(clean.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(clean.findError('*', Match.anyValue())).toEqual([]);
+    const mixed = structuredClone(awsTargets);
+    mixed.services.orders.production = { type: 'local-process', healthPath: '/health' };
+    const warnings = Annotations.fromStack(synthStack({ catalog: mixed as never }).stack).findWarning('*', Match.anyValue());
+    expect(warnings.map((w) => w.entry.data)).toEqual([
+      expect.stringMatching(/^services\.orders\.production\.type is local-process: that target only runs embedded \(launchway dev\)\./),
+    ]);
   });
 
   it('sends as a given SES identity only, when sesIdentityArn names one', () => {

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InitWrites } from '../../cli/init-files.js';
 import { parseCatalog } from '../../functions/lib/catalog.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 import { releaseWorkflowChecks } from '../helpers/release-workflow-checks.js';
@@ -79,6 +80,7 @@ describe('launchway init in a service folder', () => {
       expect(first.stdout).toMatch(new RegExp(`${file}\\s+created`));
     expect(first.stdout).toMatch(/README\.md\s+section appended/);
     expect(first.stdout).toMatch(/\.gitignore\s+created/);
+    expect(first.stdout).toContain('  npm install --save-dev launchway aws-cdk aws-cdk-lib constructs\n');
     expect(listing(dir)).toEqual([
       '.github/workflows/launchway-release.yml',
       '.gitignore',
@@ -99,6 +101,7 @@ describe('launchway init in a service folder', () => {
     expect(service.production).toMatchObject({ type: 'local-process', healthPath: '/health' });
     expect(service.requiredApprovals).toBe(1);
     expect(service.interop.enabled).toBe(true);
+    expect(service.description).toContain('local-process targets only run embedded (launchway dev)');
     expect(schemaValidator()(json), JSON.stringify(schemaValidator().errors)).toBe(true);
     // The schema is at that path inside the installed package: package.json ships it.
     expect(json.$schema).toBe('./node_modules/launchway/schemas/catalog.schema.json');
@@ -131,7 +134,8 @@ describe('launchway init in a service folder', () => {
     const readme = readFileSync(path.join(dir, 'README.md'), 'utf8');
     expect(readme.startsWith('# Payments\n\n## Releasing with Launchway\n')).toBe(true);
     for (const part of [
-      'npm install --save-dev launchway aws-cdk-lib constructs',
+      'npm install --save-dev launchway aws-cdk aws-cdk-lib constructs',
+      'local-process` targets only run embedded (`launchway dev`)',
       'npx launchway dev',
       'npx cdk deploy -c mailFrom=',
       WORKFLOW,
@@ -189,6 +193,63 @@ describe('launchway init refusals and defaults', () => {
     expect(run.stderr).not.toMatch(/launchway-app\.mjs: exists/);
     expect(listing(dir)).toEqual([WORKFLOW, 'launchway.catalog.json']);
     expect(readFileSync(path.join(dir, 'launchway.catalog.json'), 'utf8')).toBe('{}');
+  });
+
+  it('refuses a file where a folder must be before writing anything, naming it (exit 2); once it is gone, init runs', async () => {
+    const dir = await folder({ '.github': 'not a folder\n' });
+    const run = await launchway(dir, ['init', '--service', 'ledger', '--json']);
+    expect(run.code, run.stderr).toBe(2);
+    const body = JSON.parse(run.stdout) as { error: { message: string; details: { fields: Record<string, string> } } };
+    expect(body.error.message).toBe(`launchway init cannot write .github in ${dir}`);
+    expect(body.error.details.fields).toEqual({
+      '.github': `is a file, not a folder: ${WORKFLOW} goes inside it; nothing was written`,
+    });
+    expect(listing(dir)).toEqual(['.github']);
+    const human = await launchway(dir, ['init', '--service', 'ledger']);
+    expect(human.code).toBe(2);
+    expect(human.stderr).toContain(`.github: is a file, not a folder: ${WORKFLOW} goes inside it`);
+    rmSync(path.join(dir, '.github'));
+    const rerun = await launchway(dir, ['init', '--service', 'ledger']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(listing(dir)).toContain(WORKFLOW);
+  });
+
+  it('refuses README.md or .gitignore that are folders, naming each (exit 2), and writes nothing', async () => {
+    const dir = await folder({ 'README.md/notes.txt': 'a folder named README.md\n', '.gitignore/keep': '' });
+    const run = await launchway(dir, ['init', '--service', 'ledger', '--json']);
+    expect(run.code, run.stderr).toBe(2);
+    const body = JSON.parse(run.stdout) as { error: { details: { fields: Record<string, string> } } };
+    expect(body.error.details.fields).toEqual({
+      'README.md': 'is a folder, not a regular file; nothing was written',
+      '.gitignore': 'is a folder, not a regular file; nothing was written',
+    });
+    expect(listing(dir)).toEqual(['.gitignore/keep', 'README.md/notes.txt']);
+  });
+
+  it('removes the files a run created when a later write fails, and leaves the files it replaced', async () => {
+    const dir = await folder({ 'kept.txt': 'before\n' });
+    const writes = new InitWrites(dir);
+    const failing = writes.run(async () => {
+      await writes.write('kept.txt', 'after\n');
+      await writes.write('new.txt', 'new\n');
+      await writes.write('.github/workflows/release.yml', 'name: x\n');
+      // new.txt is a file: writing under it fails as an I/O error would, after the checks.
+      await writes.write('new.txt/inside.txt', 'never\n');
+    });
+    const message = await failing.then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    expect(message.startsWith(`launchway init failed in ${dir}: E`)).toBe(true);
+    expect(message).toContain(`mkdir '${path.join(dir, 'new.txt')}'`);
+    expect(
+      message.endsWith(
+        '; removed what it had created (.github/workflows/release.yml, .github, new.txt), files it replaced or appended to are left as they are',
+      ),
+    ).toBe(true);
+    expect(listing(dir)).toEqual(['kept.txt']);
+    expect(readdirSync(dir)).toEqual(['kept.txt']);
+    expect(readFileSync(path.join(dir, 'kept.txt'), 'utf8')).toBe('after\n');
   });
 
   it('refuses a --service the catalog would refuse (exit 2, naming --service) and writes nothing', async () => {
