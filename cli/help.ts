@@ -37,7 +37,7 @@ export const PROGRAM_HELP = sections(
     'Exit codes',
     `
   0 success (for release --wait and demo: the release SUCCEEDED), 1 error, 2 usage or validation,
-  3 diff found a breaking change, 4 release --wait --timeout passed, 5 stack unreachable; a release that ended
+  3 diff found a breaking change, 4 --wait --timeout passed, 5 stack unreachable; a release that ended
   otherwise: 10 FAILED, 11 REJECTED, 12 EXPIRED, 13 ROLLED_BACK, 14 ROLLBACK_FAILED, 15 CANCELLED or SUPERSEDED.
   With --json, errors are {"error":{"code","message","details"}} on stdout.`,
   ],

@@ -19,7 +19,9 @@ export function catalogTemplate(service: string): string {
     $schema: './node_modules/launchway/schemas/catalog.schema.json',
     services: {
       [service]: {
-        description: `${service}, released by Launchway. Replace the approvers. local-process targets only run embedded (launchway dev): set lambda-alias, ecs-service, http or cloudformation ones before releasing on AWS.`,
+        description:
+          `${service}, released by Launchway. Replace the approvers. local-process targets only run embedded ` +
+          '(launchway dev): set lambda-alias, ecs-service, http or cloudformation ones before releasing on AWS.',
         approvers: ['lead@example.com', 'qa@example.com'],
         requiredApprovals: 1,
         triggeredBy: ['ci@example.com'],
