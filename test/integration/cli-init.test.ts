@@ -10,7 +10,7 @@ import { InitWrites } from '../../cli/init-files.js';
 import { parseCatalog } from '../../functions/lib/catalog.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 import { releaseWorkflowChecks } from '../helpers/release-workflow-checks.js';
-import { runCli } from '../helpers/run-cli.js';
+import { type CliRun, runCli } from '../helpers/run-cli.js';
 
 /**
  * `launchway init` and `launchway dev`'s catalog discovery, run as a user runs them: the CLI spawned in a folder of
@@ -47,7 +47,7 @@ const count = (text: string, part: string) => text.split(part).length - 1;
 
 describe('launchway init in a service folder', () => {
   let dir: string;
-  let first: Run;
+  let first: CliRun;
   beforeAll(async () => {
     dir = await folder({ 'package.json': JSON.stringify({ name: '@acme/pay-ments', version: '1.0.0' }), 'README.md': '# Payments\n' });
     first = await launchway(dir, ['init']);
