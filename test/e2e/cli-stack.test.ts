@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import { createReleasesTable, LOCAL_CREDENTIALS, startDynalite, type RunningServer } from '../../local/emulators.js';
-import { ROOT, type CliRun } from '../helpers/dev-process.js';
+import { type CliRun, runCli } from '../helpers/run-cli.js';
 
 /**
  * `launchway list --stack MyStack` as a process: the stack's outputs come from a local server that answers
@@ -46,36 +45,17 @@ const notFoundXml = (name: string) =>
   `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>ValidationError</Code>` +
   `<Message>Stack with id ${name} does not exist</Message></Error><RequestId>5f6a7b8c</RequestId></ErrorResponse>`;
 
+/** `launchway` in `cwd` with AWS credentials and endpoints only for the local CloudFormation and DynamoDB servers. */
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH!,
-        HOME: cwd,
-        NO_COLOR: '1',
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_CLOUDFORMATION: cfnUrl,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`launchway ${args.join(' ')} timed out\n${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const env = {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cfnUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    ...extraEnv,
+  };
+  return runCli(args, { cwd, env, timeoutMs: 60_000 });
 }
 
 beforeAll(async () => {
@@ -182,5 +162,22 @@ describe('launchway --stack against a CloudFormation endpoint', () => {
     expect(error.code).toBe('VALIDATION_ERROR');
     expect(Object.keys(error.details.fields)).toEqual(['--stack']);
     expect(error.details.fields['--stack']).toContain(`NoSuchStack does not exist in region ${REGION}`);
+  });
+
+  it('--stack beats LAUNCHWAY_STACK: the flag names the stack read and the error; the variable alone is named itself', async () => {
+    const before = requests.length;
+    const flag = await cli(['list', '--stack', 'NoSuchStack', '--json'], { LAUNCHWAY_STACK: 'MyStack' });
+    expect(flag.code, flag.stderr).toBe(2);
+    const flagError = (JSON.parse(flag.stdout) as { error: { details: { fields: Record<string, string> } } }).error;
+    expect(Object.keys(flagError.details.fields)).toEqual(['--stack']);
+    expect(flagError.details.fields['--stack']).toContain(`NoSuchStack does not exist in region ${REGION}`);
+    // Only the flag's stack was asked for: MyStack, which exists, would have listed the release.
+    expect(requests.slice(before).map((f) => f.get('StackName'))).toEqual(['NoSuchStack']);
+
+    const variable = await cli(['list', '--json'], { LAUNCHWAY_STACK: 'NoSuchStack' });
+    expect(variable.code, variable.stderr).toBe(2);
+    const varError = (JSON.parse(variable.stdout) as { error: { details: { fields: Record<string, string> } } }).error;
+    expect(Object.keys(varError.details.fields)).toEqual(['LAUNCHWAY_STACK']);
+    expect(varError.details.fields.LAUNCHWAY_STACK).toContain(`NoSuchStack does not exist in region ${REGION}`);
   });
 });

@@ -1,96 +1,50 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, type DevProcess, ROOT, startDev } from '../helpers/dev-process.js';
+import { runCli } from '../helpers/run-cli.js';
 
 /**
  * The `launchway` command as a user runs it: `dev` in one process, the other commands in others, talking only
  * through the endpoints `dev` writes.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EX = (v: string, f: string) => path.join(ROOT, 'examples/greeter', v, f);
 const FIXTURE = (f: string) => path.join(ROOT, 'test/fixtures/openapi', f);
 let dataDir: string;
-let dev: ChildProcess;
-/** What `launchway dev` printed: its stdout is a pipe here, as in CI. */
-let devOut = '';
+/** `launchway dev`, whose stdout is a pipe here, as in CI. */
+let dev: DevProcess;
 let env: Record<string, string>;
 
-function cli(
-  args: string[],
-  timeoutMs = 90_000,
-  extraEnv: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
-      cwd: dataDir,
-      env: { PATH: process.env.PATH!, HOME: dataDir, NO_COLOR: '1', ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`launchway ${args.join(' ')} timed out\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[], timeoutMs = 90_000, extraEnv: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { cwd: dataDir, env: { ...env, ...extraEnv }, timeoutMs });
 }
 
-/** Parses `export NAME='value'` lines. */
-function parseEnvFile(text: string): Record<string, string> {
-  return Object.fromEntries(
-    [...text.matchAll(/^export ([A-Z0-9_]+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [m[1], m[2].replace(/'\\''/g, "'")]),
-  );
+/**
+ * The example catalog and two more services built like greeter: `parked`, whose release waits on approval for the
+ * wait bound to run out, and `expiring`, whose approval expires after the schema's minimum of 1 s.
+ */
+function testCatalog(): string {
+  const catalog = JSON.parse(readFileSync(path.join(ROOT, 'examples/catalog.json'), 'utf8'));
+  delete catalog.$schema;
+  const { greeter } = catalog.services;
+  catalog.services.parked = { ...greeter, description: 'greeter, left awaiting approval' };
+  catalog.services.expiring = { ...greeter, description: 'greeter whose approval expires at once', approvalTimeoutSeconds: 1 };
+  const file = path.join(dataDir, 'catalog.json');
+  writeFileSync(file, JSON.stringify(catalog, null, 2));
+  return file;
 }
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-cli-'));
-  env = {};
-  dev = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/launchway.js'),
-      'dev',
-      '--data-dir',
-      path.join(dataDir, '.launchway'),
-      '--catalog',
-      path.join(ROOT, 'examples/catalog.json'),
-    ],
-    {
-      cwd: dataDir,
-      env: { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'ERROR' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let devErr = '';
-  dev.stderr!.on('data', (d) => (devErr += d));
-  dev.stdout!.on('data', (d) => (devOut += d));
-  const envFile = path.join(dataDir, '.launchway', 'endpoints.env');
-  const deadline = Date.now() + 60_000;
-  while (!existsSync(envFile)) {
-    if (Date.now() > deadline || dev.exitCode !== null) throw new Error(`launchway dev did not write ${envFile}\n${devErr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  env = parseEnvFile(readFileSync(envFile, 'utf8'));
+  dev = await startDev(dataDir, testCatalog());
+  env = dev.env;
 }, 90_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null) {
-    const exited = new Promise((r) => dev.once('exit', r));
-    dev.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (dev.exitCode === null) dev.kill('SIGKILL');
-  }
+  await dev?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -179,9 +133,9 @@ describe('launchway CLI against launchway dev', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ releaseId, started: false });
 
     // dev's stdout is not a terminal: it told of the approval email without printing its signed links.
-    expect(devOut).toContain(`launchway approve ${releaseId} --as lead@example.com`);
-    expect(devOut).toContain('approval links are not printed');
-    expect(devOut).not.toContain('sig=');
+    expect(dev.output()).toContain(`launchway approve ${releaseId} --as lead@example.com`);
+    expect(dev.output()).toContain('approval links are not printed');
+    expect(dev.output()).not.toContain('sig=');
   }, 120_000);
 
   it('diff compares with the contract live in production: 1.1.0 adds GET /languages (exit 0), a removed route exits 3', async () => {
@@ -269,13 +223,25 @@ describe('launchway CLI against launchway dev', () => {
 });
 
 /** `release` arguments for the greeter example: `files` is the folder under examples/greeter. */
-function releaseArgs(version: string, commit: string, files = version): string[] {
+function releaseArgs(version: string, commit: string, files = version, service = 'greeter'): string[] {
   return [
     'release',
-    ...['--service', 'greeter', '--version', version, '--commit', commit, '--triggered-by', 'ci@example.com'],
+    ...['--service', service, '--version', version, '--commit', commit, '--triggered-by', 'ci@example.com'],
     ...['--bundle', EX(files, 'service.mjs'), '--collection', EX(files, 'collection.postman.json')],
     ...['--openapi', EX(files, 'openapi.yaml')],
   ];
+}
+
+/** Polls `launchway status` until the release reaches `wanted`; bounded, and failing with the last status seen. */
+async function untilStatus(releaseId: string, wanted: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (last !== wanted) {
+    if (Date.now() > deadline) throw new Error(`${releaseId} did not reach ${wanted} within ${timeoutMs} ms (last ${last})`);
+    const run = await cli(['status', releaseId, '--json']);
+    if (run.code === 0) last = JSON.parse(run.stdout).status;
+    if (last !== wanted) await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** A TCP port nothing listens on: bound, then closed. */
@@ -390,4 +356,29 @@ describe('launchway exit codes and errors', () => {
     expect(failing.code, failing.stderr).toBe(10);
     expect(JSON.parse(failing.stdout)).toMatchObject({ releaseId: 'greeter-1.2.0-c0ffee4', status: 'FAILED' });
   }, 240_000);
+  it('release --wait --timeout 1s on a release awaiting approval exits 4, TIMEOUT with its status; the release goes on', async () => {
+    const releaseId = 'parked-1.0.0-c0ffee5';
+    const args = releaseArgs('1.0.0', 'c0ffee5', '1.0.0', 'parked');
+    const started = await cli([...args, '--json'], 120_000);
+    expect(started.code, started.stderr).toBe(0);
+    await untilStatus(releaseId, 'AWAITING_APPROVAL');
+    // The same release again: nothing new starts, the wait follows the one awaiting approval until its bound.
+    const waited = await cli([...args, '--wait', '--timeout', '1s', '--json'], 120_000);
+    expect(waited.code, waited.stderr).toBe(4);
+    expect(JSON.parse(waited.stdout)).toEqual({
+      error: {
+        code: 'TIMEOUT',
+        message: `release ${releaseId} did not end within the wait bound (last status AWAITING_APPROVAL); it goes on`,
+        details: { releaseId, status: 'AWAITING_APPROVAL' },
+      },
+    });
+    const after = await cli(['status', releaseId, '--json']);
+    expect(JSON.parse(after.stdout)).toMatchObject({ status: 'AWAITING_APPROVAL', approval: { status: 'PENDING' } });
+  }, 180_000);
+
+  it('release --wait on a service whose approval times out after 1 s exits 12 with the release EXPIRED', async () => {
+    const out = await cli([...releaseArgs('1.0.0', 'c0ffee6', '1.0.0', 'expiring'), '--wait', '--json'], 150_000);
+    expect(out.code, out.stderr).toBe(12);
+    expect(JSON.parse(out.stdout)).toMatchObject({ releaseId: 'expiring-1.0.0-c0ffee6', status: 'EXPIRED' });
+  }, 180_000);
 });

@@ -3,45 +3,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForApprovalLink } from '../../local/outbox.js';
+import { ROOT, runCli } from '../helpers/run-cli.js';
 
 /**
  * `launchway cancel` and `launchway unlock` as an operator runs them: `dev` in one process, each command in another,
  * against the embedded stack, whose Step Functions endpoint delivers the ABORTED event to the execution-status handler.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EX = (v: string, f: string) => path.join(ROOT, 'examples/greeter', v, f);
 let dataDir: string;
 let dev: ChildProcess;
 let env: Record<string, string>;
 let doc: DynamoDBDocumentClient;
-type Run = { code: number | null; stdout: string; stderr: string };
 
-function cli(args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
-      cwd: dataDir,
-      env: { PATH: process.env.PATH!, HOME: dataDir, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`launchway ${args.join(' ')} timed out\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], timeoutMs = 120_000) => runCli(args, { cwd: dataDir, env, timeoutMs });
 
 const releaseArgs = (version: string, commit: string) => [
   'release',

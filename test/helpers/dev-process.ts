@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type CliRun, ROOT, runCli } from './run-cli.js';
+
+export { type CliRun, ROOT } from './run-cli.js';
 
 /** `launchway dev` in a process of its own, and each CLI command in another, as an operator runs them. */
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export type CliRun = { code: number | null; stdout: string; stderr: string };
-
 export interface DevProcess {
   /** The variables `launchway dev` wrote to endpoints.env. */
   env: Record<string, string>;
@@ -47,26 +46,7 @@ export async function startDev(dataDir: string, catalog: string, devEnv: Record<
       m[2].replace(/'\\''/g, "'"),
     ]),
   );
-  const cli = (cliArgs: string[], timeoutMs = 120_000) =>
-    new Promise<CliRun>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...cliArgs], {
-        cwd: dataDir,
-        env: { PATH: process.env.PATH!, HOME: dataDir, NO_COLOR: '1', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d) => (stdout += d));
-      child.stderr!.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`launchway ${cliArgs.join(' ')} timed out\n${stderr}`));
-      }, timeoutMs);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const cli = (cliArgs: string[], timeoutMs = 120_000) => runCli(cliArgs, { cwd: dataDir, env, timeoutMs });
   const stop = async () => {
     if (dev.exitCode !== null || dev.signalCode !== null) return;
     const exited = new Promise((r) => dev.once('exit', r));

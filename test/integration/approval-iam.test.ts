@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_DEPLOY_TARGET, startApprovalBench, type ApprovalBench } from '../helpers/approval-bench.js';
+import { runCli } from '../helpers/run-cli.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { TestEmulators } from '../helpers/emulators.js';
@@ -23,7 +22,6 @@ import type { ReleaseRecord } from '../../functions/lib/store/records.js';
  * the way API Gateway does. Releases wait in a real waitForTaskToken task on the local Step Functions endpoint.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SECRET = 'iam-integration-signing-secret-0123456789abcd';
 const REGION = 'eu-west-1';
 const LEAD = 'lead@example.com';
@@ -265,31 +263,7 @@ describe('IAM-authorized decision route (handler with API Gateway requestContext
 });
 
 /** Runs the real `launchway` command in a directory without an embedded stack, with only the given environment. */
-function launchway(
-  args: string[],
-  env: Record<string, string>,
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
-      cwd,
-      env: { PATH: process.env.PATH!, HOME: cwd, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`launchway ${args.join(' ')} timed out\n${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const launchway = (args: string[], env: Record<string, string>, cwd: string) => runCli(args, { cwd, env, timeoutMs: 60_000 });
 
 describe('launchway approve on AWS: a SigV4-signed request the server verifies', () => {
   it('the CLI signs with the default credential chain; the verified identity approves and the release continues', async () => {

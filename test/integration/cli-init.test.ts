@@ -10,35 +10,15 @@ import { InitWrites } from '../../cli/init-files.js';
 import { parseCatalog } from '../../functions/lib/catalog.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 import { releaseWorkflowChecks } from '../helpers/release-workflow-checks.js';
+import { type CliRun, runCli } from '../helpers/run-cli.js';
 
 /**
  * `launchway init` and `launchway dev`'s catalog discovery, run as a user runs them: the CLI spawned in a folder of
  * their own, its files read back and checked against what consumes them.
  */
 
-type Run = { code: number | null; stdout: string; stderr: string; ms: number };
 const BIN = path.join(REPO_ROOT, 'bin', 'launchway.js');
-
-function launchway(cwd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+const launchway = (cwd: string, args: string[], timeoutMs = 60_000) => runCli(args, { cwd, timeoutMs });
 
 const scratch: string[] = [];
 async function folder(files: Record<string, string> = {}): Promise<string> {
@@ -67,7 +47,7 @@ const count = (text: string, part: string) => text.split(part).length - 1;
 
 describe('launchway init in a service folder', () => {
   let dir: string;
-  let first: Run;
+  let first: CliRun;
   beforeAll(async () => {
     dir = await folder({ 'package.json': JSON.stringify({ name: '@acme/pay-ments', version: '1.0.0' }), 'README.md': '# Payments\n' });
     first = await launchway(dir, ['init']);
