@@ -140,7 +140,7 @@ describe('toApiGatewayOpenApi: integrations', () => {
     expect(document['x-amazon-apigateway-policy']).toBeUndefined();
   });
 
-  it('counts one route per operation across path items, and skips x- keys under paths', () => {
+  it('counts one route per operation across path items, and ignores x- keys under paths', () => {
     const spec = doc30({
       '/a': { get: ok, post: ok, delete: ok, parameters: [] },
       '/a/{id}': { get: ok, patch: ok, head: ok, options: ok, put: ok, summary: 'not an operation' },
