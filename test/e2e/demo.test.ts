@@ -1,55 +1,26 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startS3rver } from '../../local/emulators.js';
 import { listMessages } from '../../local/outbox.js';
 import type { ReleaseView } from '../../functions/lib/store/records.js';
+import { runCli } from '../helpers/run-cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let dataDir: string;
 
 afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Runs the CLI as `npm start` does, in a child process, and collects its output and exit code. */
-function runCli(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/launchway.js'), ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        LOG_LEVEL: 'ERROR',
-        AWS_ENDPOINT_URL_SFN: '',
-        AWS_ENDPOINT_URL_S3: '',
-        AWS_ENDPOINT_URL_DYNAMODB: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`launchway ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('npm start -- --approve-as lead@example.com --json', () => {
   it('releases the example service, exits 0, and prints the final record as the last line', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'launchway-demo-'));
-    const { code, stdout, stderr } = await runCli(['demo', '--approve-as', 'lead@example.com', '--json', '--data-dir', dataDir]);
+    const { code, stdout, stderr } = await runCli(['demo', '--approve-as', 'lead@example.com', '--json', '--data-dir', dataDir], {
+      // The demo may install examples/notes' dependencies (npm ci): npm keeps using this user's cache.
+      env: { LOG_LEVEL: 'ERROR', HOME: process.env.HOME ?? dataDir },
+    });
     expect(code, stderr).toBe(0);
     // Each release showed its API changes before it started: nothing to compare for 1.0.0, a new route in 1.1.0.
     expect(stderr).toContain('first release of greeter: no live contract to compare');
