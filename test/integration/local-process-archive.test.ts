@@ -9,13 +9,14 @@ import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js'
 import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { s3Client } from '../../functions/lib/clients.js';
 import type { DeployTarget } from '../../functions/lib/catalog.js';
-import type { DeployRequest, DeployStatus } from '../../functions/lib/deploy/deploy-provider.js';
+import type { DeployRequest } from '../../functions/lib/deploy/deploy-provider.js';
 import { LocalProcessProvider } from '../../functions/lib/deploy/local-process.js';
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 import { ArtifactIntegrityError } from '../../functions/lib/errors.js';
 import { FileSecretSource } from '../../functions/lib/secrets.js';
 import { localProcessTarget } from '../helpers/catalog-parts.js';
 import type { LocalProcessTarget } from '../../functions/lib/deploy/targets.js';
+import { deployUntilDone } from '../helpers/deploy-until-done.js';
 
 // A packed directory artifact (.tar.gz) run by the local-process provider with the target's own command, working
 // directory, port and host variable names, and a secret from the embedded secrets file.
@@ -103,16 +104,7 @@ const request = (releaseId: string, extra: Partial<DeployRequest> = {}): DeployR
   ...extra,
 });
 
-async function deploy(req: DeployRequest): Promise<DeployStatus> {
-  let status = await provider.start(req);
-  const deadline = Date.now() + 20_000;
-  while (status.state === 'IN_PROGRESS') {
-    if (Date.now() > deadline) throw new Error(`deploy of ${req.releaseId} still IN_PROGRESS after 20s: ${status.message}`);
-    await new Promise((r) => setTimeout(r, 100));
-    status = await provider.status(req, status.handle);
-  }
-  return status;
-}
+const deploy = (req: DeployRequest) => deployUntilDone(provider, req, 20_000);
 
 async function info(url: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${url}/api/info`, { signal: AbortSignal.timeout(5_000) });

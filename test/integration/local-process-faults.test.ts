@@ -8,10 +8,11 @@ import { startTestEmulators, type TestEmulators } from '../helpers/emulators.js'
 import { ArtifactStore } from '../../functions/lib/artifact-store.js';
 import { s3Client } from '../../functions/lib/clients.js';
 import type { DeployTarget } from '../../functions/lib/catalog.js';
-import type { DeployRequest, DeployStatus, LiveDeployment } from '../../functions/lib/deploy/deploy-provider.js';
+import type { DeployRequest, LiveDeployment } from '../../functions/lib/deploy/deploy-provider.js';
 import { freeLoopbackPort, LocalProcessProvider } from '../../functions/lib/deploy/local-process.js';
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 import { localProcessTarget } from '../helpers/catalog-parts.js';
+import { deployUntilDone, liveOf } from '../helpers/deploy-until-done.js';
 
 // What goes wrong around a restart on a recorded port: the port still held, a drain ending at that moment, a stale
 // retirement, a pid from an earlier run that this run gave to another version.
@@ -48,22 +49,11 @@ const request = (releaseId: string, artifact: string, version: string): DeployRe
   artifactKey: `artifacts/${artifact}`,
   target,
 });
-const live = (req: DeployRequest, status: DeployStatus): LiveDeployment => ({
-  version: req.version,
-  artifactKey: req.artifactKey,
-  releaseId: req.releaseId,
-  handle: status.handle,
-});
+const live = liveOf;
 const pidOf = (d: { handle: Record<string, unknown> }) => d.handle.pid as number;
 
 async function deploy(req: DeployRequest): Promise<LiveDeployment> {
-  let status = await provider.start(req);
-  const deadline = Date.now() + 30_000;
-  while (status.state === 'IN_PROGRESS') {
-    if (Date.now() > deadline) throw new Error(`${req.releaseId} still IN_PROGRESS after 30 s: ${status.message}`);
-    await new Promise((r) => setTimeout(r, 100));
-    status = await provider.status(req, status.handle);
-  }
+  const status = await deployUntilDone(provider, req);
   expect(status.state, status.message).toBe('SUCCEEDED');
   return live(req, status);
 }

@@ -30,6 +30,18 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Starts a fixture under the supervisor as version 1.0.0, its log in `<dir>/<name>/process.log`. */
+function startFixture(file: string, name: string, port: number, extra: { env?: Record<string, string>; key?: string } = {}) {
+  return supervisor.start({
+    command: ['node', fixture(file)],
+    cwd: dir,
+    port,
+    version: '1.0.0',
+    logFile: path.join(dir, name, 'process.log'),
+    ...extra,
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -111,13 +123,7 @@ describe('process supervisor', () => {
   });
 
   it('records the exit code of a child that ends by itself', async () => {
-    const proc = await supervisor.start({
-      command: ['node', fixture('crashes-on-start.mjs')],
-      cwd: dir,
-      port: 1,
-      version: '1.0.0',
-      logFile: path.join(dir, 'crash', 'process.log'),
-    });
+    const proc = await startFixture('crashes-on-start.mjs', 'crash', 1);
     await waitUntil('the child exits', () => supervisor.get(proc.pid)?.exit !== undefined);
     expect(supervisor.get(proc.pid)?.exit?.code).toBe(3);
     expect(supervisor.isRunning(proc.pid)).toBe(false);
@@ -126,13 +132,7 @@ describe('process supervisor', () => {
 
   it('kills a child that ignores SIGTERM once the grace period is over', async () => {
     const port = await freeLoopbackPort();
-    const proc = await supervisor.start({
-      command: ['node', fixture('ignores-sigterm.mjs')],
-      cwd: dir,
-      port,
-      version: '1.0.0',
-      logFile: path.join(dir, 'stubborn', 'process.log'),
-    });
+    const proc = await startFixture('ignores-sigterm.mjs', 'stubborn', port);
     await waitUntil('the child listens', async () => (await logTail(proc.logFile)).includes('listening'));
     await supervisor.stop(proc.pid, 300);
     expect(supervisor.get(proc.pid)?.exit?.signal).toBe('SIGKILL');
@@ -147,17 +147,7 @@ describe('process supervisor', () => {
 
   it('stopAll stops every running child', async () => {
     const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
-    const procs = await Promise.all(
-      ports.map((port, i) =>
-        supervisor.start({
-          command: ['node', fixture('greeter-v1.mjs')],
-          cwd: dir,
-          port,
-          version: '1.0.0',
-          logFile: path.join(dir, `all-${i}`, 'process.log'),
-        }),
-      ),
-    );
+    const procs = await Promise.all(ports.map((port, i) => startFixture('greeter-v1.mjs', `all-${i}`, port)));
     await waitUntil('both children answer', async () => (await healthy(ports[0])) && (await healthy(ports[1])));
     await supervisor.stopAll(1_000);
     expect(supervisor.running()).toEqual([]);
@@ -179,14 +169,7 @@ describe('process supervisor', () => {
 
   it('stop ends everything the version spawned: the grandchild is gone and its port is free', async () => {
     const [port, grandchildPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-    const proc = await supervisor.start({
-      command: ['node', fixture('spawns-grandchild.mjs')],
-      cwd: dir,
-      port,
-      version: '1.0.0',
-      env: { GRANDCHILD_PORT: String(grandchildPort) },
-      logFile: path.join(dir, 'grandchild', 'process.log'),
-    });
+    const proc = await startFixture('spawns-grandchild.mjs', 'grandchild', port, { env: { GRANDCHILD_PORT: String(grandchildPort) } });
     await waitUntil('the service and its grandchild answer', async () => (await healthy(port)) && (await answers(grandchildPort)));
     const grandchild = Number((await logTail(proc.logFile)).match(/grandchild pid (\d+)/)?.[1]);
     orphans.push(grandchild);
@@ -208,13 +191,7 @@ describe('process supervisor', () => {
 
   it('ends the command when its runner alone is killed with SIGKILL, so the port is not left held', async () => {
     const port = await freeLoopbackPort();
-    const proc = await supervisor.start({
-      command: ['node', fixture('greeter-v1.mjs')],
-      cwd: dir,
-      port,
-      version: '1.0.0',
-      logFile: path.join(dir, 'runner-killed', 'process.log'),
-    });
+    const proc = await startFixture('greeter-v1.mjs', 'runner-killed', port);
     await waitUntil('the command answers', () => healthy(port));
     process.kill(proc.pid, 'SIGKILL');
     await waitUntil('the supervisor saw the runner exit', () => supervisor.get(proc.pid)?.exit !== undefined);
@@ -224,14 +201,7 @@ describe('process supervisor', () => {
 
   it('matches a pid together with the key and port it was started with', async () => {
     const port = await freeLoopbackPort();
-    const proc = await supervisor.start({
-      command: ['node', fixture('greeter-v1.mjs')],
-      cwd: dir,
-      port,
-      version: '1.0.0',
-      key: 'version-a',
-      logFile: path.join(dir, 'match', 'process.log'),
-    });
+    const proc = await startFixture('greeter-v1.mjs', 'match', port, { key: 'version-a' });
     expect(supervisor.isRunning(proc.pid, { key: 'version-a', port })).toBe(true);
     expect(supervisor.isRunning(proc.pid, { key: 'version-b', port })).toBe(false);
     expect(supervisor.isRunning(proc.pid, { key: 'version-a', port: port + 1 })).toBe(false);
@@ -239,14 +209,7 @@ describe('process supervisor', () => {
 
   it('no longer counts a process as running once its stop began, and lets callers wait for that stop', async () => {
     const port = await freeLoopbackPort();
-    const proc = await supervisor.start({
-      command: ['node', fixture('ignores-sigterm.mjs')],
-      cwd: dir,
-      port,
-      version: '1.0.0',
-      key: 'stopping',
-      logFile: path.join(dir, 'stopping', 'process.log'),
-    });
+    const proc = await startFixture('ignores-sigterm.mjs', 'stopping', port, { key: 'stopping' });
     await waitUntil('the child listens', async () => (await logTail(proc.logFile)).includes('listening'));
     const stopped = supervisor.stop(proc.pid, 1_000);
     // It ignores SIGTERM, so it still runs (and answers) for the grace period.

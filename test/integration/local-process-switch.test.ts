@@ -14,6 +14,7 @@ import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor
 import { LocalGatewayProvisioner } from '../../functions/lib/interop/local-gateway-provisioner.js';
 import { parseOpenApi } from '../../functions/lib/openapi.js';
 import { interopConfig, localProcessTarget } from '../helpers/catalog-parts.js';
+import { deployUntilDone, liveOf } from '../helpers/deploy-until-done.js';
 
 // The zero-downtime switch, end to end on the real pieces: the local gateway in front, the local-process provider
 // behind it, and a partner polling through the gateway every 50 ms while production moves to v2 and back.
@@ -57,21 +58,10 @@ const request = (releaseId: string, artifact: string, version: string, current?:
   target,
   current,
 });
-const live = (req: DeployRequest, status: DeployStatus): LiveDeployment => ({
-  version: req.version,
-  artifactKey: req.artifactKey,
-  releaseId: req.releaseId,
-  handle: status.handle,
-});
+const live = liveOf;
 
 async function deploy(req: DeployRequest): Promise<DeployStatus> {
-  let status = await provider.start(req);
-  const deadline = Date.now() + 30_000;
-  while (status.state === 'IN_PROGRESS') {
-    if (Date.now() > deadline) throw new Error(`${req.releaseId} still IN_PROGRESS after 30 s: ${status.message}`);
-    await new Promise((r) => setTimeout(r, 100));
-    status = await provider.status(req, status.handle);
-  }
+  const status = await deployUntilDone(provider, req);
   expect(status.state, status.message).toBe('SUCCEEDED');
   return status;
 }

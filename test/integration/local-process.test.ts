@@ -10,11 +10,12 @@ import { resetConfig } from '../../functions/lib/config.js';
 import { NotFoundError } from '../../functions/lib/errors.js';
 import { LocalProcessProvider } from '../../functions/lib/deploy/local-process.js';
 import { providerFor } from '../../functions/lib/deploy/index.js';
-import type { DeployRequest, DeployStatus, LiveDeployment } from '../../functions/lib/deploy/deploy-provider.js';
+import type { DeployRequest } from '../../functions/lib/deploy/deploy-provider.js';
 import type { DeployTarget } from '../../functions/lib/catalog.js';
 import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor.js';
 import { localProcessTarget } from '../helpers/catalog-parts.js';
 import type { LocalProcessTarget } from '../../functions/lib/deploy/targets.js';
+import { deployUntilDone, liveOf } from '../helpers/deploy-until-done.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/services/${name}`, import.meta.url));
 
@@ -55,23 +56,8 @@ function request(service: string, releaseId: string, artifact: string, version: 
 }
 
 /** start, then status until the deploy leaves IN_PROGRESS, as the state machine's Wait loop does (bounded). */
-async function deploy(req: DeployRequest): Promise<DeployStatus> {
-  let status = await provider.start(req);
-  const deadline = Date.now() + 20_000;
-  while (status.state === 'IN_PROGRESS') {
-    if (Date.now() > deadline) throw new Error(`deploy of ${req.releaseId} still IN_PROGRESS after 20s: ${status.message}`);
-    await new Promise((r) => setTimeout(r, 100));
-    status = await provider.status(req, status.handle);
-  }
-  return status;
-}
-
-const live = (req: DeployRequest, status: DeployStatus): LiveDeployment => ({
-  version: req.version,
-  artifactKey: req.artifactKey,
-  releaseId: req.releaseId,
-  handle: status.handle,
-});
+const deploy = (req: DeployRequest) => deployUntilDone(provider, req, 20_000);
+const live = liveOf;
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });

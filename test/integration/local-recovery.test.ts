@@ -13,6 +13,7 @@ import { ProcessSupervisor } from '../../functions/lib/deploy/process-supervisor
 import type { ReleaseRecord } from '../../functions/lib/store/records.js';
 import { ReleaseStore } from '../../functions/lib/store/release-store.js';
 import { releaseStaleLocks, restartLiveVersions } from '../../local/recovery.js';
+import { deployUntilDone } from '../helpers/deploy-until-done.js';
 
 // The embedded runtime's boot repairs, on dynalite and real processes: live versions brought back without a false
 // alarm or overwriting a newer record, and locks an ended release still held freed.
@@ -75,12 +76,7 @@ async function putLive(provider: LocalProcessProvider, releaseId: string): Promi
     artifactKey: 'artifacts/greeter-v1.mjs',
     target,
   };
-  let status = await provider.start(req);
-  const deadline = Date.now() + 30_000;
-  while (status.state === 'IN_PROGRESS' && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    status = await provider.status(req, status.handle);
-  }
+  const status = await deployUntilDone(provider, req);
   expect(status.state, status.message).toBe('SUCCEEDED');
   const { releaseId: id, service: name, environment, version, artifactKey } = req;
   await store.putCurrent({ releaseId: id, service: name, environment, version, artifactKey, handle: status.handle });
