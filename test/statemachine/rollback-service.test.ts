@@ -38,6 +38,13 @@ async function released(version: string) {
   const started = await releaseOf({ service: 'greeter', version });
   const [, view] = await Promise.all([decide(stack, started.releaseId, 'lead@example.com', 'approve'), finish(started)]);
   expect(view.status).toBe('SUCCEEDED');
+  // Finalize records SUCCEEDED, retires the replaced version, and only then gives the lock back (finishRelease):
+  // the rollback under test needs the lock, so wait for that, bounded, rather than race the last write.
+  const deadline = Date.now() + 30_000;
+  while ((await store.order.lockHolder('greeter')) !== undefined) {
+    if (Date.now() > deadline) throw new Error(`${view.releaseId} ended but still holds the greeter lock after 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return view;
 }
 
